@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# End-to-end throughput with RabbitMQ PerfTest (com.rabbitmq:perf-test 2.22.1 from Maven Central).
+#
+#   bench/perftest.sh                 # start Courier on a free port, run the default scenario
+#   bench/perftest.sh --uri amqp://guest:guest@127.0.0.1:5673 -- -x 1 -y 1 -s 1000 -a -z 15
+#
+# Without --uri it builds Courier if needed (via ./courier), starts it on a free port with a
+# temporary data dir, runs PerfTest against it and stops it. Arguments after -- go to PerfTest
+# and replace the default scenario (1 producer, 1 consumer, 1 KB, auto-ack, 15 s).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+uri=""
+if [ "${1:-}" = "--uri" ]; then uri="$2"; shift 2; fi
+[ "${1:-}" = "--" ] && shift
+scenario=("$@")
+[ ${#scenario[@]} -eq 0 ] && scenario=(-x 1 -y 1 -s 1000 -a -z 15)
+
+cp_file="$root/bench/target/perftest.classpath"
+if [ ! -s "$cp_file" ]; then
+  mkdir -p "$root/bench/target"
+  mvn -q -B -f "$root/bench/perftest/pom.xml" dependency:build-classpath -Dmdep.outputFile="$cp_file" >&2
+fi
+
+server_pid=""
+cleanup() {
+  if [ -n "$server_pid" ]; then kill -TERM "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  [ -n "${data_dir:-}" ] && rm -rf "$data_dir"
+}
+trap cleanup EXIT
+
+if [ -z "$uri" ]; then
+  data_dir="$(mktemp -d)"
+  log="$data_dir/server.out"
+  "$root/courier" server --amqp-port 0 --http-port 0 --data-dir "$data_dir/data" >"$log" 2>"$data_dir/server.err" &
+  server_pid=$!
+  for _ in $(seq 1 600); do
+    grep -q ready "$log" 2>/dev/null && break
+    kill -0 "$server_pid" 2>/dev/null || { cat "$data_dir/server.err" >&2; exit 1; }
+    sleep 0.1
+  done
+  port="$(sed -n 's/.*amqp=[^:]*:\([0-9]*\).*/\1/p' "$log" | head -1)"
+  [ -n "$port" ] || { echo "perftest: server did not become ready" >&2; exit 1; }
+  uri="amqp://guest:guest@127.0.0.1:$port"
+fi
+
+echo "perftest: ${scenario[*]} against $uri" >&2
+java -Xmx1g -cp "$(cat "$cp_file")" com.rabbitmq.perf.PerfTest --uri "$uri" "${scenario[@]}"

@@ -1,0 +1,57 @@
+package dev.courier.broker;
+
+import java.util.Collection;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The broker domain: virtual hosts and the executor their queue actors run on. Thread-safe.
+ */
+public final class Broker implements AutoCloseable {
+    private final ExecutorService queueExecutor;
+    private final ConcurrentHashMap<String, VirtualHost> vhosts = new ConcurrentHashMap<>();
+
+    public Broker(BrokerConfig config) {
+        AtomicInteger threads = new AtomicInteger();
+        ThreadFactory factory = runnable -> {
+            Thread thread = new Thread(runnable, "courier-queue-" + threads.incrementAndGet());
+            thread.setDaemon(true);
+            return thread;
+        };
+        this.queueExecutor = Executors.newFixedThreadPool(config.queueThreads(), factory);
+        vhosts.put("/", new VirtualHost("/", queueExecutor));
+    }
+
+    /** The virtual host with this name, or null. */
+    public VirtualHost vhost(String name) {
+        return vhosts.get(name);
+    }
+
+    public Collection<VirtualHost> vhosts() {
+        return List.copyOf(vhosts.values());
+    }
+
+    /** Releases every queued message and stops the queue threads. */
+    @Override
+    public void close() {
+        for (VirtualHost vhost : vhosts.values()) {
+            for (MessageQueue queue : vhost.queues()) {
+                queue.shutdown();
+            }
+        }
+        queueExecutor.shutdown();
+        try {
+            if (!queueExecutor.awaitTermination(5, TimeUnit.SECONDS)) {
+                queueExecutor.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            queueExecutor.shutdownNow();
+            Thread.currentThread().interrupt();
+        }
+    }
+}

@@ -1,0 +1,91 @@
+package dev.courier.broker;
+
+import dev.courier.protocol.FieldTables;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * An exchange: routes a message to the destinations of its matching bindings.
+ *
+ * <p>Bindings change under the vhost lock; each change installs a new immutable routing table,
+ * which {@link #route} reads without a lock from any thread.
+ */
+public abstract class Exchange {
+    private final String name;
+    private final String type;
+    private final boolean durable;
+    private final boolean autoDelete;
+    private final boolean internal;
+    private final Map<String, Object> arguments;
+    private final String alternateExchange;
+    private volatile List<Binding> bindings = List.of();
+
+    Exchange(
+            String name,
+            String type,
+            boolean durable,
+            boolean autoDelete,
+            boolean internal,
+            Map<String, Object> arguments) {
+        this.name = name;
+        this.type = type;
+        this.durable = durable;
+        this.autoDelete = autoDelete;
+        this.internal = internal;
+        this.arguments = arguments == null ? Map.of() : Map.copyOf(withoutNulls(arguments));
+        this.alternateExchange = FieldTables.getString(this.arguments, "alternate-exchange");
+    }
+
+    private static Map<String, Object> withoutNulls(Map<String, Object> arguments) {
+        Map<String, Object> copy = new java.util.HashMap<>(arguments);
+        copy.values().removeIf(java.util.Objects::isNull);
+        return copy;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public String type() {
+        return type;
+    }
+
+    public boolean durable() {
+        return durable;
+    }
+
+    public boolean autoDelete() {
+        return autoDelete;
+    }
+
+    public boolean internal() {
+        return internal;
+    }
+
+    public Map<String, Object> arguments() {
+        return arguments;
+    }
+
+    /** The alternate-exchange argument, or null. */
+    String alternateExchange() {
+        return alternateExchange;
+    }
+
+    /** The bindings with this exchange as source; an immutable snapshot. */
+    public List<Binding> bindings() {
+        return bindings;
+    }
+
+    /** Installs new bindings; called under the vhost lock. */
+    final void bindings(List<Binding> updated) {
+        rebuild(updated);
+        bindings = List.copyOf(updated);
+    }
+
+    /** Rebuilds the routing table for these bindings; called under the vhost lock. */
+    abstract void rebuild(List<Binding> updated);
+
+    /** Passes each matching destination (a queue or an exchange) to {@code sink}; lock-free. */
+    abstract void route(String routingKey, Message message, Consumer<Object> sink);
+}

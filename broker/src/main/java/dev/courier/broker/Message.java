@@ -1,0 +1,91 @@
+package dev.courier.broker;
+
+import dev.courier.protocol.BasicProperties;
+import io.netty.buffer.ByteBuf;
+import io.netty.util.AbstractReferenceCounted;
+import io.netty.util.ReferenceCounted;
+
+/**
+ * A published message: exchange, routing key, the raw content-header properties (forwarded to
+ * consumers untouched) and the body. Shared, never copied, by every queue it is routed to: each
+ * holder owns one reference. Immutable apart from the reference count; thread-safe.
+ */
+public final class Message extends AbstractReferenceCounted {
+    private final String exchange;
+    private final String routingKey;
+    private final ByteBuf rawProperties;
+    private final ByteBuf body;
+    private volatile BasicProperties properties;
+
+    /** Takes ownership of both buffers. */
+    public Message(String exchange, String routingKey, ByteBuf rawProperties, ByteBuf body) {
+        this.exchange = exchange;
+        this.routingKey = routingKey;
+        this.rawProperties = rawProperties;
+        this.body = body;
+    }
+
+    public String exchange() {
+        return exchange;
+    }
+
+    public String routingKey() {
+        return routingKey;
+    }
+
+    /** The encoded properties (flags and values); do not consume or release. */
+    public ByteBuf rawProperties() {
+        return rawProperties;
+    }
+
+    /** The body; do not consume or release. */
+    public ByteBuf body() {
+        return body;
+    }
+
+    public long bodySize() {
+        return body.readableBytes();
+    }
+
+    /** The decoded properties; decoded once on first use. */
+    public BasicProperties properties() {
+        BasicProperties decoded = properties;
+        if (decoded == null) {
+            // a benign race: two threads may both decode, and both get equal values
+            decoded = rawProperties.readableBytes() == 0
+                    ? BasicProperties.EMPTY
+                    : BasicProperties.decode(rawProperties.duplicate());
+            properties = decoded;
+        }
+        return decoded;
+    }
+
+    /** True for delivery mode 2. */
+    public boolean persistent() {
+        Integer mode = properties().deliveryMode();
+        return mode != null && mode == 2;
+    }
+
+    @Override
+    public Message retain() {
+        super.retain();
+        return this;
+    }
+
+    @Override
+    public ReferenceCounted touch(Object hint) {
+        return this;
+    }
+
+    @Override
+    protected void deallocate() {
+        rawProperties.release();
+        body.release();
+    }
+
+    @Override
+    public String toString() {
+        return "Message[exchange=" + exchange + ", routingKey=" + routingKey + ", bodySize=" + body.readableBytes()
+                + "]";
+    }
+}

@@ -1,0 +1,141 @@
+package dev.courier.server;
+
+import dev.courier.broker.Broker;
+import dev.courier.broker.BrokerConfig;
+import dev.courier.server.amqp.AmqpChannelInitializer;
+import dev.courier.server.amqp.Authenticator;
+import dev.courier.server.amqp.DirectReplyTo;
+import dev.courier.server.amqp.ServerContext;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A running Courier broker: the domain plus its network listeners.
+ *
+ * <p>{@link #start} binds every listener before it returns; {@link #close} stops accepting,
+ * closes client connections and releases the broker's resources. Thread-safe.
+ */
+public final class CourierServer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(CourierServer.class);
+
+    private final ServerConfig config;
+    private final Broker broker;
+    private final EventLoopGroup bossGroup;
+    private final EventLoopGroup workerGroup;
+    private final Channel amqpChannel;
+    private final Set<Object> connections = ConcurrentHashMap.newKeySet();
+    private volatile boolean closed;
+
+    private CourierServer(ServerConfig config) throws IOException, InterruptedException {
+        this.config = config;
+        Files.createDirectories(config.dataDir());
+        this.broker = new Broker(BrokerConfig.defaults());
+        ServerContext context = new ServerContext(
+                config,
+                broker,
+                new Authenticator(config.defaultUser(), config.defaultPassword(), config.loopbackUsersOnly()),
+                new DirectReplyTo(),
+                connections);
+        this.bossGroup = new MultiThreadIoEventLoopGroup(
+                1, new DefaultThreadFactory("courier-accept", true), NioIoHandler.newFactory());
+        this.workerGroup = new MultiThreadIoEventLoopGroup(
+                0, new DefaultThreadFactory("courier-io", true), NioIoHandler.newFactory());
+        try {
+            ServerBootstrap bootstrap = new ServerBootstrap()
+                    .group(bossGroup, workerGroup)
+                    .channel(NioServerSocketChannel.class)
+                    .option(ChannelOption.SO_BACKLOG, 1024)
+                    .option(ChannelOption.SO_REUSEADDR, true)
+                    .childOption(ChannelOption.TCP_NODELAY, true)
+                    .childOption(ChannelOption.SO_KEEPALIVE, true)
+                    .childOption(
+                            ChannelOption.WRITE_BUFFER_WATER_MARK,
+                            new WriteBufferWaterMark(512 * 1024, 2 * 1024 * 1024))
+                    .childHandler(new AmqpChannelInitializer(context));
+            this.amqpChannel = bootstrap
+                    .bind(new InetSocketAddress(config.bindAddress(), config.amqpPort()))
+                    .sync()
+                    .channel();
+        } catch (RuntimeException | InterruptedException e) {
+            shutdownGroups();
+            broker.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Starts a broker and binds its listeners.
+     *
+     * @throws IOException when the data directory cannot be created or a port cannot be bound
+     */
+    public static CourierServer start(ServerConfig config) throws IOException, InterruptedException {
+        try {
+            return new CourierServer(config);
+        } catch (RuntimeException e) {
+            // Netty reports bind failures as unchecked exceptions wrapping the socket error
+            if (e.getCause() instanceof IOException io) {
+                throw io;
+            }
+            if (e instanceof io.netty.channel.ChannelException && e.getCause() != null) {
+                throw new IOException(e.getCause().getMessage(), e.getCause());
+            }
+            throw e;
+        }
+    }
+
+    /** The AMQP port actually bound (useful when configured as 0). */
+    public int amqpPort() {
+        return ((InetSocketAddress) amqpChannel.localAddress()).getPort();
+    }
+
+    /** The management HTTP port, or -1: the management API is not part of this build yet. */
+    public int httpPort() {
+        return -1;
+    }
+
+    public ServerConfig config() {
+        return config;
+    }
+
+    public Broker broker() {
+        return broker;
+    }
+
+    /** Number of open client connections. */
+    public int connectionCount() {
+        return connections.size();
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        LOG.info("shutting down");
+        amqpChannel.close().syncUninterruptibly();
+        shutdownGroups();
+        broker.close();
+        LOG.info("stopped");
+    }
+
+    private void shutdownGroups() {
+        bossGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        workerGroup.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+    }
+}

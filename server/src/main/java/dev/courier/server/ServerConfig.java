@@ -1,0 +1,216 @@
+package dev.courier.server;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.TreeMap;
+
+/**
+ * Everything the server needs to start, with the embedded defaults from DESIGN.md.
+ *
+ * <p>Every field is also a config key (see {@link #KEYS}) that can be set from a properties file
+ * ({@code --config FILE}) or the command line ({@code --set key=value}).
+ *
+ * @param bindAddress address every listener binds to
+ * @param amqpPort AMQP listener port; 0 picks a free port
+ * @param httpPort management HTTP port; 0 picks a free port, -1 disables the listener
+ * @param dataDir where durable state lives
+ * @param frameMaxBytes the frame-max offered in connection.tune
+ * @param channelMax the channel-max offered in connection.tune
+ * @param heartbeatSeconds the heartbeat offered in connection.tune; 0 disables heartbeats
+ * @param maxMessageSizeBytes largest message body accepted; larger ones close the channel with 406
+ * @param handshakeTimeoutMs how long a client may take from TCP connect to connection.open
+ * @param defaultUser the user created on first start
+ * @param defaultPassword that user's password
+ * @param loopbackUsersOnly when true the default user may only log in from a loopback address
+ */
+public record ServerConfig(
+        String bindAddress,
+        int amqpPort,
+        int httpPort,
+        Path dataDir,
+        int frameMaxBytes,
+        int channelMax,
+        int heartbeatSeconds,
+        long maxMessageSizeBytes,
+        long handshakeTimeoutMs,
+        String defaultUser,
+        String defaultPassword,
+        boolean loopbackUsersOnly) {
+
+    /** Config keys with their descriptions, as accepted by {@code --set key=value} and config files. */
+    public static final Map<String, String> KEYS = Map.ofEntries(
+            Map.entry("bind", "address every listener binds to (default 127.0.0.1)"),
+            Map.entry("amqp.port", "AMQP port (default 5672; 0 = any free port)"),
+            Map.entry("http.port", "management HTTP port (default 15672; 0 = any free port; -1 = off)"),
+            Map.entry("data.dir", "data directory (default ./data)"),
+            Map.entry("frame_max", "largest frame offered to clients in bytes (default 131072)"),
+            Map.entry("channel_max", "most channels per connection (default 2047)"),
+            Map.entry("heartbeat", "heartbeat offered to clients in seconds (default 60; 0 = off)"),
+            Map.entry("max_message_size", "largest message body in bytes (default 134217728)"),
+            Map.entry("handshake_timeout", "ms a client may take to open a connection (default 10000)"),
+            Map.entry("default_user", "user created on first start (default guest)"),
+            Map.entry("default_pass", "that user's password (default guest)"),
+            Map.entry("loopback_users", "true: the default user may log in from loopback only (default true)"));
+
+    /** Largest message size a user may configure: 512 MiB, as in RabbitMQ. */
+    public static final long MAX_MESSAGE_SIZE_LIMIT_BYTES = 512L * 1024 * 1024;
+
+    public ServerConfig {
+        if (amqpPort < 0 || amqpPort > 65535) {
+            throw new IllegalArgumentException("amqp.port must be 0..65535, got " + amqpPort);
+        }
+        if (httpPort < -1 || httpPort > 65535) {
+            throw new IllegalArgumentException("http.port must be -1..65535, got " + httpPort);
+        }
+        if (frameMaxBytes != 0 && frameMaxBytes < 4096) {
+            throw new IllegalArgumentException("frame_max must be 0 or at least 4096, got " + frameMaxBytes);
+        }
+        if (channelMax < 0 || channelMax > 65535) {
+            throw new IllegalArgumentException("channel_max must be 0..65535, got " + channelMax);
+        }
+        if (heartbeatSeconds < 0 || heartbeatSeconds > 65535) {
+            throw new IllegalArgumentException("heartbeat must be 0..65535, got " + heartbeatSeconds);
+        }
+        if (maxMessageSizeBytes < 1 || maxMessageSizeBytes > MAX_MESSAGE_SIZE_LIMIT_BYTES) {
+            throw new IllegalArgumentException(
+                    "max_message_size must be 1.." + MAX_MESSAGE_SIZE_LIMIT_BYTES + ", got " + maxMessageSizeBytes);
+        }
+        if (handshakeTimeoutMs < 1) {
+            throw new IllegalArgumentException("handshake_timeout must be positive, got " + handshakeTimeoutMs);
+        }
+    }
+
+    /** The embedded defaults: loopback, 5672/15672, ./data, guest/guest from loopback only. */
+    public static ServerConfig defaults() {
+        return new ServerConfig(
+                "127.0.0.1",
+                5672,
+                15672,
+                Path.of("data"),
+                131072,
+                2047,
+                60,
+                128L * 1024 * 1024,
+                10_000,
+                "guest",
+                "guest",
+                true);
+    }
+
+    public ServerConfig withBindAddress(String value) {
+        return with("bind", value);
+    }
+
+    public ServerConfig withAmqpPort(int value) {
+        return with("amqp.port", Integer.toString(value));
+    }
+
+    public ServerConfig withHttpPort(int value) {
+        return with("http.port", Integer.toString(value));
+    }
+
+    public ServerConfig withDataDir(Path value) {
+        return with("data.dir", value.toString());
+    }
+
+    public ServerConfig withHeartbeatSeconds(int value) {
+        return with("heartbeat", Integer.toString(value));
+    }
+
+    /** Loads {@code key=value} lines (Java properties syntax) from a file on top of this config. */
+    public ServerConfig withFile(Path file) throws IOException {
+        Properties properties = new Properties();
+        try (Reader reader = Files.newBufferedReader(file)) {
+            properties.load(reader);
+        }
+        ServerConfig config = this;
+        for (String key : new TreeMap<>(KEYS).keySet()) {
+            // iterate known keys first so errors name unknown ones below in a stable order
+            if (properties.containsKey(key)) {
+                config = config.with(key, properties.getProperty(key));
+            }
+        }
+        for (String key : properties.stringPropertyNames()) {
+            if (!KEYS.containsKey(key)) {
+                config = config.with(key, properties.getProperty(key));
+            }
+        }
+        return config;
+    }
+
+    /**
+     * Returns a copy with one key set.
+     *
+     * @throws IllegalArgumentException for an unknown key or a value that does not parse, with a
+     *     message fit for a user
+     */
+    public ServerConfig with(String key, String value) {
+        String k = key.trim().toLowerCase(Locale.ROOT).replace('-', '_');
+        if (!KEYS.containsKey(k)) {
+            throw new IllegalArgumentException(
+                    "unknown config key '" + key + "'; known keys: " + String.join(", ", new TreeMap<>(KEYS).keySet()));
+        }
+        Map<String, String> values = toMap();
+        values.put(k, value.trim());
+        try {
+            return fromMap(values);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("config key '" + key + "' needs a number, got '" + value + "'", e);
+        }
+    }
+
+    /** This config as config keys and their values. */
+    public Map<String, String> toMap() {
+        Map<String, String> values = new TreeMap<>();
+        values.put("bind", bindAddress);
+        values.put("amqp.port", Integer.toString(amqpPort));
+        values.put("http.port", Integer.toString(httpPort));
+        values.put("data.dir", dataDir.toString());
+        values.put("frame_max", Integer.toString(frameMaxBytes));
+        values.put("channel_max", Integer.toString(channelMax));
+        values.put("heartbeat", Integer.toString(heartbeatSeconds));
+        values.put("max_message_size", Long.toString(maxMessageSizeBytes));
+        values.put("handshake_timeout", Long.toString(handshakeTimeoutMs));
+        values.put("default_user", defaultUser);
+        values.put("default_pass", defaultPassword);
+        values.put("loopback_users", Boolean.toString(loopbackUsersOnly));
+        return values;
+    }
+
+    private static ServerConfig fromMap(Map<String, String> values) {
+        return new ServerConfig(
+                values.get("bind"),
+                Integer.parseInt(values.get("amqp.port")),
+                Integer.parseInt(values.get("http.port")),
+                Path.of(values.get("data.dir")),
+                Integer.parseInt(values.get("frame_max")),
+                Integer.parseInt(values.get("channel_max")),
+                Integer.parseInt(values.get("heartbeat")),
+                Long.parseLong(values.get("max_message_size")),
+                Long.parseLong(values.get("handshake_timeout")),
+                values.get("default_user"),
+                values.get("default_pass"),
+                parseBoolean(values.get("loopback_users")));
+    }
+
+    /** Like the record's, but never prints the password. */
+    @Override
+    public String toString() {
+        Map<String, String> values = toMap();
+        values.put("default_pass", "********");
+        return "ServerConfig" + values;
+    }
+
+    private static boolean parseBoolean(String value) {
+        return switch (value.trim().toLowerCase(Locale.ROOT)) {
+            case "true", "yes", "on", "1" -> true;
+            case "false", "no", "off", "0" -> false;
+            default -> throw new IllegalArgumentException("expected true or false, got '" + value + "'");
+        };
+    }
+}

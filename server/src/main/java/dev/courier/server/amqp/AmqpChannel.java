@@ -1,0 +1,737 @@
+package dev.courier.server.amqp;
+
+import static dev.courier.protocol.AmqpConstants.ACCESS_REFUSED;
+import static dev.courier.protocol.AmqpConstants.COMMAND_INVALID;
+import static dev.courier.protocol.AmqpConstants.NOT_ALLOWED;
+import static dev.courier.protocol.AmqpConstants.NOT_FOUND;
+import static dev.courier.protocol.AmqpConstants.NOT_IMPLEMENTED;
+import static dev.courier.protocol.AmqpConstants.PRECONDITION_FAILED;
+
+import dev.courier.broker.AmqpException;
+import dev.courier.broker.Delivery;
+import dev.courier.broker.GetResult;
+import dev.courier.broker.MessageQueue;
+import dev.courier.broker.QueueDeclareOk;
+import dev.courier.broker.VirtualHost;
+import dev.courier.protocol.Amqp;
+import dev.courier.protocol.FieldTables;
+import dev.courier.protocol.Frame;
+import dev.courier.protocol.Method;
+import dev.courier.protocol.MethodFrame;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Queue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+
+/**
+ * One AMQP channel: its method dispatch, consumers, unacked deliveries and publisher confirms.
+ *
+ * <p>Everything here runs on the connection's event loop, except the methods documented as
+ * called from queue actors ({@link #onDelivery}, {@link #onConsumerCancelledByQueue},
+ * {@link #postConfirm}); those only append to the channel's inbox, which the event loop drains.
+ *
+ * <p>A method whose answer needs a queue actor (queue.declare's counts, basic.get, …) suspends
+ * the channel: later frames wait in a backlog until the answer is written, so a client sees its
+ * methods answered in the order it sent them, as with RabbitMQ's channel process.
+ */
+final class AmqpChannel {
+    /** Most deliveries that may wait in the inbox before consumers are refused credit. */
+    private static final int MAX_PENDING_DELIVERIES = 2048;
+
+    private final AmqpConnection connection;
+    private final int id;
+    private final VirtualHost vhost;
+    private final ContentAssembler content;
+    private final UnackedWindow unacked = new UnackedWindow();
+    private final Map<String, ChannelConsumer> consumers = new HashMap<>();
+    private final ArrayDeque<Frame> backlog = new ArrayDeque<>();
+    private final List<MessageQueue> routeTargets = new ArrayList<>();
+    private final Queue<Object> inbox = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private final AtomicBoolean drainScheduled = new AtomicBoolean();
+    private final AtomicInteger pendingDeliveries = new AtomicInteger();
+    private final AtomicInteger globalUnacked = new AtomicInteger();
+    private final AckBatcher ackBatcher = new AckBatcher();
+    private final Publisher publisher;
+
+    private volatile boolean open = true;
+    private volatile int globalPrefetch;
+    private boolean closing;
+    private boolean suspended;
+    private int consumerPrefetch;
+    private String lastQueueName;
+    private PendingConfirms confirms;
+    private DirectReplyTo.Registration replyTo;
+
+    AmqpChannel(AmqpConnection connection, int id, VirtualHost vhost) {
+        this.connection = connection;
+        this.id = id;
+        this.vhost = vhost;
+        this.content = new ContentAssembler(connection.maxMessageSizeBytes());
+        this.publisher = new Publisher(this, connection, vhost);
+    }
+
+    int id() {
+        return id;
+    }
+
+    AmqpConnection connection() {
+        return connection;
+    }
+
+    PendingConfirms confirms() {
+        return confirms;
+    }
+
+    DirectReplyTo.Registration replyTo() {
+        return replyTo;
+    }
+
+    List<MessageQueue> routeTargets() {
+        return routeTargets;
+    }
+
+    // ---------------------------------------------------------------- inbound frames (event loop)
+
+    /** Handles one inbound frame for this channel; takes ownership of its buffers. */
+    void onFrame(Frame frame) {
+        if (suspended) {
+            backlog.add(frame);
+            return;
+        }
+        process(frame);
+    }
+
+    private void process(Frame frame) {
+        if (closing) {
+            // 0-9-1 §2.2.4: after sending channel.close, discard everything but close/close-ok
+            if (frame instanceof MethodFrame mf
+                    && (mf.method() instanceof Amqp.Channel.CloseOk || mf.method() instanceof Amqp.Channel.Close)) {
+                if (mf.method() instanceof Amqp.Channel.Close) {
+                    connection.writeMethod(id, new Amqp.Channel.CloseOk());
+                }
+                connection.removeChannel(id);
+            }
+            Frames.release(frame);
+            return;
+        }
+        if (!(frame instanceof MethodFrame methodFrame)) {
+            ContentAssembler.Result result;
+            try {
+                result = content.onContentFrame(frame);
+            } catch (AmqpException e) {
+                fail(e.replyCode(), e.getMessage(), Amqp.Basic.Publish.CLASS_ID, Amqp.Basic.Publish.METHOD_ID);
+                return;
+            }
+            if (result != null) {
+                publishComplete(result);
+            }
+            return;
+        }
+        Method method = methodFrame.method();
+        if (content.inProgress()) {
+            connection.connectionError(
+                    dev.courier.protocol.AmqpConstants.UNEXPECTED_FRAME,
+                    "expected content header for class 60, got non content header frame instead",
+                    method.classId(),
+                    method.methodId());
+            return;
+        }
+        try {
+            handle(method);
+        } catch (AmqpException e) {
+            fail(e.replyCode(), e.getMessage(), method.classId(), method.methodId());
+        }
+    }
+
+    private void publishComplete(ContentAssembler.Result result) {
+        try {
+            publisher.publish(result.publish(), result.properties(), result.body());
+        } catch (AmqpException e) {
+            fail(e.replyCode(), e.getMessage(), Amqp.Basic.Publish.CLASS_ID, Amqp.Basic.Publish.METHOD_ID);
+        }
+    }
+
+    private void handle(Method method) {
+        if (method instanceof Amqp.Basic.Publish publish) {
+            if (publish.immediate()) {
+                throw new AmqpException(NOT_IMPLEMENTED, "immediate=true");
+            }
+            content.begin(publish);
+        } else if (method instanceof Amqp.Basic.Ack ack) {
+            settle(ack.deliveryTag(), ack.multiple(), Settlement.ACK);
+        } else if (method instanceof Amqp.Basic.Nack nack) {
+            settle(nack.deliveryTag(), nack.multiple(), nack.requeue() ? Settlement.REQUEUE : Settlement.DISCARD);
+        } else if (method instanceof Amqp.Basic.Reject reject) {
+            settle(reject.deliveryTag(), false, reject.requeue() ? Settlement.REQUEUE : Settlement.DISCARD);
+        } else if (method instanceof Amqp.Basic.Get get) {
+            basicGet(get);
+        } else if (method instanceof Amqp.Basic.Consume consume) {
+            basicConsume(consume);
+        } else if (method instanceof Amqp.Basic.Cancel cancel) {
+            basicCancel(cancel);
+        } else if (method instanceof Amqp.Basic.Qos qos) {
+            basicQos(qos);
+        } else if (method instanceof Amqp.Basic.Recover recover) {
+            recover(recover.requeue());
+            connection.writeMethod(id, new Amqp.Basic.RecoverOk());
+        } else if (method instanceof Amqp.Basic.RecoverAsync recover) {
+            recover(recover.requeue());
+        } else if (method instanceof Amqp.Queue.Declare declare) {
+            queueDeclare(declare);
+        } else if (method instanceof Amqp.Queue.Bind bind) {
+            vhost.bindQueue(queueName(bind.queue()), bind.exchange(), bind.routingKey(), bind.arguments(), connection);
+            replyUnlessNoWait(bind.nowait(), new Amqp.Queue.BindOk());
+        } else if (method instanceof Amqp.Queue.Unbind unbind) {
+            vhost.unbindQueue(
+                    queueName(unbind.queue()), unbind.exchange(), unbind.routingKey(), unbind.arguments(), connection);
+            connection.writeMethod(id, new Amqp.Queue.UnbindOk());
+        } else if (method instanceof Amqp.Queue.Purge purge) {
+            await(vhost.purgeQueue(queueName(purge.queue()), connection), count -> {
+                replyUnlessNoWait(purge.nowait(), new Amqp.Queue.PurgeOk(count));
+            });
+        } else if (method instanceof Amqp.Queue.Delete delete) {
+            await(
+                    vhost.deleteQueue(queueName(delete.queue()), delete.ifUnused(), delete.ifEmpty(), connection),
+                    count -> replyUnlessNoWait(delete.nowait(), new Amqp.Queue.DeleteOk(count)));
+        } else if (method instanceof Amqp.Exchange.Declare declare) {
+            vhost.declareExchange(
+                    declare.exchange(),
+                    declare.type(),
+                    declare.passive(),
+                    declare.durable(),
+                    declare.autoDelete(),
+                    declare.internal(),
+                    declare.arguments());
+            replyUnlessNoWait(declare.nowait(), new Amqp.Exchange.DeclareOk());
+        } else if (method instanceof Amqp.Exchange.Delete delete) {
+            vhost.deleteExchange(delete.exchange(), delete.ifUnused());
+            replyUnlessNoWait(delete.nowait(), new Amqp.Exchange.DeleteOk());
+        } else if (method instanceof Amqp.Exchange.Bind bind) {
+            vhost.bindExchange(bind.destination(), bind.source(), bind.routingKey(), bind.arguments());
+            replyUnlessNoWait(bind.nowait(), new Amqp.Exchange.BindOk());
+        } else if (method instanceof Amqp.Exchange.Unbind unbind) {
+            vhost.unbindExchange(unbind.destination(), unbind.source(), unbind.routingKey(), unbind.arguments());
+            replyUnlessNoWait(unbind.nowait(), new Amqp.Exchange.UnbindOk());
+        } else if (method instanceof Amqp.Confirm.Select select) {
+            if (confirms == null) {
+                confirms = new PendingConfirms();
+            }
+            replyUnlessNoWait(select.nowait(), new Amqp.Confirm.SelectOk());
+        } else if (method instanceof Amqp.Channel.Close) {
+            release();
+            connection.writeMethod(id, new Amqp.Channel.CloseOk());
+            connection.removeChannel(id);
+        } else if (method instanceof Amqp.Channel.CloseOk) {
+            // not closing: nothing to confirm; RabbitMQ ignores a stray close-ok too
+        } else if (method instanceof Amqp.Channel.Flow flow) {
+            if (!flow.active()) {
+                throw new AmqpException(NOT_IMPLEMENTED, "active=false");
+            }
+            connection.writeMethod(id, new Amqp.Channel.FlowOk(true));
+        } else if (method instanceof Amqp.Channel.FlowOk) {
+            // we never send channel.flow, so there is nothing to acknowledge
+        } else if (method instanceof Amqp.Access.Request) {
+            connection.writeMethod(id, new Amqp.Access.RequestOk(1));
+        } else if (method instanceof Amqp.Tx.Select
+                || method instanceof Amqp.Tx.Commit
+                || method instanceof Amqp.Tx.Rollback) {
+            throw new AmqpException(
+                    NOT_IMPLEMENTED, "transactions (tx.select) are not supported yet; use publisher confirms");
+        } else {
+            throw new AmqpException(
+                    COMMAND_INVALID, "method " + method.protocolName() + " is not valid on channel " + id);
+        }
+    }
+
+    private void replyUnlessNoWait(boolean nowait, Method reply) {
+        if (!nowait) {
+            connection.writeMethod(id, reply);
+        }
+    }
+
+    private String queueName(String name) {
+        if (!name.isEmpty()) {
+            return name;
+        }
+        if (lastQueueName == null) {
+            throw new AmqpException(NOT_FOUND, "no previously declared queue");
+        }
+        return lastQueueName;
+    }
+
+    // ---------------------------------------------------------------- queue methods
+
+    private void queueDeclare(Amqp.Queue.Declare declare) {
+        String name = declare.queue();
+        if (name.isEmpty() && declare.passive()) {
+            name = queueName(name);
+        }
+        await(
+                vhost.declareQueue(
+                        name,
+                        declare.passive(),
+                        declare.durable(),
+                        declare.exclusive(),
+                        declare.autoDelete(),
+                        declare.arguments(),
+                        connection),
+                (QueueDeclareOk ok) -> {
+                    lastQueueName = ok.queue();
+                    replyUnlessNoWait(
+                            declare.nowait(),
+                            new Amqp.Queue.DeclareOk(ok.queue(), ok.messageCount(), ok.consumerCount()));
+                });
+    }
+
+    /**
+     * Suspends the channel until {@code future} completes, then runs {@code onSuccess} on the event
+     * loop (or closes the channel with the broker's error) and resumes with the backlog.
+     */
+    private <T> void await(CompletableFuture<T> future, Consumer<T> onSuccess) {
+        suspended = true;
+        future.whenComplete((value, error) -> connection.execute(() -> {
+            if (!closing && open) {
+                if (error == null) {
+                    try {
+                        onSuccess.accept(value);
+                    } catch (AmqpException e) {
+                        fail(e.replyCode(), e.getMessage(), 0, 0);
+                    }
+                } else {
+                    Throwable cause =
+                            error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+                    if (cause instanceof AmqpException e) {
+                        fail(e.replyCode(), e.getMessage(), 0, 0);
+                    } else {
+                        connection.internalError("channel " + id, cause);
+                    }
+                }
+            } else if (value instanceof GetResult result && result.delivery() != null) {
+                requeueLate(result.delivery());
+            }
+            resume();
+            connection.flush();
+        }));
+    }
+
+    private void resume() {
+        suspended = false;
+        while (!suspended && !backlog.isEmpty()) {
+            process(backlog.poll());
+        }
+    }
+
+    // ---------------------------------------------------------------- basic methods
+
+    private void basicQos(Amqp.Basic.Qos qos) {
+        if (qos.prefetchSize() != 0) {
+            throw new AmqpException(NOT_IMPLEMENTED, "prefetch_size!=0 (" + qos.prefetchSize() + ")");
+        }
+        if (qos.global()) {
+            globalPrefetch = qos.prefetchCount();
+            wakeConsumers();
+        } else {
+            consumerPrefetch = qos.prefetchCount();
+        }
+        connection.writeMethod(id, new Amqp.Basic.QosOk());
+    }
+
+    private void basicConsume(Amqp.Basic.Consume consume) {
+        String tag = consume.consumerTag().isEmpty() ? Names.consumerTag() : consume.consumerTag();
+        if (consumers.containsKey(tag) || (replyTo != null && tag.equals(replyTo.consumerTag()))) {
+            throw new AmqpException(NOT_ALLOWED, "attempt to reuse consumer tag '" + tag + "'");
+        }
+        if (DirectReplyTo.QUEUE.equals(consume.queue())) {
+            if (!consume.noAck()) {
+                throw new AmqpException(PRECONDITION_FAILED, "reply consumer cannot acknowledge");
+            }
+            if (replyTo != null) {
+                throw new AmqpException(PRECONDITION_FAILED, "reply consumer already set");
+            }
+            replyTo = connection.directReplyTo().register(this, tag);
+            replyUnlessNoWait(consume.nowait(), new Amqp.Basic.ConsumeOk(tag));
+            return;
+        }
+        MessageQueue queue = vhost.queue(queueName(consume.queue()), connection);
+        int priority = consumerPriority(consume.arguments());
+        ChannelConsumer consumer =
+                new ChannelConsumer(this, queue, tag, consume.noAck(), consume.exclusive(), priority, consumerPrefetch);
+        consumers.put(tag, consumer);
+        suspended = true;
+        queue.addConsumer(consumer, consume.exclusive())
+                .whenComplete((ignored, error) -> connection.execute(() -> {
+                    if (error != null) {
+                        consumers.remove(tag);
+                        Throwable cause = error instanceof CompletionException ? error.getCause() : error;
+                        if (open && !closing) {
+                            if (cause instanceof AmqpException e) {
+                                fail(e.replyCode(), e.getMessage(), consume.classId(), consume.methodId());
+                            } else {
+                                connection.internalError("channel " + id, cause);
+                            }
+                        }
+                    } else if (open && !closing) {
+                        replyUnlessNoWait(consume.nowait(), new Amqp.Basic.ConsumeOk(tag));
+                        consumer.start();
+                    } else {
+                        queue.removeConsumer(consumer);
+                    }
+                    resume();
+                    connection.flush();
+                }));
+    }
+
+    private static int consumerPriority(Map<String, Object> arguments) {
+        if (arguments == null || !arguments.containsKey("x-priority")) {
+            return 0;
+        }
+        Long priority = FieldTables.getLong(arguments, "x-priority");
+        if (priority == null) {
+            throw new AmqpException(
+                    PRECONDITION_FAILED,
+                    "invalid arg 'x-priority' for consumer: expected an integer, got " + arguments.get("x-priority"));
+        }
+        return (int) Math.max(Integer.MIN_VALUE, Math.min(Integer.MAX_VALUE, priority));
+    }
+
+    private void basicCancel(Amqp.Basic.Cancel cancel) {
+        String tag = cancel.consumerTag();
+        if (replyTo != null && tag.equals(replyTo.consumerTag())) {
+            replyTo.unregister();
+            replyTo = null;
+            replyUnlessNoWait(cancel.nowait(), new Amqp.Basic.CancelOk(tag));
+            return;
+        }
+        ChannelConsumer consumer = consumers.get(tag);
+        if (consumer == null) {
+            // RabbitMQ answers cancel-ok for an unknown tag
+            replyUnlessNoWait(cancel.nowait(), new Amqp.Basic.CancelOk(tag));
+            return;
+        }
+        consumer.cancel();
+        // cancel-ok only once the queue has let go: deliveries already under way arrive first
+        await(consumer.queue().removeConsumer(consumer), ignored -> {
+            consumers.remove(tag);
+            replyUnlessNoWait(cancel.nowait(), new Amqp.Basic.CancelOk(tag));
+        });
+    }
+
+    private void basicGet(Amqp.Basic.Get get) {
+        MessageQueue queue = vhost.queue(queueName(get.queue()), connection);
+        await(queue.get(get.noAck()), (GetResult result) -> {
+            Delivery delivery = result.delivery();
+            if (delivery == null) {
+                connection.writeMethod(id, new Amqp.Basic.GetEmpty(""));
+                return;
+            }
+            try {
+                long tag = get.noAck()
+                        ? unacked.skip()
+                        : unacked.add(new UnackedWindow.Entry(queue, delivery.entryId(), null));
+                var message = delivery.message();
+                connection.writeContent(
+                        id,
+                        new Amqp.Basic.GetOk(
+                                tag,
+                                delivery.redelivered(),
+                                message.exchange(),
+                                message.routingKey(),
+                                result.messageCount()),
+                        message.rawProperties(),
+                        message.body());
+            } finally {
+                delivery.message().release();
+            }
+        });
+    }
+
+    private enum Settlement {
+        ACK,
+        REQUEUE,
+        DISCARD
+    }
+
+    private void settle(long deliveryTag, boolean multiple, Settlement settlement) {
+        // 0-9-1 §1.8.3.13: delivery tag 0 with multiple = all outstanding deliveries
+        if (multiple && deliveryTag == 0) {
+            unacked.removeAll(entry -> ackBatcher.add(entry, settlement));
+        } else if (!unacked.contains(deliveryTag)) {
+            throw new AmqpException(PRECONDITION_FAILED, "unknown delivery tag " + deliveryTag);
+        } else if (multiple) {
+            unacked.removeUpTo(deliveryTag, entry -> ackBatcher.add(entry, settlement));
+        } else {
+            ackBatcher.add(unacked.remove(deliveryTag), settlement);
+        }
+        ackBatcher.flush(settlement);
+        wakeConsumers();
+    }
+
+    private void recover(boolean requeue) {
+        if (!requeue) {
+            throw new AmqpException(NOT_IMPLEMENTED, "requeue=false");
+        }
+        unacked.removeAll(entry -> ackBatcher.add(entry, Settlement.REQUEUE));
+        ackBatcher.flush(Settlement.REQUEUE);
+        wakeConsumers();
+    }
+
+    /** Groups settlements by queue so one ack frame becomes one mailbox post per queue. */
+    private final class AckBatcher {
+        private MessageQueue queue;
+        private long[] ids = new long[16];
+        private int count;
+        private Settlement pending;
+
+        void add(UnackedWindow.Entry entry, Settlement settlement) {
+            if (entry.consumer() != null) {
+                entry.consumer().releaseCredit();
+            }
+            if (queue != entry.queue() && count > 0) {
+                flush(pending);
+            }
+            queue = entry.queue();
+            pending = settlement;
+            if (count == ids.length) {
+                ids = java.util.Arrays.copyOf(ids, count * 2);
+            }
+            ids[count++] = entry.entryId();
+        }
+
+        void flush(Settlement settlement) {
+            if (count == 0) {
+                return;
+            }
+            long[] batch = java.util.Arrays.copyOf(ids, count);
+            switch (settlement) {
+                case ACK -> queue.ack(batch, count);
+                case REQUEUE -> queue.requeue(batch, count);
+                case DISCARD -> queue.discard(batch, count);
+            }
+            count = 0;
+            queue = null;
+        }
+    }
+
+    // ---------------------------------------------------------------- credit (any thread)
+
+    /** True while deliveries may be handed to this channel (open, socket writable, inbox not full). */
+    boolean canDeliver() {
+        return open && connection.isWritable() && pendingDeliveries.get() < MAX_PENDING_DELIVERIES;
+    }
+
+    boolean tryReserveGlobalCredit() {
+        int limit = globalPrefetch;
+        if (globalUnacked.incrementAndGet() > limit && limit != 0) {
+            globalUnacked.decrementAndGet();
+            return false;
+        }
+        return true;
+    }
+
+    void releaseGlobalCredit() {
+        globalUnacked.decrementAndGet();
+    }
+
+    /** Wakes every consumer a queue gave up on; called on the event loop when credit may be back. */
+    void wakeConsumers() {
+        if (!consumers.isEmpty() && canDeliver()) {
+            for (ChannelConsumer consumer : consumers.values()) {
+                consumer.wake();
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- inbox (queue actors → event loop)
+
+    private record PendingDelivery(ChannelConsumer consumer, Delivery delivery) {}
+
+    private record ConsumerCancelled(ChannelConsumer consumer) {}
+
+    private record Confirm(long seqNo, boolean accepted) {}
+
+    /** Called on a queue actor thread. */
+    void onDelivery(ChannelConsumer consumer, Delivery delivery) {
+        pendingDeliveries.incrementAndGet();
+        post(new PendingDelivery(consumer, delivery));
+    }
+
+    /** Called on a queue actor thread when the queue was deleted under the consumer. */
+    void onConsumerCancelledByQueue(ChannelConsumer consumer) {
+        post(new ConsumerCancelled(consumer));
+    }
+
+    /** Called on a queue actor thread once every queue a confirmed publish went to has answered. */
+    void postConfirm(long seqNo, boolean accepted) {
+        post(new Confirm(seqNo, accepted));
+    }
+
+    /** Called from any thread: a direct reply-to reply for this channel's reply consumer. */
+    void postDirectReply(dev.courier.broker.Message message) {
+        post(message);
+    }
+
+    private void post(Object event) {
+        inbox.add(event);
+        if (drainScheduled.compareAndSet(false, true)) {
+            connection.execute(this::drainInbox);
+        }
+    }
+
+    private void drainInbox() {
+        drainScheduled.set(false);
+        Object event;
+        while ((event = inbox.poll()) != null) {
+            if (event instanceof PendingDelivery pending) {
+                pendingDeliveries.decrementAndGet();
+                writeDelivery(pending.consumer(), pending.delivery());
+            } else if (event instanceof Confirm confirm) {
+                if (confirms != null) {
+                    if (confirm.accepted()) {
+                        confirms.settle(confirm.seqNo());
+                    } else {
+                        confirms.reject(confirm.seqNo());
+                    }
+                }
+            } else if (event instanceof ConsumerCancelled cancelled) {
+                cancelledByQueue(cancelled.consumer());
+            } else if (event instanceof dev.courier.broker.Message reply) {
+                writeDirectReply(reply);
+            }
+        }
+        flushConfirms();
+        connection.flush();
+        wakeConsumers();
+    }
+
+    private void writeDelivery(ChannelConsumer consumer, Delivery delivery) {
+        var message = delivery.message();
+        try {
+            if (!open || closing) {
+                if (!consumer.autoAck()) {
+                    requeueLate(delivery);
+                }
+                return;
+            }
+            long tag = consumer.autoAck()
+                    ? unacked.skip()
+                    : unacked.add(new UnackedWindow.Entry(delivery.queue(), delivery.entryId(), consumer));
+            connection.writeContent(
+                    id,
+                    new Amqp.Basic.Deliver(
+                            consumer.consumerTag(),
+                            tag,
+                            delivery.redelivered(),
+                            message.exchange(),
+                            message.routingKey()),
+                    message.rawProperties(),
+                    message.body());
+        } finally {
+            message.release();
+        }
+    }
+
+    private void writeDirectReply(dev.courier.broker.Message message) {
+        try {
+            if (open && !closing && replyTo != null) {
+                connection.writeContent(
+                        id,
+                        new Amqp.Basic.Deliver(
+                                replyTo.consumerTag(), unacked.skip(), false, message.exchange(), message.routingKey()),
+                        message.rawProperties(),
+                        message.body());
+            }
+        } finally {
+            message.release();
+        }
+    }
+
+    private void requeueLate(Delivery delivery) {
+        delivery.queue().requeue(new long[] {delivery.entryId()}, 1);
+        delivery.message().release();
+    }
+
+    private void cancelledByQueue(ChannelConsumer consumer) {
+        if (consumers.remove(consumer.consumerTag(), consumer)) {
+            consumer.cancel();
+            if (open && !closing && connection.consumerCancelNotify()) {
+                connection.writeMethod(id, new Amqp.Basic.Cancel(consumer.consumerTag(), true));
+            }
+        }
+    }
+
+    /** Writes the confirms that became due; called at the end of every batch of work. */
+    void flushConfirms() {
+        if (confirms != null && confirms.hasWork() && open && !closing) {
+            confirms.drain(connection.confirmSink(id));
+        }
+    }
+
+    // ---------------------------------------------------------------- closing
+
+    /** Closes the channel because of a soft error, or the connection for a hard one. */
+    void fail(int replyCode, String text, int classId, int methodId) {
+        if (dev.courier.protocol.AmqpConstants.isHardError(replyCode)) {
+            connection.connectionError(replyCode, text, classId, methodId);
+            return;
+        }
+        if (closing) {
+            return;
+        }
+        connection.writeMethod(
+                id,
+                new Amqp.Channel.Close(
+                        replyCode,
+                        dev.courier.protocol.AmqpConstants.replyText(replyCode) + " - " + text,
+                        classId,
+                        methodId));
+        release();
+        closing = true;
+    }
+
+    /**
+     * Gives everything this channel holds back to the broker: consumers are removed and unacked
+     * deliveries requeued (redelivered, at their original position). Idempotent; event loop only.
+     */
+    void release() {
+        if (!open) {
+            return;
+        }
+        open = false;
+        for (ChannelConsumer consumer : consumers.values()) {
+            consumer.cancel();
+            consumer.queue().removeConsumer(consumer);
+        }
+        consumers.clear();
+        unacked.removeAll(entry -> ackBatcher.add(entry, Settlement.REQUEUE));
+        ackBatcher.flush(Settlement.REQUEUE);
+        if (replyTo != null) {
+            replyTo.unregister();
+            replyTo = null;
+        }
+        content.release();
+        Frame frame;
+        while ((frame = backlog.poll()) != null) {
+            Frames.release(frame);
+        }
+        // deliveries still in the inbox are requeued when it drains (open is now false)
+        connection.execute(this::drainInbox);
+    }
+
+    /** Rejects publishes that route to this channel's queues; used by exclusive-access checks. */
+    boolean isOpen() {
+        return open;
+    }
+
+    /** RabbitMQ's text for a publish to an internal exchange. */
+    static AmqpException internalExchange(String exchange, String vhost) {
+        return new AmqpException(
+                ACCESS_REFUSED, "cannot publish to internal exchange '" + exchange + "' in vhost '" + vhost + "'");
+    }
+}

@@ -1,0 +1,26 @@
+package dev.courier.server.amqp;
+
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.handler.flush.FlushConsolidationHandler;
+
+/**
+ * Builds the pipeline of each accepted AMQP socket: flush consolidation, frame decoding, then
+ * the connection state machine. Thread-safe; shared by all child channels.
+ */
+public final class AmqpChannelInitializer extends ChannelInitializer<Channel> {
+    private final ServerContext server;
+
+    public AmqpChannelInitializer(ServerContext server) {
+        this.server = server;
+    }
+
+    @Override
+    protected void initChannel(Channel channel) {
+        AmqpFrameDecoder decoder = new AmqpFrameDecoder(server.config().frameMaxBytes());
+        channel.pipeline()
+                .addLast("flush", new FlushConsolidationHandler(256, true))
+                .addLast("frames", decoder)
+                .addLast("amqp", new AmqpConnection(server, decoder));
+    }
+}

@@ -1,0 +1,564 @@
+package dev.courier.server.amqp;
+
+import static dev.courier.protocol.AmqpConstants.ACCESS_REFUSED;
+import static dev.courier.protocol.AmqpConstants.CHANNEL_ERROR;
+import static dev.courier.protocol.AmqpConstants.COMMAND_INVALID;
+import static dev.courier.protocol.AmqpConstants.INTERNAL_ERROR;
+import static dev.courier.protocol.AmqpConstants.NOT_ALLOWED;
+import static dev.courier.protocol.AmqpConstants.UNEXPECTED_FRAME;
+
+import dev.courier.broker.VirtualHost;
+import dev.courier.protocol.Amqp;
+import dev.courier.protocol.AmqpConstants;
+import dev.courier.protocol.Frame;
+import dev.courier.protocol.FrameWriter;
+import dev.courier.protocol.HeartbeatFrame;
+import dev.courier.protocol.Method;
+import dev.courier.protocol.MethodFrame;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.timeout.IdleState;
+import io.netty.handler.timeout.IdleStateEvent;
+import io.netty.handler.timeout.IdleStateHandler;
+import io.netty.util.collection.IntObjectHashMap;
+import java.net.SocketAddress;
+import java.util.ArrayList;
+import java.util.Map;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One client connection: the AMQP connection state machine (handshake, tuning, heartbeats,
+ * close) and the channels it carries.
+ *
+ * <p>A Netty handler; every method runs on the connection's event loop except those documented
+ * as thread-safe ({@link #execute}, {@link #releasePublishCharge}, {@link #isWritable}).
+ */
+final class AmqpConnection extends ChannelInboundHandlerAdapter {
+    private static final Logger LOG = LoggerFactory.getLogger(AmqpConnection.class);
+
+    /** Publish bytes in flight to queue actors above which the socket stops being read. */
+    private static final long PUBLISH_HIGH_WATERMARK_BYTES = 16L * 1024 * 1024;
+
+    private static final long PUBLISH_LOW_WATERMARK_BYTES = 8L * 1024 * 1024;
+
+    /** How long we wait for connection.close-ok after sending connection.close. */
+    private static final long CLOSE_OK_TIMEOUT_MS = 1_000;
+
+    private enum State {
+        AWAITING_HEADER,
+        AWAITING_START_OK,
+        AWAITING_TUNE_OK,
+        AWAITING_OPEN,
+        OPEN,
+        CLOSING,
+        CLOSED
+    }
+
+    private final ServerContext server;
+    private final IntObjectHashMap<AmqpChannel> channels = new IntObjectHashMap<>();
+    private final ArrayList<AmqpChannel> channelList = new ArrayList<>();
+    private final AtomicLong publishBytesInFlight = new AtomicLong();
+    private final AtomicBoolean readSuspended = new AtomicBoolean();
+
+    private ChannelHandlerContext ctx;
+    private State state = State.AWAITING_HEADER;
+    private ScheduledFuture<?> handshakeTimeout;
+    private AmqpFrameDecoder decoder;
+    private VirtualHost vhost;
+    private String user;
+    private String clientName = "";
+    private int channelMax;
+    private int frameMax;
+    private boolean consumerCancelNotify;
+    private boolean authenticationFailureClose;
+
+    AmqpConnection(ServerContext server, AmqpFrameDecoder decoder) {
+        this.server = server;
+        this.decoder = decoder;
+        this.frameMax = server.config().frameMaxBytes();
+        this.channelMax = server.config().channelMax();
+    }
+
+    // ---------------------------------------------------------------- accessors for channels
+
+    String user() {
+        return user;
+    }
+
+    long maxMessageSizeBytes() {
+        return server.config().maxMessageSizeBytes();
+    }
+
+    DirectReplyTo directReplyTo() {
+        return server.directReplyTo();
+    }
+
+    boolean consumerCancelNotify() {
+        return consumerCancelNotify;
+    }
+
+    /** Thread-safe: whether the socket's outbound buffer is below its high watermark. */
+    boolean isWritable() {
+        ChannelHandlerContext c = ctx;
+        return c != null && c.channel().isWritable();
+    }
+
+    /** Thread-safe: runs {@code task} on this connection's event loop. */
+    void execute(Runnable task) {
+        try {
+            ctx.executor().execute(task);
+        } catch (RejectedExecutionException e) {
+            LOG.debug("event loop shut down; dropping task for {}", this);
+        }
+    }
+
+    // ---------------------------------------------------------------- Netty events
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        server.connections().add(this);
+        handshakeTimeout = ctx.executor()
+                .schedule(
+                        () -> {
+                            if (state.compareTo(State.OPEN) < 0) {
+                                LOG.info(
+                                        "closing connection from {}: handshake not completed within {} ms",
+                                        remote(),
+                                        server.config().handshakeTimeoutMs());
+                                ctx.close();
+                            }
+                        },
+                        server.config().handshakeTimeoutMs(),
+                        TimeUnit.MILLISECONDS);
+        ctx.fireChannelActive();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        if (state != State.CLOSING && state != State.CLOSED && state.compareTo(State.AWAITING_OPEN) > 0) {
+            LOG.info("client {} ({}) closed the connection without connection.close", remote(), clientName);
+        }
+        state = State.CLOSED;
+        cleanup();
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (msg instanceof AmqpFrameDecoder.ProtocolHeaderReceived) {
+            onProtocolHeader();
+        } else if (msg instanceof AmqpFrameDecoder.FrameError error) {
+            frameError(error);
+        } else if (msg instanceof Frame frame) {
+            onFrame(frame);
+        }
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        for (int i = 0, n = channelList.size(); i < n; i++) {
+            channelList.get(i).flushConfirms();
+        }
+        ctx.flush();
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (ctx.channel().isWritable()) {
+            for (int i = 0, n = channelList.size(); i < n; i++) {
+                channelList.get(i).wakeConsumers();
+            }
+        }
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
+        if (event instanceof IdleStateEvent idle) {
+            if (idle.state() == IdleState.WRITER_IDLE) {
+                ByteBuf heartbeat = ctx.alloc().buffer(8);
+                FrameWriter.writeHeartbeat(heartbeat);
+                ctx.writeAndFlush(heartbeat, ctx.voidPromise());
+            } else if (idle.state() == IdleState.READER_IDLE) {
+                LOG.warn("missed heartbeats from client {} ({}); closing the connection", remote(), clientName);
+                ctx.close();
+            }
+        } else {
+            ctx.fireUserEventTriggered(event);
+        }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (cause instanceof java.io.IOException) {
+            LOG.debug("connection {} failed: {}", remote(), cause.toString());
+        } else {
+            LOG.error("unexpected error on connection {}", remote(), cause);
+        }
+        ctx.close();
+    }
+
+    // ---------------------------------------------------------------- handshake
+
+    private void onProtocolHeader() {
+        state = State.AWAITING_START_OK;
+        writeMethod(0, new Amqp.Connection.Start(0, 9, ServerProperties.create(), Authenticator.MECHANISMS, "en_US"));
+        ctx.flush();
+    }
+
+    private void onFrame(Frame frame) {
+        if (frame instanceof HeartbeatFrame) {
+            return;
+        }
+        int channelId = channelOf(frame);
+        if (state == State.CLOSING || state == State.CLOSED) {
+            if (frame instanceof MethodFrame mf && channelId == 0) {
+                if (mf.method() instanceof Amqp.Connection.CloseOk || mf.method() instanceof Amqp.Connection.Close) {
+                    if (mf.method() instanceof Amqp.Connection.Close) {
+                        writeMethod(0, new Amqp.Connection.CloseOk());
+                    }
+                    ctx.writeAndFlush(ctx.alloc().buffer(0)).addListener(ChannelFutureListener.CLOSE);
+                }
+            }
+            Frames.release(frame);
+            return;
+        }
+        if (channelId == 0) {
+            if (!(frame instanceof MethodFrame mf)) {
+                Frames.release(frame);
+                connectionError(UNEXPECTED_FRAME, "content frame on channel 0", 0, 0);
+                return;
+            }
+            onConnectionMethod(mf.method());
+            return;
+        }
+        if (state != State.OPEN) {
+            Frames.release(frame);
+            connectionError(CHANNEL_ERROR, "channel " + channelId + " used before connection.open", 0, 0);
+            return;
+        }
+        AmqpChannel channel = channels.get(channelId);
+        if (channel == null) {
+            onFrameForUnopenedChannel(channelId, frame);
+            return;
+        }
+        if (frame instanceof MethodFrame mf && mf.method() instanceof Amqp.Channel.Open) {
+            connectionError(CHANNEL_ERROR, "second 'channel.open' seen", 20, 10);
+            return;
+        }
+        channel.onFrame(frame);
+    }
+
+    private void onFrameForUnopenedChannel(int channelId, Frame frame) {
+        if (frame instanceof MethodFrame mf && mf.method() instanceof Amqp.Channel.Open) {
+            if (channelId > channelMax && channelMax != 0) {
+                connectionError(
+                        NOT_ALLOWED,
+                        "channel " + channelId + " exceeds the negotiated channel_max " + channelMax,
+                        20,
+                        10);
+                return;
+            }
+            AmqpChannel channel = new AmqpChannel(this, channelId, vhost);
+            channels.put(channelId, channel);
+            channelList.add(channel);
+            writeMethod(channelId, new Amqp.Channel.OpenOk(""));
+            return;
+        }
+        Frames.release(frame);
+        if (frame instanceof MethodFrame mf && mf.method() instanceof Amqp.Channel.CloseOk) {
+            return; // a close-ok for a channel we already let go of
+        }
+        connectionError(CHANNEL_ERROR, "expected 'channel.open' on channel " + channelId, 0, 0);
+    }
+
+    private void onConnectionMethod(Method method) {
+        switch (state) {
+            case AWAITING_START_OK -> {
+                if (method instanceof Amqp.Connection.StartOk startOk) {
+                    onStartOk(startOk);
+                } else {
+                    handshakeViolation(method, "connection.start-ok");
+                }
+            }
+            case AWAITING_TUNE_OK -> {
+                if (method instanceof Amqp.Connection.TuneOk tuneOk) {
+                    onTuneOk(tuneOk);
+                } else {
+                    handshakeViolation(method, "connection.tune-ok");
+                }
+            }
+            case AWAITING_OPEN -> {
+                if (method instanceof Amqp.Connection.Open open) {
+                    onOpen(open);
+                } else {
+                    handshakeViolation(method, "connection.open");
+                }
+            }
+            case OPEN -> onOpenConnectionMethod(method);
+            default -> handshakeViolation(method, "the protocol header");
+        }
+    }
+
+    private void handshakeViolation(Method method, String expected) {
+        connectionError(
+                COMMAND_INVALID,
+                "expected " + expected + ", got " + method.protocolName(),
+                method.classId(),
+                method.methodId());
+    }
+
+    @SuppressWarnings("unchecked")
+    private void onStartOk(Amqp.Connection.StartOk startOk) {
+        Map<String, Object> clientProperties = startOk.clientProperties();
+        Object capabilities = clientProperties.get("capabilities");
+        if (capabilities instanceof Map<?, ?> caps) {
+            Map<String, Object> c = (Map<String, Object>) caps;
+            consumerCancelNotify = Boolean.TRUE.equals(c.get("consumer_cancel_notify"));
+            authenticationFailureClose = Boolean.TRUE.equals(c.get("authentication_failure_close"));
+        }
+        Object name = clientProperties.get("connection_name");
+        Object product = clientProperties.get("product");
+        clientName = name != null ? name.toString() : product != null ? product.toString() : "";
+        try {
+            user = server.authenticator().authenticate(startOk.mechanism(), startOk.response(), remote());
+        } catch (Authenticator.LoginRefused e) {
+            LOG.warn("login refused for connection from {}: {}", remote(), e.getMessage());
+            if (authenticationFailureClose) {
+                connectionError(ACCESS_REFUSED, e.getMessage(), 10, 11);
+            } else {
+                ctx.close();
+            }
+            return;
+        }
+        state = State.AWAITING_TUNE_OK;
+        writeMethod(
+                0,
+                new Amqp.Connection.Tune(
+                        server.config().channelMax(),
+                        server.config().frameMaxBytes(),
+                        server.config().heartbeatSeconds()));
+        ctx.flush();
+    }
+
+    private void onTuneOk(Amqp.Connection.TuneOk tuneOk) {
+        int offeredFrameMax = server.config().frameMaxBytes();
+        int requestedFrameMax = tuneOk.frameMax();
+        if (requestedFrameMax != 0 && requestedFrameMax < AmqpConstants.FRAME_MIN_SIZE) {
+            connectionError(
+                    NOT_ALLOWED,
+                    "frame_max=" + requestedFrameMax + " < " + AmqpConstants.FRAME_MIN_SIZE + " min size",
+                    10,
+                    31);
+            return;
+        }
+        if (offeredFrameMax != 0 && (requestedFrameMax == 0 || requestedFrameMax > offeredFrameMax)) {
+            connectionError(
+                    NOT_ALLOWED, "frame_max=" + requestedFrameMax + " > " + offeredFrameMax + " max size", 10, 31);
+            return;
+        }
+        int offeredChannelMax = server.config().channelMax();
+        int requestedChannelMax = tuneOk.channelMax();
+        if (offeredChannelMax != 0 && (requestedChannelMax == 0 || requestedChannelMax > offeredChannelMax)) {
+            connectionError(
+                    NOT_ALLOWED, "channel_max=" + requestedChannelMax + " > " + offeredChannelMax + " max", 10, 31);
+            return;
+        }
+        frameMax = requestedFrameMax;
+        channelMax = requestedChannelMax;
+        decoder.maxFrameSizeBytes(frameMax);
+        int heartbeat = tuneOk.heartbeat();
+        if (heartbeat > 0) {
+            // send at half the interval; give up after two silent intervals (as RabbitMQ does)
+            ctx.pipeline()
+                    .addBefore(
+                            ctx.name(),
+                            "heartbeat",
+                            new IdleStateHandler(heartbeat * 2L, Math.max(1, heartbeat / 2L), 0, TimeUnit.SECONDS));
+        }
+        state = State.AWAITING_OPEN;
+    }
+
+    private void onOpen(Amqp.Connection.Open open) {
+        VirtualHost host = server.broker().vhost(open.virtualHost());
+        if (host == null) {
+            connectionError(NOT_ALLOWED, "vhost '" + open.virtualHost() + "' not found", 10, 40);
+            return;
+        }
+        vhost = host;
+        state = State.OPEN;
+        handshakeTimeout.cancel(false);
+        writeMethod(0, new Amqp.Connection.OpenOk(""));
+        LOG.debug("connection from {} ({}) opened by user '{}' on vhost '{}'", remote(), clientName, user, host.name());
+    }
+
+    private void onOpenConnectionMethod(Method method) {
+        if (method instanceof Amqp.Connection.Close) {
+            state = State.CLOSING;
+            releaseChannels();
+            writeMethod(0, new Amqp.Connection.CloseOk());
+            ctx.writeAndFlush(ctx.alloc().buffer(0)).addListener(ChannelFutureListener.CLOSE);
+        } else if (method instanceof Amqp.Connection.UpdateSecret) {
+            writeMethod(0, new Amqp.Connection.UpdateSecretOk());
+        } else if (method instanceof Amqp.Connection.Blocked || method instanceof Amqp.Connection.Unblocked) {
+            // clients may tell us they are blocked; nothing to do
+        } else {
+            connectionError(
+                    COMMAND_INVALID,
+                    "method " + method.protocolName() + " is not valid on channel 0",
+                    method.classId(),
+                    method.methodId());
+        }
+    }
+
+    // ---------------------------------------------------------------- errors and closing
+
+    private void frameError(AmqpFrameDecoder.FrameError error) {
+        var cause = error.cause();
+        LOG.warn("closing connection from {}: {} {}", remote(), cause.replyCode(), cause.getMessage());
+        if (state.compareTo(State.CLOSING) >= 0) {
+            ctx.close();
+            return;
+        }
+        writeMethod(
+                0,
+                new Amqp.Connection.Close(
+                        cause.replyCode(),
+                        AmqpConstants.replyText(cause.replyCode()) + " - " + cause.getMessage(),
+                        cause.classId(),
+                        cause.methodId()));
+        state = State.CLOSING;
+        releaseChannels();
+        // nothing more can be read from this stream, so there is no close-ok to wait for
+        ctx.writeAndFlush(ctx.alloc().buffer(0)).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    /** Closes the connection with a hard error: connection.close, then wait briefly for close-ok. */
+    void connectionError(int replyCode, String text, int classId, int methodId) {
+        if (state == State.CLOSING || state == State.CLOSED) {
+            return;
+        }
+        LOG.warn("closing connection from {} ({}): {} {}", remote(), clientName, replyCode, text);
+        writeMethod(
+                0,
+                new Amqp.Connection.Close(
+                        replyCode, AmqpConstants.replyText(replyCode) + " - " + text, classId, methodId));
+        ctx.flush();
+        state = State.CLOSING;
+        releaseChannels();
+        ctx.executor().schedule(() -> ctx.close(), CLOSE_OK_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+    }
+
+    /** An unexpected exception: logged with its stack trace, and the connection closed with 541. */
+    void internalError(String where, Throwable cause) {
+        LOG.error("internal error in {} of connection {}", where, remote(), cause);
+        connectionError(INTERNAL_ERROR, "internal error in " + where + ": " + cause, 0, 0);
+    }
+
+    void removeChannel(int channelId) {
+        AmqpChannel channel = channels.remove(channelId);
+        if (channel != null) {
+            channelList.remove(channel);
+            channel.release();
+        }
+    }
+
+    private void releaseChannels() {
+        for (AmqpChannel channel : new ArrayList<>(channelList)) {
+            channel.release();
+        }
+    }
+
+    private void cleanup() {
+        if (handshakeTimeout != null) {
+            handshakeTimeout.cancel(false);
+        }
+        releaseChannels();
+        channels.clear();
+        channelList.clear();
+        if (vhost != null) {
+            vhost.onConnectionClosed(this);
+        }
+        server.connections().remove(this);
+    }
+
+    // ---------------------------------------------------------------- publish back-pressure
+
+    /** Event loop: counts bytes handed to queue actors; stops reading the socket above the watermark. */
+    void chargePublish(long bytes) {
+        if (publishBytesInFlight.addAndGet(bytes) > PUBLISH_HIGH_WATERMARK_BYTES
+                && readSuspended.compareAndSet(false, true)) {
+            ctx.channel().config().setAutoRead(false);
+        }
+    }
+
+    /** Thread-safe: queue actors give back the charge once they took the message. */
+    void releasePublishCharge(long bytes) {
+        if (publishBytesInFlight.addAndGet(-bytes) <= PUBLISH_LOW_WATERMARK_BYTES && readSuspended.get()) {
+            execute(() -> {
+                if (publishBytesInFlight.get() <= PUBLISH_LOW_WATERMARK_BYTES
+                        && readSuspended.compareAndSet(true, false)) {
+                    ctx.channel().config().setAutoRead(true);
+                }
+            });
+        }
+    }
+
+    // ---------------------------------------------------------------- writing
+
+    void writeMethod(int channelId, Method method) {
+        ByteBuf buffer = ctx.alloc().buffer();
+        FrameWriter.writeMethod(buffer, channelId, method);
+        ctx.write(buffer, ctx.voidPromise());
+    }
+
+    void writeContent(int channelId, Method method, ByteBuf properties, ByteBuf body) {
+        ctx.write(
+                FrameWriter.encodeContent(ctx.alloc(), channelId, method, properties, body, frameMax),
+                ctx.voidPromise());
+    }
+
+    void flush() {
+        ctx.flush();
+    }
+
+    PendingConfirms.Sink confirmSink(int channelId) {
+        return new PendingConfirms.Sink() {
+            @Override
+            public void ack(long deliveryTag, boolean multiple) {
+                writeMethod(channelId, new Amqp.Basic.Ack(deliveryTag, multiple));
+            }
+
+            @Override
+            public void nack(long deliveryTag, boolean multiple) {
+                writeMethod(channelId, new Amqp.Basic.Nack(deliveryTag, multiple, false));
+            }
+        };
+    }
+
+    private static int channelOf(Frame frame) {
+        return frame.channel();
+    }
+
+    SocketAddress remote() {
+        return ctx == null ? null : ctx.channel().remoteAddress();
+    }
+
+    @Override
+    public String toString() {
+        return "AmqpConnection[" + remote() + ", " + clientName + "]";
+    }
+}

@@ -1,0 +1,123 @@
+package dev.courier.server.amqp;
+
+import dev.courier.protocol.FieldTables;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.Map;
+
+/**
+ * Checks the SASL response of connection.start-ok against the configured user.
+ *
+ * <p>Supports PLAIN ({@code \0user\0password}) and AMQPLAIN (a field table without its length
+ * prefix holding LOGIN and PASSWORD), the two mechanisms RabbitMQ offers by default. Like
+ * RabbitMQ, the default user may be restricted to loopback clients. Thread-safe and immutable.
+ */
+public final class Authenticator {
+    /** The mechanisms advertised in connection.start, space separated. */
+    static final String MECHANISMS = "AMQPLAIN PLAIN";
+
+    private final String user;
+    private final byte[] password;
+    private final boolean loopbackOnly;
+
+    public Authenticator(String user, String password, boolean loopbackOnly) {
+        this.user = user;
+        this.password = password.getBytes(StandardCharsets.UTF_8);
+        this.loopbackOnly = loopbackOnly;
+    }
+
+    /** Why a login was refused, in words fit for the client (never containing the password). */
+    static final class LoginRefused extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        LoginRefused(String text) {
+            super(text, null, false, false);
+        }
+    }
+
+    /**
+     * Returns the authenticated user name.
+     *
+     * @throws LoginRefused when the mechanism is unknown, the response malformed, the credentials
+     *     wrong or the user not allowed from {@code remote}
+     */
+    String authenticate(String mechanism, byte[] response, SocketAddress remote) throws LoginRefused {
+        Credentials credentials =
+                switch (mechanism) {
+                    case "PLAIN" -> parsePlain(response);
+                    case "AMQPLAIN" -> parseAmqPlain(response);
+                    default ->
+                        throw new LoginRefused(
+                                "unsupported authentication mechanism '" + mechanism + "'; supported: " + MECHANISMS);
+                };
+        if (!credentials.user().equals(user)
+                || !MessageDigest.isEqual(credentials.password().getBytes(StandardCharsets.UTF_8), password)) {
+            throw new LoginRefused("Login was refused using authentication mechanism " + mechanism
+                    + ". For details see the broker logfile.");
+        }
+        if (loopbackOnly && !isLoopback(remote)) {
+            throw new LoginRefused("user '" + credentials.user()
+                    + "' can only connect via localhost; set loopback_users=false to allow remote logins");
+        }
+        return credentials.user();
+    }
+
+    private record Credentials(String user, String password) {}
+
+    private static Credentials parsePlain(byte[] response) throws LoginRefused {
+        // RFC 4616: [authzid] NUL authcid NUL passwd
+        int first = indexOf(response, 0);
+        int second = first < 0 ? -1 : indexOf(response, first + 1);
+        if (first < 0 || second < 0) {
+            throw new LoginRefused("malformed PLAIN response");
+        }
+        String user = new String(response, first + 1, second - first - 1, StandardCharsets.UTF_8);
+        String password = new String(response, second + 1, response.length - second - 1, StandardCharsets.UTF_8);
+        return new Credentials(user, password);
+    }
+
+    private static Credentials parseAmqPlain(byte[] response) throws LoginRefused {
+        ByteBuf buf = Unpooled.buffer(response.length + 4);
+        try {
+            buf.writeInt(response.length).writeBytes(response);
+            Map<String, Object> table = FieldTables.read(buf);
+            Object login = table.get("LOGIN");
+            Object pass = table.get("PASSWORD");
+            if (login == null || pass == null) {
+                throw new LoginRefused("AMQPLAIN response lacks LOGIN or PASSWORD");
+            }
+            return new Credentials(stringOf(login), stringOf(pass));
+        } catch (RuntimeException e) {
+            throw new LoginRefused("malformed AMQPLAIN response");
+        } finally {
+            buf.release();
+        }
+    }
+
+    private static String stringOf(Object value) {
+        return value instanceof byte[] bytes ? new String(bytes, StandardCharsets.UTF_8) : value.toString();
+    }
+
+    private static int indexOf(byte[] bytes, int from) {
+        for (int i = from; i < bytes.length; i++) {
+            if (bytes[i] == 0) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    private static boolean isLoopback(SocketAddress remote) {
+        if (remote instanceof InetSocketAddress inet) {
+            InetAddress address = inet.getAddress();
+            return address != null && address.isLoopbackAddress();
+        }
+        // in-process transports (LocalChannel, EmbeddedChannel) are local by definition
+        return true;
+    }
+}

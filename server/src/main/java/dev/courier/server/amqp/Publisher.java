@@ -1,0 +1,147 @@
+package dev.courier.server.amqp;
+
+import static dev.courier.protocol.AmqpConstants.NO_ROUTE;
+import static dev.courier.protocol.AmqpConstants.PRECONDITION_FAILED;
+
+import dev.courier.broker.AmqpException;
+import dev.courier.broker.Message;
+import dev.courier.broker.MessageQueue;
+import dev.courier.broker.VirtualHost;
+import dev.courier.protocol.Amqp;
+import dev.courier.protocol.BasicProperties;
+import io.netty.buffer.ByteBuf;
+import java.util.List;
+
+/**
+ * The publish path of one channel: checks a complete message, routes it and hands it to its
+ * queues, answering mandatory returns and publisher confirms. Event loop only.
+ */
+final class Publisher {
+    /** Property-flag bits of the basic class (0-9-1 §4.2.6.1: the first property is bit 15). */
+    private static final int FLAG_REPLY_TO = 1 << 9;
+
+    private static final int FLAG_USER_ID = 1 << 4;
+
+    /** Smallest back-pressure charge per message, so floods of tiny messages are bounded too. */
+    private static final long MIN_CHARGE_BYTES = 512;
+
+    private final AmqpChannel channel;
+    private final AmqpConnection connection;
+    private final VirtualHost vhost;
+
+    Publisher(AmqpChannel channel, AmqpConnection connection, VirtualHost vhost) {
+        this.channel = channel;
+        this.connection = connection;
+        this.vhost = vhost;
+    }
+
+    /** Publishes one message; takes ownership of {@code properties} and {@code body}. */
+    void publish(Amqp.Basic.Publish publish, ByteBuf properties, ByteBuf body) {
+        Message message = new Message(publish.exchange(), publish.routingKey(), properties, body);
+        try {
+            message = checkProperties(message);
+            PendingConfirms confirms = channel.confirms();
+            long seqNo = confirms == null ? 0 : confirms.next();
+            String exchange = publish.exchange();
+            String routingKey = publish.routingKey();
+            if (exchange.isEmpty() && routingKey.startsWith(DirectReplyTo.PREFIX)) {
+                AmqpChannel replyChannel = connection.directReplyTo().lookup(routingKey);
+                if (replyChannel != null) {
+                    message.retain();
+                    replyChannel.postDirectReply(message);
+                } else if (publish.mandatory()) {
+                    connection.writeContent(
+                            channel.id(),
+                            new Amqp.Basic.Return(NO_ROUTE, "NO_ROUTE", exchange, routingKey),
+                            message.rawProperties(),
+                            message.body());
+                }
+                settle(confirms, seqNo);
+                return;
+            }
+            if (!exchange.isEmpty() && vhost.isInternal(exchange)) {
+                throw AmqpChannel.internalExchange(exchange, vhost.name());
+            }
+            List<MessageQueue> targets = channel.routeTargets();
+            targets.clear();
+            vhost.route(exchange, routingKey, message, targets);
+            if (targets.isEmpty()) {
+                if (publish.mandatory()) {
+                    connection.writeContent(
+                            channel.id(),
+                            new Amqp.Basic.Return(NO_ROUTE, "NO_ROUTE", exchange, routingKey),
+                            message.rawProperties(),
+                            message.body());
+                }
+                settle(confirms, seqNo);
+                return;
+            }
+            long charge = Math.max(MIN_CHARGE_BYTES, message.bodySize()) * targets.size();
+            connection.chargePublish(charge);
+            PublishListener listener = new PublishListener(channel, seqNo, targets.size(), charge);
+            for (int i = 0, n = targets.size(); i < n; i++) {
+                message.retain();
+                targets.get(i).enqueue(message, listener);
+            }
+            targets.clear();
+        } finally {
+            message.release();
+        }
+    }
+
+    private void settle(PendingConfirms confirms, long seqNo) {
+        if (confirms != null) {
+            confirms.settle(seqNo);
+        }
+    }
+
+    /**
+     * Enforces RabbitMQ's rules on user_id and rewrites a direct reply-to {@code reply_to}; both
+     * are rare, so the properties are only decoded when their flag is set.
+     */
+    private Message checkProperties(Message message) {
+        ByteBuf raw = message.rawProperties();
+        int flags = raw.readableBytes() >= 2 ? raw.getUnsignedShort(raw.readerIndex()) : 0;
+        if ((flags & (FLAG_REPLY_TO | FLAG_USER_ID)) == 0) {
+            return message;
+        }
+        BasicProperties properties = message.properties();
+        String userId = properties.userId();
+        if (userId != null && !userId.equals(connection.user())) {
+            throw new AmqpException(
+                    PRECONDITION_FAILED,
+                    "user_id property set to '" + userId + "' but authenticated user was '" + connection.user() + "'");
+        }
+        if (!DirectReplyTo.QUEUE.equals(properties.replyTo())) {
+            return message;
+        }
+        DirectReplyTo.Registration replyTo = channel.replyTo();
+        if (replyTo == null) {
+            throw new AmqpException(PRECONDITION_FAILED, "fast reply consumer does not exist");
+        }
+        BasicProperties rewritten = new BasicProperties(
+                properties.contentType(),
+                properties.contentEncoding(),
+                properties.headers(),
+                properties.deliveryMode(),
+                properties.priority(),
+                properties.correlationId(),
+                replyTo.address(),
+                properties.expiration(),
+                properties.messageId(),
+                properties.timestamp(),
+                properties.type(),
+                properties.userId(),
+                properties.appId(),
+                properties.clusterId());
+        ByteBuf encoded = raw.alloc().buffer(raw.readableBytes() + 64);
+        rewritten.encode(encoded);
+        Message replacement = new Message(
+                message.exchange(),
+                message.routingKey(),
+                encoded,
+                message.body().retain());
+        message.release();
+        return replacement;
+    }
+}
