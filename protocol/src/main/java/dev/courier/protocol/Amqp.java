@@ -41,12 +41,12 @@ public final class Amqp {
             }
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -100,12 +100,12 @@ public final class Amqp {
             }
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -178,12 +178,12 @@ public final class Amqp {
             }
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -242,12 +242,12 @@ public final class Amqp {
             }
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -302,12 +302,12 @@ public final class Amqp {
             public static final int METHOD_ID = 30;
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -349,12 +349,12 @@ public final class Amqp {
             public static final int METHOD_ID = 31;
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -401,12 +401,12 @@ public final class Amqp {
             }
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -453,12 +453,12 @@ public final class Amqp {
             }
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -500,12 +500,12 @@ public final class Amqp {
             }
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -549,12 +549,12 @@ public final class Amqp {
             public static final int METHOD_ID = 51;
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -593,12 +593,12 @@ public final class Amqp {
             }
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -636,12 +636,12 @@ public final class Amqp {
             public static final int METHOD_ID = 61;
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -681,12 +681,12 @@ public final class Amqp {
             }
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -746,12 +746,12 @@ public final class Amqp {
             public static final int METHOD_ID = 71;
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -798,12 +798,12 @@ public final class Amqp {
             }
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -845,12 +845,12 @@ public final class Amqp {
             }
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -888,12 +888,12 @@ public final class Amqp {
             public static final int METHOD_ID = 20;
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -932,12 +932,12 @@ public final class Amqp {
             public static final int METHOD_ID = 21;
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -980,12 +980,12 @@ public final class Amqp {
             }
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -1029,12 +1029,12 @@ public final class Amqp {
             public static final int METHOD_ID = 41;
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -1083,12 +1083,12 @@ public final class Amqp {
             }
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -1134,12 +1134,12 @@ public final class Amqp {
             public static final int METHOD_ID = 11;
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -1214,12 +1214,12 @@ public final class Amqp {
             }
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -1274,12 +1274,12 @@ public final class Amqp {
             public static final int METHOD_ID = 11;
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -1323,12 +1323,12 @@ public final class Amqp {
             }
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -1372,12 +1372,12 @@ public final class Amqp {
             public static final int METHOD_ID = 21;
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -1436,12 +1436,12 @@ public final class Amqp {
             }
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -1490,12 +1490,12 @@ public final class Amqp {
             public static final int METHOD_ID = 31;
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -1554,12 +1554,12 @@ public final class Amqp {
             }
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -1608,12 +1608,12 @@ public final class Amqp {
             public static final int METHOD_ID = 51;
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -1682,12 +1682,12 @@ public final class Amqp {
             }
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -1744,12 +1744,12 @@ public final class Amqp {
             }
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -1811,12 +1811,12 @@ public final class Amqp {
             }
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -1865,12 +1865,12 @@ public final class Amqp {
             public static final int METHOD_ID = 21;
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -1914,12 +1914,12 @@ public final class Amqp {
             }
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -1962,12 +1962,12 @@ public final class Amqp {
             public static final int METHOD_ID = 31;
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -2015,12 +2015,12 @@ public final class Amqp {
             }
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -2065,12 +2065,12 @@ public final class Amqp {
             public static final int METHOD_ID = 41;
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -2122,12 +2122,12 @@ public final class Amqp {
             }
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -2173,12 +2173,12 @@ public final class Amqp {
             public static final int METHOD_ID = 51;
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -2221,12 +2221,12 @@ public final class Amqp {
             public static final int METHOD_ID = 10;
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -2269,12 +2269,12 @@ public final class Amqp {
             public static final int METHOD_ID = 11;
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -2336,12 +2336,12 @@ public final class Amqp {
             }
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -2395,12 +2395,12 @@ public final class Amqp {
             }
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -2442,12 +2442,12 @@ public final class Amqp {
             }
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -2492,12 +2492,12 @@ public final class Amqp {
             }
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -2546,12 +2546,12 @@ public final class Amqp {
             }
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -2603,12 +2603,12 @@ public final class Amqp {
             }
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -2660,12 +2660,12 @@ public final class Amqp {
             }
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -2721,12 +2721,12 @@ public final class Amqp {
             }
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -2775,12 +2775,12 @@ public final class Amqp {
             }
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -2831,12 +2831,12 @@ public final class Amqp {
             }
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -2874,12 +2874,12 @@ public final class Amqp {
             public static final int METHOD_ID = 80;
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -2920,12 +2920,12 @@ public final class Amqp {
             public static final int METHOD_ID = 90;
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -2966,12 +2966,12 @@ public final class Amqp {
             public static final int METHOD_ID = 100;
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -3010,12 +3010,12 @@ public final class Amqp {
             public static final int METHOD_ID = 110;
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -3054,12 +3054,12 @@ public final class Amqp {
             public static final int METHOD_ID = 111;
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -3094,12 +3094,12 @@ public final class Amqp {
             public static final int METHOD_ID = 120;
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -3149,12 +3149,12 @@ public final class Amqp {
             public static final int METHOD_ID = 10;
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -3189,12 +3189,12 @@ public final class Amqp {
             public static final int METHOD_ID = 11;
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -3229,12 +3229,12 @@ public final class Amqp {
             public static final int METHOD_ID = 20;
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -3269,12 +3269,12 @@ public final class Amqp {
             public static final int METHOD_ID = 21;
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -3309,12 +3309,12 @@ public final class Amqp {
             public static final int METHOD_ID = 30;
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -3349,12 +3349,12 @@ public final class Amqp {
             public static final int METHOD_ID = 31;
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -3397,12 +3397,12 @@ public final class Amqp {
             public static final int METHOD_ID = 10;
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 
@@ -3441,12 +3441,12 @@ public final class Amqp {
             public static final int METHOD_ID = 11;
 
             @Override
-            public int classId() {
+            public int protocolClassId() {
                 return CLASS_ID;
             }
 
             @Override
-            public int methodId() {
+            public int protocolMethodId() {
                 return METHOD_ID;
             }
 

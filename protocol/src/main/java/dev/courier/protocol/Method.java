@@ -6,11 +6,14 @@ import io.netty.buffer.ByteBuf;
  * An AMQP 0-9-1 method: the records in {@link Amqp}. Immutable and thread-safe.
  */
 public interface Method {
-    /** The AMQP class id (10 = connection, 60 = basic, …). */
-    int classId();
+    /**
+     * The AMQP class id (10 = connection, 60 = basic, …). Not named {@code classId}: connection.close
+     * and channel.close have arguments of that name.
+     */
+    int protocolClassId();
 
     /** The method id within its class. */
-    int methodId();
+    int protocolMethodId();
 
     /** The spec name, e.g. {@code basic.publish}. */
     String protocolName();

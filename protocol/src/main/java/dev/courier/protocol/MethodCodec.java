@@ -1,7 +1,7 @@
 package dev.courier.protocol;
 
 import static dev.courier.protocol.AmqpConstants.COMMAND_INVALID;
-import static dev.courier.protocol.AmqpConstants.SYNTAX_ERROR;
+import static dev.courier.protocol.AmqpConstants.FRAME_ERROR;
 
 import io.netty.buffer.ByteBuf;
 
@@ -12,13 +12,14 @@ public final class MethodCodec {
     /**
      * Decodes one method payload.
      *
-     * @throws ProtocolException 503 COMMAND_INVALID for an unknown class or method, 502
-     *     SYNTAX_ERROR for truncated or malformed arguments; never any other exception
+     * @throws ProtocolException 503 COMMAND_INVALID for an unknown class or method, 501
+     *     FRAME_ERROR for truncated or malformed arguments (RabbitMQ answers those with
+     *     frame_error too); never any other exception
      */
     public static Method decode(ByteBuf payload) {
         if (payload.readableBytes() < 4) {
             throw new ProtocolException(
-                    SYNTAX_ERROR, "method frame of " + payload.readableBytes() + " bytes is too short");
+                    FRAME_ERROR, "method frame of " + payload.readableBytes() + " bytes is too short");
         }
         int classId = payload.readUnsignedShort();
         int methodId = payload.readUnsignedShort();
@@ -27,12 +28,16 @@ public final class MethodCodec {
             method = Amqp.readArguments(classId, methodId, payload);
         } catch (IndexOutOfBoundsException e) {
             throw new ProtocolException(
-                    SYNTAX_ERROR,
-                    "truncated arguments for method class=" + classId + " method=" + methodId,
+                    FRAME_ERROR,
+                    "cannot decode method class=" + classId + " method=" + methodId + ": truncated arguments",
                     classId,
                     methodId);
         } catch (ProtocolException e) {
-            throw new ProtocolException(e.replyCode(), e.getMessage(), classId, methodId);
+            throw new ProtocolException(
+                    FRAME_ERROR,
+                    "cannot decode method class=" + classId + " method=" + methodId + ": " + e.getMessage(),
+                    classId,
+                    methodId);
         }
         if (method == null) {
             throw new ProtocolException(
@@ -43,8 +48,8 @@ public final class MethodCodec {
 
     /** Writes class id, method id and arguments. */
     public static void encode(Method method, ByteBuf out) {
-        out.writeShort(method.classId());
-        out.writeShort(method.methodId());
+        out.writeShort(method.protocolClassId());
+        out.writeShort(method.protocolMethodId());
         method.writeArguments(out);
     }
 }

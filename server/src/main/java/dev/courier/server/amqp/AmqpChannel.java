@@ -14,10 +14,12 @@ import dev.courier.broker.MessageQueue;
 import dev.courier.broker.QueueDeclareOk;
 import dev.courier.broker.VirtualHost;
 import dev.courier.protocol.Amqp;
+import dev.courier.protocol.AmqpConstants;
 import dev.courier.protocol.FieldTables;
 import dev.courier.protocol.Frame;
 import dev.courier.protocol.Method;
 import dev.courier.protocol.MethodFrame;
+import dev.courier.protocol.ProtocolException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -137,16 +139,16 @@ final class AmqpChannel {
         Method method = methodFrame.method();
         if (content.inProgress()) {
             connection.connectionError(
-                    dev.courier.protocol.AmqpConstants.UNEXPECTED_FRAME,
+                    AmqpConstants.UNEXPECTED_FRAME,
                     "expected content header for class 60, got non content header frame instead",
-                    method.classId(),
-                    method.methodId());
+                    method.protocolClassId(),
+                    method.protocolMethodId());
             return;
         }
         try {
             handle(method);
         } catch (AmqpException e) {
-            fail(e.replyCode(), e.getMessage(), method.classId(), method.methodId());
+            fail(e.replyCode(), e.getMessage(), method.protocolClassId(), method.protocolMethodId());
         }
     }
 
@@ -155,6 +157,13 @@ final class AmqpChannel {
             publisher.publish(result.publish(), result.properties(), result.body());
         } catch (AmqpException e) {
             fail(e.replyCode(), e.getMessage(), Amqp.Basic.Publish.CLASS_ID, Amqp.Basic.Publish.METHOD_ID);
+        } catch (ProtocolException e) {
+            // properties are decoded lazily (headers routing, reply-to): malformed ones surface here
+            connection.connectionError(
+                    AmqpConstants.FRAME_ERROR,
+                    "cannot decode content header properties: " + e.getMessage(),
+                    Amqp.Basic.Publish.CLASS_ID,
+                    Amqp.Basic.Publish.METHOD_ID);
         }
     }
 
@@ -372,7 +381,11 @@ final class AmqpChannel {
                         Throwable cause = error instanceof CompletionException ? error.getCause() : error;
                         if (open && !closing) {
                             if (cause instanceof AmqpException e) {
-                                fail(e.replyCode(), e.getMessage(), consume.classId(), consume.methodId());
+                                fail(
+                                        e.replyCode(),
+                                        e.getMessage(),
+                                        consume.protocolClassId(),
+                                        consume.protocolMethodId());
                             } else {
                                 connection.internalError("channel " + id, cause);
                             }
@@ -677,7 +690,7 @@ final class AmqpChannel {
 
     /** Closes the channel because of a soft error, or the connection for a hard one. */
     void fail(int replyCode, String text, int classId, int methodId) {
-        if (dev.courier.protocol.AmqpConstants.isHardError(replyCode)) {
+        if (AmqpConstants.isHardError(replyCode)) {
             connection.connectionError(replyCode, text, classId, methodId);
             return;
         }
@@ -687,10 +700,7 @@ final class AmqpChannel {
         connection.writeMethod(
                 id,
                 new Amqp.Channel.Close(
-                        replyCode,
-                        dev.courier.protocol.AmqpConstants.replyText(replyCode) + " - " + text,
-                        classId,
-                        methodId));
+                        replyCode, AmqpConstants.replyText(replyCode) + " - " + text, classId, methodId));
         release();
         closing = true;
     }

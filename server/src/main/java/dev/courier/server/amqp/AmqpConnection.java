@@ -317,8 +317,8 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
         connectionError(
                 COMMAND_INVALID,
                 "expected " + expected + ", got " + method.protocolName(),
-                method.classId(),
-                method.methodId());
+                method.protocolClassId(),
+                method.protocolMethodId());
     }
 
     @SuppressWarnings("unchecked")
@@ -419,8 +419,8 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
             connectionError(
                     COMMAND_INVALID,
                     "method " + method.protocolName() + " is not valid on channel 0",
-                    method.classId(),
-                    method.methodId());
+                    method.protocolClassId(),
+                    method.protocolMethodId());
         }
     }
 
