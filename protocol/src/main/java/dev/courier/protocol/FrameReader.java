@@ -64,7 +64,9 @@ public final class FrameReader {
         long size = in.getUnsignedInt(start + 3);
         if (maxFrameSizeBytes > 0 && size + 8 > maxFrameSizeBytes) {
             throw new ProtocolException(
-                    FRAME_ERROR, "frame size " + (size + 8) + " exceeds the negotiated frame_max " + maxFrameSizeBytes);
+                    FRAME_ERROR,
+                    "frame payload of " + size + " bytes exceeds the negotiated frame_max " + maxFrameSizeBytes + " ("
+                            + (maxFrameSizeBytes - 8) + " bytes of payload)");
         }
         if (type != FRAME_METHOD && type != FRAME_HEADER && type != FRAME_BODY && type != FRAME_HEARTBEAT) {
             throw new ProtocolException(FRAME_ERROR, "unknown frame type " + type);
