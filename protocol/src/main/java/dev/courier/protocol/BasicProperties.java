@@ -52,7 +52,7 @@ public record BasicProperties(
                     (flags & (1 << 9)) != 0 ? Codec.readShortString(in) : null,
                     (flags & (1 << 8)) != 0 ? Codec.readShortString(in) : null,
                     (flags & (1 << 7)) != 0 ? Codec.readShortString(in) : null,
-                    (flags & (1 << 6)) != 0 ? Instant.ofEpochSecond(in.readLong()) : null,
+                    (flags & (1 << 6)) != 0 ? Codec.readTimestamp(in) : null,
                     (flags & (1 << 5)) != 0 ? Codec.readShortString(in) : null,
                     (flags & (1 << 4)) != 0 ? Codec.readShortString(in) : null,
                     (flags & (1 << 3)) != 0 ? Codec.readShortString(in) : null,

@@ -5,6 +5,7 @@ import static dev.courier.protocol.AmqpConstants.SYNTAX_ERROR;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
 
 /**
  * Primitive AMQP encodings: short strings (octet length) and long strings (32-bit length).
@@ -61,6 +62,15 @@ final class Codec {
     static void writeLongBytes(ByteBuf out, byte[] value) {
         out.writeInt(value.length);
         out.writeBytes(value);
+    }
+
+    /** A 64-bit POSIX timestamp in seconds; values no {@link Instant} can hold are malformed. */
+    static Instant readTimestamp(ByteBuf in) {
+        long seconds = in.readLong();
+        if (seconds < Instant.MIN.getEpochSecond() || seconds > Instant.MAX.getEpochSecond()) {
+            throw new ProtocolException(SYNTAX_ERROR, "timestamp " + seconds + " is out of range");
+        }
+        return Instant.ofEpochSecond(seconds);
     }
 
     static void requireReadable(ByteBuf in, long length, String what) {

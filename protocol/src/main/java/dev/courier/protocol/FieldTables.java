@@ -111,7 +111,7 @@ public final class FieldTables {
             case 'S' -> Codec.readLongString(in);
             case 'x' -> Codec.readLongBytes(in);
             case 'A' -> readArray(in, depth + 1);
-            case 'T' -> Instant.ofEpochSecond(in.readLong());
+            case 'T' -> Codec.readTimestamp(in);
             case 'F' -> readTable(in, depth + 1);
             case 'V' -> null;
             default ->
