@@ -72,23 +72,16 @@ public final class Main implements Callable<Integer> {
                 System.err.println("courier: cannot start: " + e.getMessage());
                 return 1;
             }
-            CountDownLatch stopped = new CountDownLatch(1);
-            Runtime.getRuntime()
-                    .addShutdownHook(new Thread(
-                            () -> {
-                                server.close();
-                                stopped.countDown();
-                                // a clean stop on SIGTERM/SIGINT exits 0, not the signal's 128+n
-                                Runtime.getRuntime().halt(0);
-                            },
-                            "courier-shutdown"));
+            CountDownLatch stopRequested = new CountDownLatch(1);
+            Signals.onTerminate(stopRequested::countDown);
             String ready = "Courier ready: amqp=" + config.bindAddress() + ":" + server.amqpPort()
                     + (server.httpPort() > 0 ? " http=" + config.bindAddress() + ":" + server.httpPort() : "")
                     + " data=" + config.dataDir().toAbsolutePath();
             LOG.debug("listeners bound: {}", config);
             System.out.println(ready);
             System.out.flush();
-            stopped.await();
+            stopRequested.await();
+            server.close();
             return 0;
         }
 
