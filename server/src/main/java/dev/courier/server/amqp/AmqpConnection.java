@@ -71,6 +71,7 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
     private ChannelHandlerContext ctx;
     private State state = State.AWAITING_HEADER;
     private ScheduledFuture<?> handshakeTimeout;
+    private ScheduledFuture<?> heartbeatSender;
     private AmqpFrameDecoder decoder;
     private VirtualHost vhost;
     private String user;
@@ -185,14 +186,19 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
         ctx.fireChannelWritabilityChanged();
     }
 
+    /** Sends a heartbeat every half interval, as RabbitMQ does, whether or not other frames flow. */
+    private void sendHeartbeat() {
+        if (state == State.OPEN) {
+            ByteBuf heartbeat = ctx.alloc().buffer(8);
+            FrameWriter.writeHeartbeat(heartbeat);
+            ctx.writeAndFlush(heartbeat, ctx.voidPromise());
+        }
+    }
+
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
         if (event instanceof IdleStateEvent idle) {
-            if (idle.state() == IdleState.WRITER_IDLE) {
-                ByteBuf heartbeat = ctx.alloc().buffer(8);
-                FrameWriter.writeHeartbeat(heartbeat);
-                ctx.writeAndFlush(heartbeat, ctx.voidPromise());
-            } else if (idle.state() == IdleState.READER_IDLE) {
+            if (idle.state() == IdleState.READER_IDLE) {
                 LOG.warn("missed heartbeats from client {} ({}); closing the connection", remote(), clientName);
                 ctx.close();
             }
@@ -382,12 +388,13 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
         decoder.maxFrameSizeBytes(frameMax);
         int heartbeat = tuneOk.heartbeat();
         if (heartbeat > 0) {
-            // send at half the interval; give up after two silent intervals (as RabbitMQ does)
+            // give up after two silent intervals, as RabbitMQ does; only reads are watched, so the
+            // handler adds no listener to every write on the delivery path
             ctx.pipeline()
-                    .addBefore(
-                            ctx.name(),
-                            "heartbeat",
-                            new IdleStateHandler(heartbeat * 2L, Math.max(1, heartbeat / 2L), 0, TimeUnit.SECONDS));
+                    .addBefore(ctx.name(), "heartbeat", new IdleStateHandler(heartbeat * 2L, 0, 0, TimeUnit.SECONDS));
+            long intervalMs = Math.max(500, heartbeat * 1000L / 2);
+            heartbeatSender = ctx.executor()
+                    .scheduleAtFixedRate(this::sendHeartbeat, intervalMs, intervalMs, TimeUnit.MILLISECONDS);
         }
         state = State.AWAITING_OPEN;
     }
@@ -485,6 +492,9 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
     private void cleanup() {
         if (handshakeTimeout != null) {
             handshakeTimeout.cancel(false);
+        }
+        if (heartbeatSender != null) {
+            heartbeatSender.cancel(false);
         }
         releaseChannels();
         channels.clear();
