@@ -1,12 +1,16 @@
 package dev.courier.broker;
 
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -39,10 +43,20 @@ public final class Broker implements AutoCloseable {
     /** Releases every queued message and stops the queue threads. */
     @Override
     public void close() {
+        List<CompletableFuture<Integer>> drained = new ArrayList<>();
         for (VirtualHost vhost : vhosts.values()) {
             for (MessageQueue queue : vhost.queues()) {
-                queue.shutdown();
+                drained.add(queue.shutdown());
             }
+        }
+        try {
+            // let every queue release its messages before the threads stop
+            CompletableFuture.allOf(drained.toArray(new CompletableFuture<?>[0]))
+                    .get(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            // shutting down anyway; the messages go with the heap
         }
         queueExecutor.shutdown();
         try {

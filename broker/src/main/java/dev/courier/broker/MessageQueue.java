@@ -362,13 +362,13 @@ public final class MessageQueue {
         return count;
     }
 
-    /** Releases everything; the broker is shutting down. */
-    void shutdown() {
-        post(() -> {
+    /** Releases everything; the broker is shutting down. Completes once done. */
+    CompletableFuture<Integer> shutdown() {
+        return ask(() -> {
             deleted = true;
-            purgeReady();
             unacked.values().forEach(e -> e.message.release());
             unacked.clear();
+            return purgeReady();
         });
     }
 
