@@ -27,6 +27,10 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * (e.g. a real RabbitMQ, to check that a test encodes RabbitMQ's behaviour).
  */
 public final class CourierBroker implements BeforeAllCallback, AfterAllCallback, AfterEachCallback {
+    static {
+        LeakTracker.install();
+    }
+
     private final List<Connection> connections = new ArrayList<>();
     private ServerConfig config = ServerConfig.defaults();
     private CourierServer server;
@@ -71,6 +75,11 @@ public final class CourierBroker implements BeforeAllCallback, AfterAllCallback,
     public void afterAll(ExtensionContext context) throws IOException {
         if (server != null) {
             server.close();
+            List<String> leaks = LeakTracker.collectLeaks();
+            if (!leaks.isEmpty()) {
+                throw new AssertionError(
+                        "the broker leaked " + leaks.size() + " buffer(s):\n" + String.join("\n", leaks));
+            }
         }
         if (dataDir != null) {
             try (Stream<Path> paths = Files.walk(dataDir)) {
