@@ -87,6 +87,11 @@ final class RawAmqpClient implements AutoCloseable {
 
     /** Header, start-ok (PLAIN guest/guest), tune-ok, open: up to open-ok. */
     void handshake() throws IOException {
+        handshake(0);
+    }
+
+    /** The handshake, asking for heartbeats every {@code heartbeatSeconds} (0 = none). */
+    void handshake(int heartbeatSeconds) throws IOException {
         send(new byte[] {'A', 'M', 'Q', 'P', 0, 0, 9, 1});
         expect(Amqp.Connection.Start.class);
         sendMethod(
@@ -97,7 +102,7 @@ final class RawAmqpClient implements AutoCloseable {
                         "\0guest\0guest".getBytes(StandardCharsets.UTF_8),
                         "en_US"));
         Amqp.Connection.Tune tune = expect(Amqp.Connection.Tune.class);
-        sendMethod(0, new Amqp.Connection.TuneOk(tune.channelMax(), tune.frameMax(), 0));
+        sendMethod(0, new Amqp.Connection.TuneOk(tune.channelMax(), tune.frameMax(), heartbeatSeconds));
         sendMethod(0, new Amqp.Connection.Open("/", "", false));
         expect(Amqp.Connection.OpenOk.class);
     }
