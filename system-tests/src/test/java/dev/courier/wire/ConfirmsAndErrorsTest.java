@@ -124,6 +124,24 @@ class ConfirmsAndErrorsTest {
     }
 
     @Test
+    void shouldAnnounceRabbitMqsCapabilities() throws Exception {
+        Connection connection = broker.connect();
+        @SuppressWarnings("unchecked")
+        java.util.Map<String, Object> capabilities =
+                (java.util.Map<String, Object>) connection.getServerProperties().get("capabilities");
+        assertThat(capabilities)
+                .containsEntry("publisher_confirms", true)
+                .containsEntry("exchange_exchange_bindings", true)
+                .containsEntry("basic.nack", true)
+                .containsEntry("consumer_cancel_notify", true)
+                .containsEntry("connection.blocked", true)
+                .containsEntry("authentication_failure_close", true)
+                .containsEntry("per_consumer_qos", true)
+                .containsEntry("direct_reply_to", true)
+                .containsEntry("consumer_priorities", true);
+    }
+
+    @Test
     void shouldRefuseWrongCredentials() {
         ConnectionFactory factory = broker.factory();
         factory.setPassword("wrong");
