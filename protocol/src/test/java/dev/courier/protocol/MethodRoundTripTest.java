@@ -30,6 +30,17 @@ class MethodRoundTripTest {
         assertThat(Amqp.METHOD_COUNT).isEqualTo(methods);
     }
 
+    /** The spec JSON in the shared folder beside the repository (as CI checks it out). */
+    private static java.nio.file.Path specFile() {
+        for (java.nio.file.Path dir = java.nio.file.Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
+            java.nio.file.Path candidate = dir.resolve("shared/amqp/amqp-rabbitmq-0.9.1.json");
+            if (java.nio.file.Files.exists(candidate)) {
+                return candidate;
+            }
+        }
+        throw new AssertionError("shared/amqp/amqp-rabbitmq-0.9.1.json not found beside the repository");
+    }
+
     @Property(tries = 200)
     void shouldRoundTripEveryMethodWithRandomArguments(@ForAll @IntRange(min = 0, max = 1_000_000) int seed)
             throws Exception {
