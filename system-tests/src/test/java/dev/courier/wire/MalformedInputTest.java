@@ -142,4 +142,14 @@ class MalformedInputTest {
         raw.sendMethod(1, new Amqp.Channel.Open(""));
         assertThat(raw.expect(Amqp.Connection.Close.class).replyCode()).isEqualTo(504);
     }
+
+    @Test
+    void shouldCloseWith530WhenAChannelNumberExceedsTheNegotiatedChannelMax() throws Exception {
+        // RabbitMQ 3.10 does not enforce channel_max; Courier does, as the spec requires
+        org.assertj.core.api.Assumptions.assumeThat(broker.isCourier()).isTrue();
+        raw.handshake(); // accepts the offered channel_max of 2047
+        raw.sendMethod(2048, new Amqp.Channel.Open(""));
+        Amqp.Connection.Close close = raw.expect(Amqp.Connection.Close.class);
+        assertThat(close.replyCode()).isEqualTo(530);
+    }
 }
