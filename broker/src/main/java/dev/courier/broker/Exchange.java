@@ -37,7 +37,8 @@ public abstract class Exchange {
         this.alternateExchange = FieldTables.getString(this.arguments, "alternate-exchange");
     }
 
-    private static Map<String, Object> withoutNulls(Map<String, Object> arguments) {
+    /** A copy without void-valued entries (Map.copyOf refuses nulls; void arguments mean "unset"). */
+    static Map<String, Object> withoutNulls(Map<String, Object> arguments) {
         Map<String, Object> copy = new java.util.HashMap<>(arguments);
         copy.values().removeIf(java.util.Objects::isNull);
         return copy;

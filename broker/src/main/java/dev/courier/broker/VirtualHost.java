@@ -176,18 +176,12 @@ public final class VirtualHost {
                     durable,
                     exclusive,
                     autoDelete,
-                    arguments == null ? Map.of() : Map.copyOf(withoutNulls(arguments)),
+                    arguments == null ? Map.of() : Map.copyOf(Exchange.withoutNulls(arguments)),
                     exclusive ? owner : null,
                     queueExecutor);
             queues.put(queueName, target);
         }
         return target.declareOk();
-    }
-
-    private static Map<String, Object> withoutNulls(Map<String, Object> arguments) {
-        Map<String, Object> copy = new java.util.HashMap<>(arguments);
-        copy.values().removeIf(Objects::isNull);
-        return copy;
     }
 
     private static String generatedName() {
@@ -466,7 +460,7 @@ public final class VirtualHost {
 
     private void checkEquivalentArguments(
             String kind, String object, Map<String, Object> received, Map<String, Object> current) {
-        Map<String, Object> given = received == null ? Map.of() : withoutNulls(received);
+        Map<String, Object> given = received == null ? Map.of() : Exchange.withoutNulls(received);
         java.util.Set<String> keys = new java.util.TreeSet<>(given.keySet());
         keys.addAll(current.keySet());
         for (String key : keys) {

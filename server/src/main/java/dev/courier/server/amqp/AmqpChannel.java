@@ -1,6 +1,5 @@
 package dev.courier.server.amqp;
 
-import static dev.courier.protocol.AmqpConstants.ACCESS_REFUSED;
 import static dev.courier.protocol.AmqpConstants.COMMAND_INVALID;
 import static dev.courier.protocol.AmqpConstants.NOT_ALLOWED;
 import static dev.courier.protocol.AmqpConstants.NOT_FOUND;
@@ -732,16 +731,5 @@ final class AmqpChannel {
         }
         // deliveries still in the inbox are requeued when it drains (open is now false)
         connection.execute(this::drainInbox);
-    }
-
-    /** Rejects publishes that route to this channel's queues; used by exclusive-access checks. */
-    boolean isOpen() {
-        return open;
-    }
-
-    /** RabbitMQ's text for a publish to an internal exchange. */
-    static AmqpException internalExchange(String exchange, String vhost) {
-        return new AmqpException(
-                ACCESS_REFUSED, "cannot publish to internal exchange '" + exchange + "' in vhost '" + vhost + "'");
     }
 }

@@ -1,5 +1,6 @@
 package dev.courier.server.amqp;
 
+import static dev.courier.protocol.AmqpConstants.ACCESS_REFUSED;
 import static dev.courier.protocol.AmqpConstants.NO_ROUTE;
 import static dev.courier.protocol.AmqpConstants.PRECONDITION_FAILED;
 
@@ -50,28 +51,22 @@ final class Publisher {
                     message.retain();
                     replyChannel.postDirectReply(message);
                 } else if (publish.mandatory()) {
-                    connection.writeContent(
-                            channel.id(),
-                            new Amqp.Basic.Return(NO_ROUTE, "NO_ROUTE", exchange, routingKey),
-                            message.rawProperties(),
-                            message.body());
+                    returnUnroutable(message);
                 }
                 settle(confirms, seqNo);
                 return;
             }
             if (!exchange.isEmpty() && vhost.isInternal(exchange)) {
-                throw AmqpChannel.internalExchange(exchange, vhost.name());
+                throw new AmqpException(
+                        ACCESS_REFUSED,
+                        "cannot publish to internal exchange '" + exchange + "' in vhost '" + vhost.name() + "'");
             }
             List<MessageQueue> targets = channel.routeTargets();
             targets.clear();
             vhost.route(exchange, routingKey, message, targets);
             if (targets.isEmpty()) {
                 if (publish.mandatory()) {
-                    connection.writeContent(
-                            channel.id(),
-                            new Amqp.Basic.Return(NO_ROUTE, "NO_ROUTE", exchange, routingKey),
-                            message.rawProperties(),
-                            message.body());
+                    returnUnroutable(message);
                 }
                 settle(confirms, seqNo);
                 return;
@@ -87,6 +82,15 @@ final class Publisher {
         } finally {
             message.release();
         }
+    }
+
+    /** basic.return 312 NO_ROUTE with the message; written before the confirm, as RabbitMQ does. */
+    private void returnUnroutable(Message message) {
+        connection.writeContent(
+                channel.id(),
+                new Amqp.Basic.Return(NO_ROUTE, "NO_ROUTE", message.exchange(), message.routingKey()),
+                message.rawProperties(),
+                message.body());
     }
 
     private void settle(PendingConfirms confirms, long seqNo) {
