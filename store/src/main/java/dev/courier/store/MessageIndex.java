@@ -1,0 +1,103 @@
+package dev.courier.store;
+
+/**
+ * Live messages by id: where the record is, how long it is, how many queues hold it, and the
+ * entry of the first queue that holds it (its sequence number and redelivered flag), in 32
+ * bytes per slot. Entries on further queues live in {@link QueueEntryIndex}.
+ *
+ * <p>The home slot is the id modulo the capacity: brokers assign ids from a counter, so live ids
+ * form a sliding window that maps onto consecutive slots with few collisions and good locality.
+ * Writer thread only (readers hold the state's read lock).
+ */
+final class MessageIndex extends LongTable {
+    static final int KEY = 0;
+    static final int LOCATION = 1;
+    /** seq:46 | redelivered:1 | refCount:17. */
+    static final int ENTRY = 2;
+    /** firstQueueId:32 | recordBytes:32. */
+    static final int QUEUE_AND_LENGTH = 3;
+
+    static final int STRIDE = 4;
+
+    static final int MAX_REF_COUNT = (1 << 17) - 1;
+    private static final long REDELIVERED_BIT = 1L << 17;
+
+    MessageIndex() {
+        super(STRIDE);
+    }
+
+    @Override
+    int homeOf(long[] table, int base, int tableCapacity) {
+        return (int) ((table[base] - 1) % tableCapacity);
+    }
+
+    int find(long messageId) {
+        long key = messageId + 1;
+        int slot = (int) (messageId % capacity);
+        while (true) {
+            long stored = slots[slot * STRIDE];
+            if (stored == key) {
+                return slot;
+            }
+            if (stored == 0) {
+                return -1;
+            }
+            slot = next(slot);
+        }
+    }
+
+    /** Inserts an id known to be absent and returns its slot. */
+    int insert(long messageId) {
+        ensureRoomForOne();
+        return claim(messageId + 1, (int) (messageId % capacity));
+    }
+
+    long messageId(int slot) {
+        return field(slot, KEY) - 1;
+    }
+
+    long location(int slot) {
+        return field(slot, LOCATION);
+    }
+
+    int recordBytes(int slot) {
+        return (int) field(slot, QUEUE_AND_LENGTH);
+    }
+
+    int firstQueue(int slot) {
+        return (int) (field(slot, QUEUE_AND_LENGTH) >>> 32);
+    }
+
+    void setLocation(int slot, long location, int recordBytes) {
+        setField(slot, LOCATION, location);
+        setField(slot, QUEUE_AND_LENGTH, ((long) firstQueue(slot) << 32) | (recordBytes & 0xFFFF_FFFFL));
+    }
+
+    void setFirstQueue(int slot, int queueId) {
+        setField(slot, QUEUE_AND_LENGTH, ((long) queueId << 32) | (field(slot, QUEUE_AND_LENGTH) & 0xFFFF_FFFFL));
+    }
+
+    int refCount(int slot) {
+        return (int) (field(slot, ENTRY) & MAX_REF_COUNT);
+    }
+
+    void setRefCount(int slot, int refCount) {
+        setField(slot, ENTRY, (field(slot, ENTRY) & ~(long) MAX_REF_COUNT) | refCount);
+    }
+
+    long firstSeq(int slot) {
+        return field(slot, ENTRY) >>> 18;
+    }
+
+    boolean firstRedelivered(int slot) {
+        return (field(slot, ENTRY) & REDELIVERED_BIT) != 0;
+    }
+
+    void setFirstEntry(int slot, long seq, boolean redelivered) {
+        setField(slot, ENTRY, (seq << 18) | (redelivered ? REDELIVERED_BIT : 0) | refCount(slot));
+    }
+
+    void setFirstRedelivered(int slot) {
+        setField(slot, ENTRY, field(slot, ENTRY) | REDELIVERED_BIT);
+    }
+}

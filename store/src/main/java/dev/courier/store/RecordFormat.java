@@ -1,0 +1,78 @@
+package dev.courier.store;
+
+import java.nio.ByteBuffer;
+import java.util.zip.CRC32C;
+
+/** Constants and helpers of the on-disk format described in {@code package-info.java}. */
+final class RecordFormat {
+    static final int SEGMENT_MAGIC = 0x43525347; // "CRSG"
+    static final int SEGMENT_VERSION = 1;
+    static final int SEGMENT_HEADER_BYTES = 16;
+
+    /** length, lengthCheck, crc. */
+    static final int FRAME_HEADER_BYTES = 12;
+
+    static final int LENGTH_CHECK_MASK = 0x5BD1E995;
+
+    static final byte MESSAGE = 1;
+    static final byte RELOCATED = 2;
+    static final byte ENQUEUE = 3;
+    static final byte REMOVE = 4;
+    static final byte DELIVERED = 5;
+    static final byte QUEUE_CREATE = 6;
+    static final byte QUEUE_DELETE = 7;
+    static final byte QUEUE_PURGE = 8;
+    static final byte META_PUT = 9;
+    static final byte META_DELETE = 10;
+
+    static final int MAX_QUEUES_PER_MESSAGE = 0xFFFF;
+
+    private RecordFormat() {}
+
+    static boolean validType(int type) {
+        return type >= MESSAGE && type <= META_DELETE;
+    }
+
+    /** A record's place in the log, ordered like the log: segment id high, offset low. */
+    static long location(long segmentId, long offsetBytes) {
+        return (segmentId << 32) | offsetBytes;
+    }
+
+    static long segmentOf(long location) {
+        return location >>> 32;
+    }
+
+    static long offsetOf(long location) {
+        return location & 0xFFFF_FFFFL;
+    }
+
+    static String describe(long location) {
+        return "segment " + segmentOf(location) + " offset " + offsetOf(location);
+    }
+
+    /** Bytes of a MESSAGE record's frame before its header bytes. */
+    static int messagePrefixBytes(int queueCount) {
+        return FRAME_HEADER_BYTES + 1 + 8 + 2 + 4 * queueCount + 4;
+    }
+
+    /**
+     * Completes the frame of a record whose type and payload were put at {@code start + 12} up to
+     * {@code buffer.position()}: fills in length, check and CRC.
+     */
+    static void sealFrame(ByteBuffer buffer, int start, CRC32C crc) {
+        int end = buffer.position();
+        int length = end - start - FRAME_HEADER_BYTES;
+        crc.reset();
+        crc.update(buffer.slice(start + FRAME_HEADER_BYTES, length));
+        buffer.putInt(start, length);
+        buffer.putInt(start + 4, length ^ LENGTH_CHECK_MASK);
+        buffer.putInt(start + 8, (int) crc.getValue());
+    }
+
+    /** Whether the CRC in the frame at {@code start} matches its {@code length} bytes of payload. */
+    static boolean crcMatches(ByteBuffer buffer, int start, int length, CRC32C crc) {
+        crc.reset();
+        crc.update(buffer.slice(start + FRAME_HEADER_BYTES, length));
+        return (int) crc.getValue() == buffer.getInt(start + 8);
+    }
+}

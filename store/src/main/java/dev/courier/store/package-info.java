@@ -1,0 +1,77 @@
+/**
+ * The local durable message store: a segmented, append-only log with group-commit fsync, an
+ * in-memory index of live messages, checkpoints, crash recovery and space reclaim. It knows
+ * nothing about AMQP: messages are opaque header and body bytes identified by a {@code long} id
+ * the caller assigns, queues are names, and exchange/queue/binding definitions are opaque
+ * metadata values under string keys.
+ *
+ * <h2>Model</h2>
+ *
+ * <ul>
+ *   <li>A <em>message</em> is stored once ({@link dev.courier.store.MessageStore#publish}) and may
+ *       sit on several queues at once (fanout). It stays on disk while at least one queue holds
+ *       it; {@link dev.courier.store.MessageStore#remove} takes it off one queue (ack, reject,
+ *       dead-letter, expiry).
+ *   <li>A <em>queue</em> ({@link dev.courier.store.StoreQueue}) is an ordered list of message ids
+ *       with a redelivered flag each ({@link dev.courier.store.MessageStore#markDelivered}); order
+ *       is the order in which the caller enqueued.
+ *   <li><em>Metadata</em> is a string-keyed map of opaque values (durable exchanges, queues with
+ *       their arguments, bindings), with put and delete.
+ * </ul>
+ *
+ * <h2>Threading</h2>
+ *
+ * Every write method may be called from any thread and never blocks on I/O: it queues a record
+ * for the store's single writer thread and returns a {@link java.util.concurrent.CompletableFuture}.
+ * The writer drains everything that arrived while its previous write and {@code force} ran into
+ * the next single write and single {@code force(false)} (group commit), then completes all those
+ * futures together, in submission order, on the store's completer thread (never on the writer,
+ * so a slow callback cannot stall the log; callers should still hop to their own threads).
+ * Records from one thread reach the log in the order that thread submitted them. {@link
+ * dev.courier.store.MessageStore#read} is a blocking positional read, safe from any thread,
+ * concurrently with writes, checkpoints and compaction.
+ *
+ * <h2>On-disk format</h2>
+ *
+ * The directory holds segment files {@code 00000000000000000001.seg}, …, a {@code checkpoint}
+ * file and a {@code LOCK} file. All integers are big-endian.
+ *
+ * <pre>
+ * segment  := header record*
+ * header   := magic:int32 ("CRSG") version:int32 (1) segmentId:int64            (16 bytes)
+ * record   := length:int32 lengthCheck:int32 crc:int32 type:int8 payload
+ *             length      = 1 + payload bytes
+ *             lengthCheck = length XOR 0x5BD1E995 (lets a scan find the next record after damage)
+ *             crc         = CRC32C over type and payload
+ * payloads:
+ *   1 MESSAGE      messageId:int64 queueCount:uint16 queueId:int32* headerLength:int32 header body
+ *   2 RELOCATED    messageId:int64 0:uint16 headerLength:int32 header body   (compaction copy)
+ *   3 ENQUEUE      queueId:int32 count:int32 messageId:int64*
+ *   4 REMOVE       queueId:int32 count:int32 messageId:int64*
+ *   5 DELIVERED    queueId:int32 count:int32 messageId:int64*
+ *   6 QUEUE_CREATE queueId:int32 name:utf8
+ *   7 QUEUE_DELETE queueId:int32
+ *   8 QUEUE_PURGE  queueId:int32
+ *   9 META_PUT     keyLength:int32 key:utf8 value
+ *  10 META_DELETE  key:utf8
+ * </pre>
+ *
+ * A record never spans segments; a new segment is started when the next record would take the
+ * active one past {@link dev.courier.store.StoreConfig#segmentSizeBytes()} (a record larger
+ * than that gets a segment of its own). Each open starts a new segment.
+ *
+ * <p>The {@code checkpoint} file is a snapshot of the whole index at a log position (queues,
+ * metadata, per-segment live counts, every live message's location and queue entries), written
+ * to a temporary file, fsynced, renamed over the old one and made durable with an fsync of the
+ * directory. Recovery loads it and replays only the log after its position. A segment is
+ * deleted once a durable checkpoint lies after it and records zero live messages in it, because
+ * from then on nothing in that segment (bodies or tombstones) is needed to rebuild the state.
+ *
+ * <h2>Memory</h2>
+ *
+ * The index holds no bodies: per live message one 32-byte slot in an open-addressing table of
+ * primitive longs (id, location, queue-entry sequence and flags, first queue and record length)
+ * kept between 37% and 75% full, so 43-86 bytes per message, about 55 on average; each
+ * additional queue holding the same message costs one 24-byte slot in a second table.
+ */
+package dev.courier.store;
