@@ -424,7 +424,8 @@ final class LogWriter implements Runnable {
         if (!checkpointInFlight && (checkpointRequested || automatic)) {
             startCheckpoint();
         }
-        if (config.compactionLiveRatio() > 0 && !compactionRunning && (batchCount & 15) == 0) {
+        // look for a compaction candidate every 16 batches, and whenever the writer is idle
+        if (config.compactionLiveRatio() > 0 && !compactionRunning && ((batchCount & 15) == 0 || queue.isEmpty())) {
             startCompactionIfUseful();
         }
     }

@@ -383,6 +383,17 @@ public final class MessageStore implements AutoCloseable {
         }
     }
 
+    /** Where the message's record is (segment id high, offset low), or -1 (tests). */
+    long locationOf(long messageId) {
+        state.lock.readLock().lock();
+        try {
+            int slot = state.messages.find(messageId);
+            return slot < 0 ? -1 : state.messages.location(slot);
+        } finally {
+            state.lock.readLock().unlock();
+        }
+    }
+
     /** The log position after the last durable batch (tests). */
     long appliedPosition() {
         return writer.appliedPosition();
