@@ -8,6 +8,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -18,6 +19,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class Broker implements AutoCloseable {
     private final ExecutorService queueExecutor;
+    private final ScheduledExecutorService timer;
     private final ConcurrentHashMap<String, VirtualHost> vhosts = new ConcurrentHashMap<>();
 
     public Broker(BrokerConfig config) {
@@ -28,7 +30,13 @@ public final class Broker implements AutoCloseable {
             return thread;
         };
         this.queueExecutor = Executors.newFixedThreadPool(config.queueThreads(), factory);
-        vhosts.put("/", new VirtualHost("/", queueExecutor));
+        this.timer = Executors.newSingleThreadScheduledExecutor(runnable -> {
+            Thread thread = new Thread(runnable, "courier-queue-timer");
+            thread.setDaemon(true);
+            return thread;
+        });
+        QueueRuntime runtime = new QueueRuntime(queueExecutor, timer, config.clockMs());
+        vhosts.put("/", new VirtualHost("/", runtime));
     }
 
     /** The virtual host with this name, or null. */
@@ -58,6 +66,7 @@ public final class Broker implements AutoCloseable {
         } catch (ExecutionException | TimeoutException e) {
             // shutting down anyway; the messages go with the heap
         }
+        timer.shutdownNow();
         queueExecutor.shutdown();
         try {
             if (!queueExecutor.awaitTermination(5, TimeUnit.SECONDS)) {

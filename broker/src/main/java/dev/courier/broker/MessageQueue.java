@@ -1,17 +1,19 @@
 package dev.courier.broker;
 
+import dev.courier.broker.ReadyList.Entry;
 import io.netty.util.collection.LongObjectHashMap;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.PriorityQueue;
 import java.util.Queue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,16 +38,21 @@ public final class MessageQueue {
     private final boolean exclusive;
     private final boolean autoDelete;
     private final Map<String, Object> arguments;
+    private final QueueArguments features;
     private final Object exclusiveOwner;
     private final Executor executor;
+    private final ScheduledExecutorService timer;
+    private final LongSupplier clockMs;
     private final Queue<Runnable> mailbox = new ConcurrentLinkedQueue<>();
     private final AtomicBoolean scheduled = new AtomicBoolean();
 
     // actor state: touched only by the command running now
-    private final ArrayDeque<Entry> ready = new ArrayDeque<>();
-    private final PriorityQueue<Entry> returned = new PriorityQueue<>((a, b) -> Long.compare(a.id, b.id));
+    private final ReadyList ready;
     private final LongObjectHashMap<Entry> unacked = new LongObjectHashMap<>();
     private final List<Consumer> consumers = new ArrayList<>();
+    private final List<Consumer> attachOrder = new ArrayList<>();
+    private int expiringPerMessage;
+    private long nextSweepAtMs = Long.MAX_VALUE;
     private long nextEntryId = 1;
     private int roundRobin;
     private boolean exclusiveConsumer;
@@ -56,18 +63,6 @@ public final class MessageQueue {
     private volatile int messageCount;
     private volatile int consumerCount;
 
-    /** A message in this queue. */
-    private static final class Entry {
-        final long id;
-        final Message message;
-        boolean redelivered;
-
-        Entry(long id, Message message) {
-            this.id = id;
-            this.message = message;
-        }
-    }
-
     MessageQueue(
             String name,
             VirtualHost vhost,
@@ -75,16 +70,21 @@ public final class MessageQueue {
             boolean exclusive,
             boolean autoDelete,
             Map<String, Object> arguments,
+            QueueArguments features,
             Object exclusiveOwner,
-            Executor executor) {
+            QueueRuntime runtime) {
         this.name = name;
         this.vhost = vhost;
         this.durable = durable;
         this.exclusive = exclusive;
         this.autoDelete = autoDelete;
         this.arguments = arguments;
+        this.features = features;
         this.exclusiveOwner = exclusiveOwner;
-        this.executor = executor;
+        this.executor = runtime.executor();
+        this.timer = runtime.timer();
+        this.clockMs = runtime.clockMs();
+        this.ready = new ReadyList(features.maxPriority());
     }
 
     public String name() {
@@ -109,6 +109,11 @@ public final class MessageQueue {
 
     public Map<String, Object> arguments() {
         return arguments;
+    }
+
+    /** The parsed x-arguments. */
+    public QueueArguments features() {
+        return features;
     }
 
     /** The connection that owns this exclusive queue, or null. */
@@ -193,13 +198,92 @@ public final class MessageQueue {
                 }
                 return;
             }
-            ready.add(new Entry(nextEntryId++, message));
-            messageCount++;
+            long nowMs = clockMs.getAsLong();
+            Entry entry = new Entry(
+                    nextEntryId++, message, ready.levelOf(message.properties().priority()), expiryOf(message, nowMs));
+            if (wouldOverflow(entry) && features.overflow() != QueueArguments.Overflow.DROP_HEAD) {
+                if (features.overflow() == QueueArguments.Overflow.REJECT_PUBLISH_DLX) {
+                    DeadLetters.deadLetter(this, features, message, "maxlen", nowMs);
+                } else {
+                    message.release();
+                }
+                if (listener != null) {
+                    listener.onEnqueued(false);
+                }
+                return;
+            }
+            addReady(entry, false);
             if (listener != null) {
                 listener.onEnqueued(true);
             }
+            while (overLimit()) {
+                deadLetter(ready.poll(), "maxlen", nowMs);
+            }
+            published();
             dispatch();
         });
+    }
+
+    private long expiryOf(Message message, long nowMs) {
+        long ttl = features.messageTtlMs();
+        if (message.rawProperties().readableBytes() >= 2
+                && (message.rawProperties()
+                                        .getUnsignedShort(
+                                                message.rawProperties().readerIndex())
+                                & (1 << 8))
+                        != 0) {
+            String expiration = message.properties().expiration();
+            try {
+                long perMessage = Long.parseLong(expiration);
+                if (perMessage >= 0 && (ttl < 0 || perMessage < ttl)) {
+                    ttl = perMessage;
+                }
+            } catch (NumberFormatException e) {
+                // validated on publish; an unparsable one here means no per-message TTL
+            }
+        }
+        return ttl < 0 ? 0 : nowMs + ttl;
+    }
+
+    private boolean wouldOverflow(Entry entry) {
+        return (features.maxLength() >= 0 && ready.size() + 1 > features.maxLength())
+                || (features.maxLengthBytes() >= 0 && ready.bytes() + entry.bodyBytes > features.maxLengthBytes());
+    }
+
+    private boolean overLimit() {
+        return ready.size() > 0
+                && ((features.maxLength() >= 0 && ready.size() > features.maxLength())
+                        || (features.maxLengthBytes() >= 0 && ready.bytes() > features.maxLengthBytes()));
+    }
+
+    private void addReady(Entry entry, boolean returned) {
+        if (returned) {
+            ready.addReturned(entry);
+        } else {
+            ready.add(entry);
+        }
+        if (entry.expiresAtMs > 0) {
+            if (entry.message.properties().expiration() != null) {
+                expiringPerMessage++;
+            }
+            scheduleSweep(entry.expiresAtMs + 1);
+        }
+    }
+
+    private void deadLetter(Entry entry, String reason, long nowMs) {
+        forgetExpiry(entry);
+        DeadLetters.deadLetter(this, features, entry.message, reason, nowMs);
+    }
+
+    private void forgetExpiry(Entry entry) {
+        if (entry.expiresAtMs > 0 && entry.message.properties().expiration() != null) {
+            expiringPerMessage--;
+        }
+    }
+
+    /** Publishes the counters other threads read. */
+    private void published() {
+        messageCount = ready.size();
     }
 
     /** Attaches a consumer; fails with 403 when exclusivity forbids it. */
@@ -218,6 +302,7 @@ public final class MessageQueue {
                 at++;
             }
             consumers.add(at, consumer);
+            attachOrder.add(consumer);
             consumerCount = consumers.size();
             hadConsumer = true;
             dispatch();
@@ -232,6 +317,7 @@ public final class MessageQueue {
     public CompletableFuture<Void> removeConsumer(Consumer consumer) {
         return ask(() -> {
             if (consumers.remove(consumer)) {
+                attachOrder.remove(consumer);
                 consumerCount = consumers.size();
                 if (consumers.isEmpty()) {
                     exclusiveConsumer = false;
@@ -256,9 +342,13 @@ public final class MessageQueue {
         });
     }
 
-    /** Puts delivered messages back at their original position, marked redelivered. */
+    /**
+     * Puts delivered messages back at their original position, marked redelivered; a message that
+     * failed more than x-delivery-limit times is dead-lettered (reason delivery_limit) instead.
+     */
     public void requeue(long[] entryIds, int count) {
         post(() -> {
+            long nowMs = clockMs.getAsLong();
             for (int i = 0; i < count; i++) {
                 Entry entry = unacked.remove(entryIds[i]);
                 if (entry == null) {
@@ -269,9 +359,14 @@ public final class MessageQueue {
                     continue;
                 }
                 entry.redelivered = true;
-                returned.add(entry);
-                messageCount++;
+                entry.failedDeliveries++;
+                if (features.deliveryLimit() >= 0 && entry.failedDeliveries > features.deliveryLimit()) {
+                    DeadLetters.deadLetter(this, features, entry.message, "delivery_limit", nowMs);
+                    continue;
+                }
+                addReady(entry, true);
             }
+            published();
             dispatch();
         });
     }
@@ -288,9 +383,9 @@ public final class MessageQueue {
         });
     }
 
-    /** Hook for dead-lettering (reason "rejected"); for now the message is dropped. */
+    /** reject/nack without requeue: dead-lettered with reason "rejected" when the queue has a DLX. */
     private void onDiscarded(Entry entry) {
-        entry.message.release();
+        DeadLetters.deadLetter(this, features, entry.message, "rejected", clockMs.getAsLong());
     }
 
     /** A consumer may have credit again. */
@@ -301,17 +396,13 @@ public final class MessageQueue {
     /** basic.get: the next ready message, if any. */
     public CompletableFuture<GetResult> get(boolean autoAck) {
         return ask(() -> {
-            Entry entry = deleted ? null : pollReady();
+            Entry entry = deleted ? null : pollLive();
+            published();
             if (entry == null) {
                 return new GetResult(null, 0);
             }
-            Message message = entry.message;
-            if (!autoAck) {
-                unacked.put(entry.id, entry);
-                message.retain();
-            }
             int left = messageCount;
-            return new GetResult(new Delivery(this, entry.id, message, entry.redelivered, left), left);
+            return new GetResult(handOut(entry, autoAck, left), left);
         });
     }
 
@@ -322,7 +413,7 @@ public final class MessageQueue {
 
     /** The declare-ok answer, computed in queue order. */
     CompletableFuture<QueueDeclareOk> declareOk() {
-        return ask(() -> new QueueDeclareOk(name, messageCount, consumers.size()));
+        return ask(() -> new QueueDeclareOk(name, ready.size(), consumers.size()));
     }
 
     /**
@@ -337,7 +428,7 @@ public final class MessageQueue {
             if (ifUnused && !consumers.isEmpty()) {
                 throw AmqpException.preconditionFailed("queue '" + name + "' in vhost '" + vhost.name() + "' in use");
             }
-            if (ifEmpty && messageCount > 0) {
+            if (ifEmpty && ready.size() > 0) {
                 throw AmqpException.preconditionFailed(
                         "queue '" + name + "' in vhost '" + vhost.name() + "' is not empty");
             }
@@ -355,11 +446,31 @@ public final class MessageQueue {
     private int purgeReady() {
         int count = 0;
         Entry entry;
-        while ((entry = pollReady()) != null) {
+        while ((entry = ready.poll()) != null) {
+            forgetExpiry(entry);
             entry.message.release();
             count++;
         }
+        published();
         return count;
+    }
+
+    /**
+     * Moves up to {@code max} ready messages to another queue, in order (DLQ redrive). Answers how
+     * many were moved. The messages keep their properties and headers (x-death included).
+     */
+    public CompletableFuture<Integer> moveTo(MessageQueue target, int max) {
+        return ask(() -> {
+            int moved = 0;
+            Entry entry;
+            while (moved < max && (entry = ready.poll()) != null) {
+                forgetExpiry(entry);
+                target.enqueue(entry.message, null);
+                moved++;
+            }
+            published();
+            return moved;
+        });
     }
 
     /** Releases everything; the broker is shutting down. Completes once done. */
@@ -374,27 +485,85 @@ public final class MessageQueue {
 
     // ---------------------------------------------------------------- dispatch (actor thread)
 
-    private Entry peekReady() {
-        Entry first = ready.peekFirst();
-        Entry back = returned.peek();
-        if (back != null && (first == null || back.id < first.id)) {
-            return back;
+    /** The next ready entry if it has not expired; expired ones met on the way are dead-lettered. */
+    private Entry peekLive() {
+        Entry entry;
+        long nowMs = 0;
+        while ((entry = ready.peek()) != null && entry.expiresAtMs > 0) {
+            if (nowMs == 0) {
+                nowMs = clockMs.getAsLong();
+            }
+            if (nowMs <= entry.expiresAtMs) {
+                return entry;
+            }
+            deadLetter(ready.poll(), "expired", nowMs);
         }
-        return first;
+        return entry;
     }
 
-    private Entry pollReady() {
-        Entry next = peekReady();
-        if (next == null) {
-            return null;
+    /** Like {@link #peekLive()}, but takes the entry. */
+    private Entry pollLive() {
+        Entry entry;
+        long nowMs = 0;
+        while ((entry = ready.poll()) != null) {
+            if (entry.expiresAtMs > 0) {
+                if (nowMs == 0) {
+                    nowMs = clockMs.getAsLong();
+                }
+                if (nowMs > entry.expiresAtMs) {
+                    deadLetter(entry, "expired", nowMs);
+                    continue;
+                }
+            }
+            forgetExpiry(entry);
+            return entry;
         }
-        if (next == returned.peek()) {
-            returned.poll();
-        } else {
-            ready.pollFirst();
+        return null;
+    }
+
+    /** Gives an entry to a consumer or basic.get: unacked unless auto-ack; with x-delivery-count when due. */
+    private Delivery handOut(Entry entry, boolean autoAck, long messageCountAfter) {
+        Message message = entry.message;
+        if (!autoAck) {
+            unacked.put(entry.id, entry);
+            message.retain();
         }
-        messageCount--;
-        return next;
+        if (entry.failedDeliveries > 0 && features.deliveryLimit() >= 0) {
+            Message counted = DeadLetters.withDeliveryCount(message, entry.failedDeliveries);
+            message.release(); // the consumer gets the copy instead
+            message = counted;
+        }
+        return new Delivery(this, entry.id, message, entry.redelivered, messageCountAfter);
+    }
+
+    // ---------------------------------------------------------------- expiry (actor thread)
+
+    private void scheduleSweep(long atMs) {
+        if (atMs >= nextSweepAtMs) {
+            return;
+        }
+        nextSweepAtMs = atMs;
+        long delayMs = Math.max(0, atMs - clockMs.getAsLong());
+        try {
+            timer.schedule(() -> post(this::sweep), delayMs, TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException e) {
+            // broker shutting down
+        }
+    }
+
+    /** Removes expired messages wherever they are, so they leave even when nobody consumes. */
+    private void sweep() {
+        nextSweepAtMs = Long.MAX_VALUE;
+        if (deleted) {
+            return;
+        }
+        long nowMs = clockMs.getAsLong();
+        ready.removeExpired(nowMs - 1, entry -> deadLetter(entry, "expired", nowMs));
+        published();
+        long next = ready.earliestExpiry();
+        if (next > 0) {
+            scheduleSweep(Math.max(next + 1, nowMs + 10));
+        }
     }
 
     /** Hands ready messages to consumers with credit: highest priority first, round-robin among equals. */
@@ -402,22 +571,23 @@ public final class MessageQueue {
         if (deleted) {
             return;
         }
-        while (messageCount > 0 && !consumers.isEmpty()) {
+        while (!consumers.isEmpty() && peekLive() != null) {
             Consumer consumer = nextConsumerWithCredit();
             if (consumer == null) {
-                return;
+                break;
             }
-            Entry entry = pollReady();
-            Message message = entry.message;
-            if (!consumer.autoAck()) {
-                unacked.put(entry.id, entry);
-                message.retain();
-            }
-            consumer.deliver(new Delivery(this, entry.id, message, entry.redelivered, -1));
+            Entry entry = ready.poll(); // the live entry just peeked: nothing ran in between
+            forgetExpiry(entry);
+            consumer.deliver(handOut(entry, consumer.autoAck(), -1));
         }
+        published();
     }
 
     private Consumer nextConsumerWithCredit() {
+        if (features.singleActiveConsumer()) {
+            Consumer active = attachOrder.get(0);
+            return active.tryAcquireCredit() ? active : null;
+        }
         int size = consumers.size();
         int groupStart = 0;
         while (groupStart < size) {

@@ -10,7 +10,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executor;
 
 /**
  * A virtual host: its exchanges, queues and bindings.
@@ -25,14 +24,14 @@ public final class VirtualHost {
     private static final List<String> TYPES = List.of("direct", "fanout", "topic", "headers");
 
     private final String name;
-    private final Executor queueExecutor;
+    private final QueueRuntime runtime;
     private final ConcurrentHashMap<String, Exchange> exchanges = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, MessageQueue> queues = new ConcurrentHashMap<>();
     private final Object lock = new Object();
 
-    VirtualHost(String name, Executor queueExecutor) {
+    VirtualHost(String name, QueueRuntime runtime) {
         this.name = name;
-        this.queueExecutor = queueExecutor;
+        this.runtime = runtime;
         exchanges.put("", new DefaultExchange(queues));
         for (String type : TYPES) {
             exchanges.put("amq." + type, create("amq." + type, type, true, false, false, Map.of()));
@@ -170,15 +169,17 @@ public final class VirtualHost {
             if (!queue.isEmpty() && queue.startsWith("amq.")) {
                 throw AmqpException.accessRefused("queue name '" + queue + "' contains reserved prefix 'amq.*'");
             }
+            Map<String, Object> args = arguments == null ? Map.of() : Map.copyOf(Exchange.withoutNulls(arguments));
             target = new MessageQueue(
                     queueName,
                     this,
                     durable,
                     exclusive,
                     autoDelete,
-                    arguments == null ? Map.of() : Map.copyOf(Exchange.withoutNulls(arguments)),
+                    args,
+                    QueueArguments.parse(queueName, name, args),
                     exclusive ? owner : null,
-                    queueExecutor);
+                    runtime);
             queues.put(queueName, target);
         }
         return target.declareOk();
@@ -224,6 +225,20 @@ public final class VirtualHost {
     /** Called on the queue's actor when an auto-delete queue lost its last consumer. */
     void autoDeleteQueue(MessageQueue queue) {
         queue.delete(false, false);
+    }
+
+    /**
+     * Moves up to {@code max} ready messages from one queue to another (DLQ redrive), in order.
+     *
+     * @throws AmqpException 404 when either queue is missing
+     */
+    public CompletableFuture<Integer> moveMessages(String source, String destination, int max, Object owner) {
+        MessageQueue from = queue(source, owner);
+        MessageQueue to = queue(destination, owner);
+        if (from == to) {
+            throw AmqpException.preconditionFailed("cannot move messages from queue '" + source + "' to itself");
+        }
+        return from.moveTo(to, max);
     }
 
     /** Deletes the exclusive queues of a connection that closed. */

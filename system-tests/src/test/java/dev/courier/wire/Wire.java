@@ -31,8 +31,13 @@ final class Wire {
 
     /** Gets the next message (auto-ack), waiting for it to arrive. */
     static GetResponse getEventually(Channel channel, String queue) {
+        return getEventually(channel, queue, true);
+    }
+
+    /** Gets the next message, waiting for it to arrive. */
+    static GetResponse getEventually(Channel channel, String queue, boolean autoAck) {
         GetResponse[] holder = new GetResponse[1];
-        await().until(() -> (holder[0] = channel.basicGet(queue, true)) != null);
+        await().until(() -> (holder[0] = channel.basicGet(queue, autoAck)) != null);
         return holder[0];
     }
 

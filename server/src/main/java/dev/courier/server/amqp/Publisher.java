@@ -23,6 +23,8 @@ final class Publisher {
 
     private static final int FLAG_USER_ID = 1 << 4;
 
+    private static final int FLAG_EXPIRATION = 1 << 8;
+
     /** Smallest back-pressure charge per message, so floods of tiny messages are bounded too. */
     private static final long MIN_CHARGE_BYTES = 512;
 
@@ -84,6 +86,15 @@ final class Publisher {
         }
     }
 
+    /** RabbitMQ accepts a non-negative integer number of milliseconds, as a string. */
+    private static boolean validExpiration(String expiration) {
+        try {
+            return Long.parseLong(expiration) >= 0;
+        } catch (NumberFormatException e) {
+            return false;
+        }
+    }
+
     /** basic.return 312 NO_ROUTE with the message; written before the confirm, as RabbitMQ does. */
     private void returnUnroutable(Message message) {
         connection.writeContent(
@@ -106,10 +117,13 @@ final class Publisher {
     private Message checkProperties(Message message) {
         ByteBuf raw = message.rawProperties();
         int flags = raw.readableBytes() >= 2 ? raw.getUnsignedShort(raw.readerIndex()) : 0;
-        if ((flags & (FLAG_REPLY_TO | FLAG_USER_ID)) == 0) {
+        if ((flags & (FLAG_REPLY_TO | FLAG_USER_ID | FLAG_EXPIRATION)) == 0) {
             return message;
         }
         BasicProperties properties = message.properties();
+        if (properties.expiration() != null && !validExpiration(properties.expiration())) {
+            throw new AmqpException(PRECONDITION_FAILED, "invalid expiration '" + properties.expiration() + "'");
+        }
         String userId = properties.userId();
         if (userId != null && !userId.equals(connection.user())) {
             throw new AmqpException(

@@ -1,0 +1,152 @@
+package dev.courier.broker;
+
+import dev.courier.protocol.BasicProperties;
+import io.netty.buffer.ByteBuf;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Dead-lettering as RabbitMQ does it: the message is republished to the queue's
+ * x-dead-letter-exchange (with x-dead-letter-routing-key or its own routing key) carrying an
+ * {@code x-death} history — one table per (queue, reason), most recent first, with a count — and
+ * the {@code x-first-death-*} headers. A message that went round a cycle of queues without ever
+ * being rejected is dropped instead of circling forever.
+ *
+ * <p>Called on the dead-lettering queue's actor thread.
+ */
+final class DeadLetters {
+    private DeadLetters() {}
+
+    /**
+     * Dead-letters one message (the caller's reference is consumed). Nothing happens beyond
+     * releasing it when the queue has no dead-letter exchange or it does not exist.
+     */
+    static void deadLetter(MessageQueue from, QueueArguments arguments, Message message, String reason, long nowMs) {
+        try {
+            if (!arguments.deadLettering()) {
+                return;
+            }
+            VirtualHost vhost = from.vhost();
+            Exchange exchange = vhost.exchange(arguments.deadLetterExchange());
+            if (exchange == null) {
+                return; // RabbitMQ drops the message silently when the DLX is missing
+            }
+            Message dead = withDeath(
+                    message,
+                    from.name(),
+                    reason,
+                    nowMs,
+                    arguments.deadLetterExchange(),
+                    arguments.deadLetterRoutingKey());
+            try {
+                List<MessageQueue> targets = new ArrayList<>();
+                vhost.route(dead.exchange(), dead.routingKey(), dead, targets);
+                dropCycles(dead, targets);
+                for (MessageQueue target : targets) {
+                    target.enqueue(dead.retain(), null);
+                }
+            } finally {
+                dead.release();
+            }
+        } finally {
+            message.release();
+        }
+    }
+
+    /** Removes targets the message already died in, unless some death on the way was a rejection. */
+    @SuppressWarnings("unchecked")
+    private static void dropCycles(Message dead, List<MessageQueue> targets) {
+        Object history = dead.properties().headers().get("x-death");
+        if (!(history instanceof List<?> deaths)) {
+            return;
+        }
+        for (Object death : deaths) {
+            if (death instanceof Map<?, ?> table && "rejected".equals(String.valueOf(table.get("reason")))) {
+                return;
+            }
+        }
+        targets.removeIf(target -> {
+            for (Object death : deaths) {
+                if (death instanceof Map<?, ?> table && target.name().equals(String.valueOf(table.get("queue")))) {
+                    return true;
+                }
+            }
+            return false;
+        });
+    }
+
+    /** A copy of {@code message} addressed to the DLX, with its x-death history updated. */
+    static Message withDeath(
+            Message message, String queue, String reason, long nowMs, String deadLetterExchange, String routingKey) {
+        BasicProperties properties = message.properties();
+        Map<String, Object> headers =
+                properties.headers() == null ? new LinkedHashMap<>() : new LinkedHashMap<>(properties.headers());
+        List<Object> deaths = new ArrayList<>();
+        Map<String, Object> current = null;
+        if (headers.get("x-death") instanceof List<?> previous) {
+            for (Object death : previous) {
+                if (death instanceof Map<?, ?> table
+                        && queue.equals(String.valueOf(table.get("queue")))
+                        && reason.equals(String.valueOf(table.get("reason")))) {
+                    @SuppressWarnings("unchecked")
+                    Map<String, Object> same = new LinkedHashMap<>((Map<String, Object>) table);
+                    current = same;
+                } else {
+                    deaths.add(death);
+                }
+            }
+        }
+        if (current == null) {
+            current = new LinkedHashMap<>();
+            current.put("count", 1L);
+            current.put("reason", reason);
+            current.put("queue", queue);
+            current.put("time", Instant.ofEpochSecond(nowMs / 1000));
+            current.put("exchange", message.exchange());
+            current.put("routing-keys", List.of(message.routingKey()));
+        } else {
+            Object count = current.get("count");
+            current.put("count", (count instanceof Number n ? n.longValue() : 0L) + 1);
+            current.put("time", Instant.ofEpochSecond(nowMs / 1000));
+        }
+        BasicProperties updated = properties;
+        if ("expired".equals(reason) && properties.expiration() != null) {
+            // RabbitMQ removes the per-message TTL so the message does not expire again at once
+            current.put("original-expiration", properties.expiration());
+            updated = updated.withExpiration(null);
+        }
+        deaths.add(0, current);
+        headers.put("x-death", deaths);
+        headers.putIfAbsent("x-first-death-reason", reason);
+        headers.putIfAbsent("x-first-death-queue", queue);
+        headers.putIfAbsent("x-first-death-exchange", message.exchange());
+        updated = updated.withHeaders(headers);
+        ByteBuf encoded =
+                message.rawProperties().alloc().buffer(message.rawProperties().readableBytes() + 256);
+        updated.encode(encoded);
+        return new Message(
+                deadLetterExchange,
+                routingKey != null ? routingKey : message.routingKey(),
+                encoded,
+                message.body().retain());
+    }
+
+    /** A copy of {@code message} with the x-delivery-count header, for a redelivery. */
+    static Message withDeliveryCount(Message message, int failedDeliveries) {
+        BasicProperties properties = message.properties();
+        Map<String, Object> headers =
+                properties.headers() == null ? new LinkedHashMap<>() : new LinkedHashMap<>(properties.headers());
+        headers.put("x-delivery-count", (long) failedDeliveries);
+        ByteBuf encoded =
+                message.rawProperties().alloc().buffer(message.rawProperties().readableBytes() + 32);
+        properties.withHeaders(headers).encode(encoded);
+        return new Message(
+                message.exchange(),
+                message.routingKey(),
+                encoded,
+                message.body().retain());
+    }
+}

@@ -1,0 +1,181 @@
+package dev.courier.broker;
+
+import java.util.ArrayDeque;
+import java.util.Iterator;
+import java.util.PriorityQueue;
+import java.util.function.Consumer;
+
+/**
+ * A queue's ready messages: one sub-queue per priority level and a bitmap of the non-empty
+ * levels, so add and poll are O(1) whatever the number of levels (the highest non-empty level is
+ * one {@code numberOfLeadingZeros} away). Within a level new messages are FIFO and requeued ones
+ * go back to their original position (a small min-heap merged by entry id).
+ *
+ * <p>Owned by its queue's actor; not thread-safe.
+ */
+final class ReadyList {
+    /** A message in a queue, ready or delivered and waiting for its ack. */
+    static final class Entry {
+        final long id;
+        final Message message;
+        final int priority;
+        final long bodyBytes;
+        long expiresAtMs;
+        boolean redelivered;
+        int failedDeliveries;
+
+        Entry(long id, Message message, int priority, long expiresAtMs) {
+            this.id = id;
+            this.message = message;
+            this.priority = priority;
+            this.bodyBytes = message.bodySize();
+            this.expiresAtMs = expiresAtMs;
+        }
+    }
+
+    private static final class Level {
+        final ArrayDeque<Entry> fresh = new ArrayDeque<>();
+        final PriorityQueue<Entry> returned = new PriorityQueue<>((a, b) -> Long.compare(a.id, b.id));
+
+        Entry peek() {
+            Entry first = fresh.peekFirst();
+            Entry back = returned.peek();
+            return back != null && (first == null || back.id < first.id) ? back : first;
+        }
+
+        Entry poll() {
+            Entry next = peek();
+            if (next != null) {
+                if (next == returned.peek()) {
+                    returned.poll();
+                } else {
+                    fresh.pollFirst();
+                }
+            }
+            return next;
+        }
+
+        boolean isEmpty() {
+            return fresh.isEmpty() && returned.isEmpty();
+        }
+    }
+
+    private final Level[] levels;
+    private final long[] nonEmpty = new long[4];
+    private int size;
+    private long bytes;
+
+    /** @param maxPriority highest level (0 = a single level) */
+    ReadyList(int maxPriority) {
+        levels = new Level[maxPriority + 1];
+        for (int i = 0; i < levels.length; i++) {
+            levels[i] = new Level();
+        }
+    }
+
+    int size() {
+        return size;
+    }
+
+    long bytes() {
+        return bytes;
+    }
+
+    /** The level a message of this priority goes to (priorities above the maximum are capped). */
+    int levelOf(Integer priority) {
+        if (priority == null || priority <= 0) {
+            return 0;
+        }
+        return Math.min(priority, levels.length - 1);
+    }
+
+    void add(Entry entry) {
+        levels[entry.priority].fresh.addLast(entry);
+        added(entry);
+    }
+
+    /** Puts a delivered entry back at its original position. */
+    void addReturned(Entry entry) {
+        levels[entry.priority].returned.add(entry);
+        added(entry);
+    }
+
+    private void added(Entry entry) {
+        nonEmpty[entry.priority >>> 6] |= 1L << (entry.priority & 63);
+        size++;
+        bytes += entry.bodyBytes;
+    }
+
+    /** The next entry to deliver: highest priority first, then lowest id. */
+    Entry peek() {
+        int level = highestNonEmpty();
+        return level < 0 ? null : levels[level].peek();
+    }
+
+    Entry poll() {
+        int level = highestNonEmpty();
+        if (level < 0) {
+            return null;
+        }
+        Entry entry = levels[level].poll();
+        removed(entry);
+        return entry;
+    }
+
+    private void removed(Entry entry) {
+        size--;
+        bytes -= entry.bodyBytes;
+        if (levels[entry.priority].isEmpty()) {
+            nonEmpty[entry.priority >>> 6] &= ~(1L << (entry.priority & 63));
+        }
+    }
+
+    private int highestNonEmpty() {
+        for (int word = nonEmpty.length - 1; word >= 0; word--) {
+            if (nonEmpty[word] != 0) {
+                return word * 64 + 63 - Long.numberOfLeadingZeros(nonEmpty[word]);
+            }
+        }
+        return -1;
+    }
+
+    /** The earliest expiry of any entry, or 0 when none expires. A full scan: call it rarely. */
+    long earliestExpiry() {
+        long earliest = 0;
+        for (Level level : levels) {
+            for (Entry entry : level.fresh) {
+                earliest = earlier(earliest, entry.expiresAtMs);
+            }
+            for (Entry entry : level.returned) {
+                earliest = earlier(earliest, entry.expiresAtMs);
+            }
+        }
+        return earliest;
+    }
+
+    private static long earlier(long a, long b) {
+        if (a == 0) {
+            return b;
+        }
+        return b == 0 ? a : Math.min(a, b);
+    }
+
+    /** Removes every entry whose expiry is at or before {@code nowMs}, wherever it is. */
+    void removeExpired(long nowMs, Consumer<Entry> sink) {
+        for (Level level : levels) {
+            removeExpired(level.fresh.iterator(), nowMs, sink);
+            removeExpired(level.returned.iterator(), nowMs, sink);
+        }
+    }
+
+    private void removeExpired(Iterator<Entry> entries, long nowMs, Consumer<Entry> sink) {
+        while (entries.hasNext()) {
+            Entry entry = entries.next();
+            if (entry.expiresAtMs > 0 && entry.expiresAtMs <= nowMs) {
+                entries.remove();
+                removed(entry);
+                sink.accept(entry);
+            }
+        }
+    }
+}
