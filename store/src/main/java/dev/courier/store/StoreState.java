@@ -125,6 +125,9 @@ final class StoreState {
             danglingReferences++;
             return;
         }
+        if (messages.firstQueue(slot) == queueId || extraEntries.find(messageId, queueId) >= 0) {
+            return; // already on the queue: enqueue is idempotent
+        }
         if (messages.firstQueue(slot) == 0 && messages.refCount(slot) < MessageIndex.MAX_REF_COUNT) {
             messages.setFirstQueue(slot, queueId);
             messages.setFirstEntry(slot, nextSeq++, false);

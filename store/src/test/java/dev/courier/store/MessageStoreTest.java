@@ -111,6 +111,22 @@ class MessageStoreTest {
     }
 
     @Test
+    void shouldTreatEnqueueOnAQueueThatAlreadyHoldsTheMessageAsANoOp() throws IOException {
+        try (MessageStore store = MessageStore.open(dir, StoreConfig.defaults())) {
+            StoreQueue a = store.queue("a");
+            StoreQueue b = store.queue("b");
+            publish(store, 1, 10, a, b);
+            store.remove(a, 1); // b now holds it as its only queue
+            store.enqueue(b, 1);
+            await(store.remove(b, 1));
+            assertThat(store.read(1)).isNull();
+        }
+        try (MessageStore store = MessageStore.open(dir, StoreConfig.defaults())) {
+            assertThat(ids(store.recovered().queues().get("b"))).isEmpty();
+        }
+    }
+
+    @Test
     void shouldRecoverMetadataPutsAndDeletes() throws IOException {
         try (MessageStore store = MessageStore.open(dir, StoreConfig.defaults())) {
             store.putMetadata("exchange/x", bytes("direct"));
