@@ -57,6 +57,7 @@ public final class MessageQueue {
     private int roundRobin;
     private boolean exclusiveConsumer;
     private boolean hadConsumer;
+    private long lastUsedMs;
     private boolean deleted;
 
     // published for readers on other threads (management, declare fast paths)
@@ -85,6 +86,10 @@ public final class MessageQueue {
         this.timer = runtime.timer();
         this.clockMs = runtime.clockMs();
         this.ready = new ReadyList(features.maxPriority());
+        if (features.expiresMs() > 0) {
+            lastUsedMs = clockMs.getAsLong();
+            scheduleUnusedCheck(features.expiresMs());
+        }
     }
 
     public String name() {
@@ -305,6 +310,7 @@ public final class MessageQueue {
             attachOrder.add(consumer);
             consumerCount = consumers.size();
             hadConsumer = true;
+            lastUsedMs = clockMs.getAsLong();
             dispatch();
             return null;
         });
@@ -396,6 +402,7 @@ public final class MessageQueue {
     /** basic.get: the next ready message, if any. */
     public CompletableFuture<GetResult> get(boolean autoAck) {
         return ask(() -> {
+            lastUsedMs = clockMs.getAsLong();
             Entry entry = deleted ? null : pollLive();
             published();
             if (entry == null) {
@@ -413,7 +420,10 @@ public final class MessageQueue {
 
     /** The declare-ok answer, computed in queue order. */
     CompletableFuture<QueueDeclareOk> declareOk() {
-        return ask(() -> new QueueDeclareOk(name, ready.size(), consumers.size()));
+        return ask(() -> {
+            lastUsedMs = clockMs.getAsLong();
+            return new QueueDeclareOk(name, ready.size(), consumers.size());
+        });
     }
 
     /**
@@ -537,6 +547,31 @@ public final class MessageQueue {
     }
 
     // ---------------------------------------------------------------- expiry (actor thread)
+
+    /** x-expires: the queue goes away after being unused (no consumer, get or redeclare) this long. */
+    private void scheduleUnusedCheck(long delayMs) {
+        try {
+            timer.schedule(() -> post(this::checkUnused), Math.max(1, delayMs), TimeUnit.MILLISECONDS);
+        } catch (RejectedExecutionException e) {
+            // broker shutting down
+        }
+    }
+
+    private void checkUnused() {
+        if (deleted) {
+            return;
+        }
+        long nowMs = clockMs.getAsLong();
+        if (!consumers.isEmpty()) {
+            lastUsedMs = nowMs;
+            scheduleUnusedCheck(features.expiresMs());
+        } else if (nowMs - lastUsedMs >= features.expiresMs()) {
+            LOG.debug("{} expired after {} ms unused", this, features.expiresMs());
+            delete(false, false);
+        } else {
+            scheduleUnusedCheck(lastUsedMs + features.expiresMs() - nowMs);
+        }
+    }
 
     private void scheduleSweep(long atMs) {
         if (atMs >= nextSweepAtMs) {

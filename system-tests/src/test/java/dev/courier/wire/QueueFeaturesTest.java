@@ -294,6 +294,36 @@ class QueueFeaturesTest {
     }
 
     @Test
+    void shouldDeleteAQueueThatStaysUnusedForItsExpiry() throws Exception {
+        Channel channel = broker.connect().createChannel();
+        String queue = channel.queueDeclare(
+                        CourierBroker.unique("expires"), false, false, false, Map.of("x-expires", 100))
+                .getQueue();
+        channel.basicPublish("", queue, null, bytes("left behind"));
+        await().untilAsserted(() -> {
+            Channel probe = broker.connect().createChannel();
+            assertThat(replyCode(closedBy(() -> probe.queueDeclarePassive(queue))))
+                    .isEqualTo(404);
+        });
+    }
+
+    @Test
+    void shouldKeepAnExpiringQueueWhileItHasAConsumer() throws Exception {
+        Channel channel = broker.connect().createChannel();
+        String queue = channel.queueDeclare(CourierBroker.unique("kept"), false, false, false, Map.of("x-expires", 100))
+                .getQueue();
+        channel.basicConsume(queue, true, new DefaultConsumer(channel));
+        await().during(java.time.Duration.ofMillis(400))
+                .atMost(java.time.Duration.ofSeconds(5))
+                .until(() -> broker.connect()
+                                .createChannel()
+                                .queueDeclarePassive(queue)
+                                .getConsumerCount()
+                        == 1);
+        channel.queueDelete(queue);
+    }
+
+    @Test
     void shouldRefuseInvalidArgumentsWith406NamingTheArgument() throws Exception {
         Map<String, Map<String, Object>> invalid = new HashMap<>();
         invalid.put("x-max-length", Map.of("x-max-length", -1));
