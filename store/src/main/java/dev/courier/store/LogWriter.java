@@ -260,7 +260,9 @@ final class LogWriter implements Runnable {
         }
         appliedPosition = RecordFormat.location(active.id, activeEndBytes);
         bytesSinceCheckpoint += written;
-        batchesWritten++;
+        if (written > 0) {
+            batchesWritten++;
+        }
         batchCount++;
         List<WriteOp> done = new ArrayList<>(batch.size());
         for (WriteOp op : batch) {
@@ -496,12 +498,17 @@ final class LogWriter implements Runnable {
             state.lock.writeLock().unlock();
         }
         segmentsDeleted += dead.size();
-        maintenance.execute(() -> {
+        Runnable deletion = () -> {
             for (Segment segment : dead) {
                 segment.delete();
             }
             LOG.debug("Deleted {} dead segment(s) in {}", dead.size(), directory);
-        });
+        };
+        if (maintenance.isShutdown()) {
+            deletion.run(); // closing: the maintenance thread is gone
+        } else {
+            maintenance.execute(deletion);
+        }
     }
 
     private void startCompactionIfUseful() {

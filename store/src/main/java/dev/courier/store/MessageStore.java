@@ -394,6 +394,16 @@ public final class MessageStore implements AutoCloseable {
         }
     }
 
+    /** The open segment with this id, or null (tests). */
+    Segment segmentForTest(long segmentId) {
+        state.lock.readLock().lock();
+        try {
+            return state.segments.get(segmentId);
+        } finally {
+            state.lock.readLock().unlock();
+        }
+    }
+
     /** The log position after the last durable batch (tests). */
     long appliedPosition() {
         return writer.appliedPosition();

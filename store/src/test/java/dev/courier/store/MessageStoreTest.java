@@ -9,12 +9,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -97,7 +100,7 @@ class MessageStoreTest {
             }
             await(store.flush());
         }
-        java.nio.file.Files.delete(dir.resolve(StoreFiles.CHECKPOINT));
+        Files.delete(dir.resolve(StoreFiles.CHECKPOINT));
         try (MessageStore store = MessageStore.open(dir, StoreConfig.defaults())) {
             assertThat(store.recoveryReport().checkpointUsed()).isFalse();
             List<Long> expected = new ArrayList<>();
@@ -197,6 +200,73 @@ class MessageStoreTest {
             assertThat(store.stats().liveMessages()).isEqualTo(count);
             // 32-byte slots kept 37.5%..75% full: 43..86 bytes per message, ~64 at this count
             assertThat(store.indexHeapBytes() / count).isLessThanOrEqualTo(86);
+        }
+    }
+
+    @Test
+    void shouldStoreMessagesLargerThanABatchAndLargerThanASegment() throws IOException {
+        StoreConfig config =
+                StoreConfig.defaults().withSegmentSizeBytes(64 * 1024).withMaxBatchBytes(64 * 1024);
+        try (MessageStore store = MessageStore.open(dir, config)) {
+            StoreQueue q = store.queue("q");
+            publish(store, 1, 100, q);
+            publish(store, 2, 5 * 1024 * 1024, q);
+            publish(store, 3, 100, q);
+            await(publish(store, 4, 200_000, q));
+            assertReadable(store, 2, 5 * 1024 * 1024);
+            assertReadable(store, 4, 200_000);
+        }
+        try (MessageStore store = MessageStore.open(dir, config)) {
+            assertThat(ids(store.recovered().queues().get("q"))).containsExactly(1L, 2L, 3L, 4L);
+            assertReadable(store, 1, 100);
+            assertReadable(store, 2, 5 * 1024 * 1024);
+            assertReadable(store, 3, 100);
+        }
+    }
+
+    @Test
+    void shouldConfirmOnWriteAndFsyncWithinTheIntervalUnderTheBatchPolicy() throws IOException {
+        StoreConfig config = StoreConfig.defaults().withFsyncBatch(5);
+        try (MessageStore store = MessageStore.open(dir, config)) {
+            StoreQueue q = store.queue("q");
+            for (long id = 0; id < 1000; id++) {
+                publish(store, id, 100, q);
+            }
+            await(store.flush());
+            long forces = store.stats().forces();
+            await(publish(store, 1000, 100, q));
+            // the write is confirmed; its fsync follows within the interval without further writes
+            Awaitility.await().until(() -> store.stats().forces() > forces);
+        }
+        try (MessageStore store = MessageStore.open(dir, config)) {
+            assertThat(store.recovered().queues().get("q").messageCount()).isEqualTo(1001);
+        }
+    }
+
+    @Test
+    void shouldKeepReadingAMessageWhoseSegmentIsDeletedDuringTheRead() throws IOException {
+        try (MessageStore store = MessageStore.open(dir, TestMessages.smallSegments())) {
+            StoreQueue q = store.queue("q");
+            for (long id = 0; id < 200; id++) {
+                publish(store, id, 1000, q);
+            }
+            await(store.flush());
+            // a reader holds the first segment while every message in it is removed and it is deleted
+            Segment first = store.segmentForTest(RecordFormat.segmentOf(store.locationOf(0)));
+            assertThat(first.retain()).isTrue();
+            try {
+                for (long id = 0; id < 100; id++) {
+                    store.remove(q, id);
+                }
+                await(store.checkpoint());
+                Awaitility.await().until(() -> !Files.exists(first.path));
+                ByteBuffer header = ByteBuffer.allocate(RecordFormat.SEGMENT_HEADER_BYTES);
+                assertThat(first.channel.read(header, 0)).isEqualTo(RecordFormat.SEGMENT_HEADER_BYTES);
+            } finally {
+                first.release();
+            }
+            assertThat(first.channel.isOpen()).isFalse();
+            assertReadable(store, 150, 1000);
         }
     }
 
