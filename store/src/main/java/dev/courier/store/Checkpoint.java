@@ -1,11 +1,8 @@
 package dev.courier.store;
 
-import java.io.BufferedInputStream;
-import java.io.BufferedOutputStream;
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
 import java.io.IOException;
-import java.nio.channels.Channels;
+import java.nio.BufferUnderflowException;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -16,8 +13,6 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.Set;
 import java.util.zip.CRC32C;
-import java.util.zip.CheckedInputStream;
-import java.util.zip.CheckedOutputStream;
 
 /**
  * A snapshot of the whole {@link StoreState} at a log position, so recovery replays only the log
@@ -38,7 +33,7 @@ import java.util.zip.CheckedOutputStream;
 final class Checkpoint {
     private static final int MAGIC = 0x43524350; // "CRCP"
     private static final int VERSION = 1;
-    private static final int BUFFER_BYTES = 1 << 16;
+    private static final int BUFFER_BYTES = 1 << 20;
 
     private Checkpoint() {}
 
@@ -87,54 +82,39 @@ final class Checkpoint {
     /** Writes {@code data} durably and atomically; returns the file's size in bytes. */
     static long write(Path directory, Data data, ChannelFactory channels) throws IOException {
         Path temp = directory.resolve(StoreFiles.CHECKPOINT_TEMP);
-        CRC32C crc = new CRC32C();
+        long fileBytes;
         try (FileChannel channel = channels.open(
                 temp,
                 Set.of(StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE))) {
-            DataOutputStream out = new DataOutputStream(new CheckedOutputStream(
-                    new BufferedOutputStream(Channels.newOutputStream(channel), BUFFER_BYTES), crc));
-            out.writeInt(MAGIC);
-            out.writeInt(VERSION);
-            out.writeLong(data.position());
-            out.writeLong(data.nextSeq());
-            out.writeInt(data.nextQueueId());
-            out.writeLong(data.highestMessageId());
-            out.writeInt(data.queues().size());
+            Output out = new Output(channel);
+            out.putInt(MAGIC);
+            out.putInt(VERSION);
+            out.putLong(data.position());
+            out.putLong(data.nextSeq());
+            out.putInt(data.nextQueueId());
+            out.putLong(data.highestMessageId());
+            out.putInt(data.queues().size());
             for (Map.Entry<Integer, String> queue : data.queues().entrySet()) {
-                out.writeInt(queue.getKey());
-                writeBytes(out, queue.getValue().getBytes(StandardCharsets.UTF_8));
+                out.putInt(queue.getKey());
+                out.putBytes(queue.getValue().getBytes(StandardCharsets.UTF_8));
             }
-            out.writeInt(data.metadata().size());
+            out.putInt(data.metadata().size());
             for (Map.Entry<String, byte[]> entry : data.metadata().entrySet()) {
-                writeBytes(out, entry.getKey().getBytes(StandardCharsets.UTF_8));
-                writeBytes(out, entry.getValue());
+                out.putBytes(entry.getKey().getBytes(StandardCharsets.UTF_8));
+                out.putBytes(entry.getValue());
             }
-            out.writeInt(data.segmentStats().length / 3);
-            writeLongs(out, data.segmentStats());
-            out.writeLong(data.messageSlots().length / MessageIndex.STRIDE);
-            writeLongs(out, data.messageSlots());
-            out.writeLong(data.extraEntrySlots().length / QueueEntryIndex.STRIDE);
-            writeLongs(out, data.extraEntrySlots());
-            out.flush();
-            int checksum = (int) crc.getValue();
-            out.writeInt(checksum);
-            out.flush();
+            out.putInt(data.segmentStats().length / 3);
+            out.putLongs(data.segmentStats());
+            out.putLong(data.messageSlots().length / MessageIndex.STRIDE);
+            out.putLongs(data.messageSlots());
+            out.putLong(data.extraEntrySlots().length / QueueEntryIndex.STRIDE);
+            out.putLongs(data.extraEntrySlots());
+            fileBytes = out.finish();
             channel.force(true);
         }
         Files.move(temp, directory.resolve(StoreFiles.CHECKPOINT), StandardCopyOption.ATOMIC_MOVE);
         StoreFiles.fsyncDirectory(directory, channels);
-        return Files.size(directory.resolve(StoreFiles.CHECKPOINT));
-    }
-
-    private static void writeBytes(DataOutputStream out, byte[] bytes) throws IOException {
-        out.writeInt(bytes.length);
-        out.write(bytes);
-    }
-
-    private static void writeLongs(DataOutputStream out, long[] values) throws IOException {
-        for (long value : values) {
-            out.writeLong(value);
-        }
+        return fileBytes;
     }
 
     /** Reads the checkpoint, or returns null if there is none. */
@@ -143,37 +123,34 @@ final class Checkpoint {
         if (!Files.exists(file)) {
             return null;
         }
-        CRC32C crc = new CRC32C();
         try (FileChannel channel = channels.open(file, Set.of(StandardOpenOption.READ))) {
             long fileBytes = channel.size();
-            DataInputStream in = new DataInputStream(new CheckedInputStream(
-                    new BufferedInputStream(Channels.newInputStream(channel), BUFFER_BYTES), crc));
-            if (fileBytes < 8 || in.readInt() != MAGIC || in.readInt() != VERSION) {
+            if (fileBytes < 12 || !checksumMatches(channel, fileBytes)) {
+                throw new CorruptCheckpointException("checksum mismatch or truncated file");
+            }
+            Input in = new Input(channel, fileBytes - 4);
+            if (in.getInt() != MAGIC || in.getInt() != VERSION) {
                 throw new CorruptCheckpointException("bad magic or version");
             }
-            long position = in.readLong();
-            long nextSeq = in.readLong();
-            int nextQueueId = in.readInt();
-            long highestMessageId = in.readLong();
-            int queueCount = checkedCount(in.readInt(), fileBytes);
+            long position = in.getLong();
+            long nextSeq = in.getLong();
+            int nextQueueId = in.getInt();
+            long highestMessageId = in.getLong();
+            int queueCount = checkedCount(in.getInt(), fileBytes);
             Map<Integer, String> queues = new HashMap<>();
             for (int i = 0; i < queueCount; i++) {
-                int id = in.readInt();
-                queues.put(id, new String(readBytes(in, fileBytes), StandardCharsets.UTF_8));
+                int id = in.getInt();
+                queues.put(id, new String(in.getBytes(fileBytes), StandardCharsets.UTF_8));
             }
-            int metadataCount = checkedCount(in.readInt(), fileBytes);
+            int metadataCount = checkedCount(in.getInt(), fileBytes);
             Map<String, byte[]> metadata = new HashMap<>();
             for (int i = 0; i < metadataCount; i++) {
-                String key = new String(readBytes(in, fileBytes), StandardCharsets.UTF_8);
-                metadata.put(key, readBytes(in, fileBytes));
+                String key = new String(in.getBytes(fileBytes), StandardCharsets.UTF_8);
+                metadata.put(key, in.getBytes(fileBytes));
             }
-            long[] segmentStats = readLongs(in, checkedCount(in.readInt(), fileBytes) * 3L, fileBytes);
-            long[] messageSlots = readLongs(in, in.readLong() * MessageIndex.STRIDE, fileBytes);
-            long[] extraSlots = readLongs(in, in.readLong() * QueueEntryIndex.STRIDE, fileBytes);
-            int expected = (int) crc.getValue();
-            if (in.readInt() != expected) {
-                throw new CorruptCheckpointException("checksum mismatch");
-            }
+            long[] segmentStats = in.getLongs(checkedCount(in.getInt(), fileBytes) * 3L, fileBytes);
+            long[] messageSlots = in.getLongs(in.getLong() * MessageIndex.STRIDE, fileBytes);
+            long[] extraSlots = in.getLongs(in.getLong() * QueueEntryIndex.STRIDE, fileBytes);
             return new Data(
                     position,
                     nextSeq,
@@ -184,9 +161,32 @@ final class Checkpoint {
                     segmentStats,
                     messageSlots,
                     extraSlots);
-        } catch (java.io.EOFException e) {
+        } catch (BufferUnderflowException e) {
             throw new CorruptCheckpointException("truncated");
         }
+    }
+
+    /** Verifies the trailing CRC32C against everything before it, in one pass over the file. */
+    private static boolean checksumMatches(FileChannel channel, long fileBytes) throws IOException {
+        CRC32C crc = new CRC32C();
+        ByteBuffer buffer = ByteBuffer.allocateDirect(BUFFER_BYTES);
+        long position = 0;
+        long end = fileBytes - 4;
+        while (position < end) {
+            buffer.clear().limit((int) Math.min(BUFFER_BYTES, end - position));
+            int read = channel.read(buffer, position);
+            if (read < 0) {
+                return false;
+            }
+            position += read;
+            buffer.flip();
+            crc.update(buffer);
+        }
+        ByteBuffer trailer = ByteBuffer.allocate(4);
+        while (trailer.hasRemaining() && channel.read(trailer, end + trailer.position()) >= 0) {
+            // read fully
+        }
+        return trailer.position() == 4 && trailer.getInt(0) == (int) crc.getValue();
     }
 
     private static int checkedCount(int count, long fileBytes) throws CorruptCheckpointException {
@@ -196,21 +196,144 @@ final class Checkpoint {
         return count;
     }
 
-    private static byte[] readBytes(DataInputStream in, long fileBytes) throws IOException {
-        byte[] bytes = new byte[checkedCount(in.readInt(), fileBytes)];
-        in.readFully(bytes);
-        return bytes;
+    /** Buffered, checksummed sequential writer (bulk puts: a checkpoint can be tens of MB). */
+    private static final class Output {
+        private final FileChannel channel;
+        private final ByteBuffer buffer = ByteBuffer.allocateDirect(BUFFER_BYTES);
+        private final CRC32C crc = new CRC32C();
+        private long written;
+
+        Output(FileChannel channel) {
+            this.channel = channel;
+        }
+
+        private void ensure(int bytes) throws IOException {
+            if (buffer.remaining() < bytes) {
+                flush(true);
+            }
+        }
+
+        private void flush(boolean checksummed) throws IOException {
+            buffer.flip();
+            if (checksummed) {
+                crc.update(buffer.duplicate());
+            }
+            while (buffer.hasRemaining()) {
+                written += channel.write(buffer, written);
+            }
+            buffer.clear();
+        }
+
+        void putInt(int value) throws IOException {
+            ensure(4);
+            buffer.putInt(value);
+        }
+
+        void putLong(long value) throws IOException {
+            ensure(8);
+            buffer.putLong(value);
+        }
+
+        void putBytes(byte[] bytes) throws IOException {
+            putInt(bytes.length);
+            int offset = 0;
+            while (offset < bytes.length) {
+                ensure(1);
+                int chunk = Math.min(buffer.remaining(), bytes.length - offset);
+                buffer.put(bytes, offset, chunk);
+                offset += chunk;
+            }
+        }
+
+        void putLongs(long[] values) throws IOException {
+            int offset = 0;
+            while (offset < values.length) {
+                ensure(8);
+                int chunk = Math.min(buffer.remaining() / 8, values.length - offset);
+                buffer.asLongBuffer().put(values, offset, chunk);
+                buffer.position(buffer.position() + chunk * 8);
+                offset += chunk;
+            }
+        }
+
+        /** Appends the CRC of everything so far; returns the file size. */
+        long finish() throws IOException {
+            flush(true);
+            buffer.putInt((int) crc.getValue());
+            flush(false);
+            return written;
+        }
     }
 
-    private static long[] readLongs(DataInputStream in, long count, long fileBytes) throws IOException {
-        if (count < 0 || count * Long.BYTES > fileBytes) {
-            throw new CorruptCheckpointException("impossible count " + count);
+    /** Buffered sequential reader of the checkpoint body (its CRC was verified before). */
+    private static final class Input {
+        private final FileChannel channel;
+        private final long endBytes;
+        private final ByteBuffer buffer = ByteBuffer.allocateDirect(BUFFER_BYTES);
+        private long position;
+
+        Input(FileChannel channel, long endBytes) {
+            this.channel = channel;
+            this.endBytes = endBytes;
+            buffer.limit(0);
         }
-        long[] values = new long[(int) count];
-        for (int i = 0; i < values.length; i++) {
-            values[i] = in.readLong();
+
+        private void ensure(int bytes) throws IOException {
+            if (buffer.remaining() >= bytes) {
+                return;
+            }
+            buffer.compact();
+            buffer.limit((int) Math.min(buffer.capacity(), buffer.position() + (endBytes - position)));
+            while (buffer.hasRemaining()) {
+                int read = channel.read(buffer, position);
+                if (read < 0) {
+                    break;
+                }
+                position += read;
+            }
+            buffer.flip();
+            if (buffer.remaining() < bytes) {
+                throw new BufferUnderflowException();
+            }
         }
-        return values;
+
+        int getInt() throws IOException {
+            ensure(4);
+            return buffer.getInt();
+        }
+
+        long getLong() throws IOException {
+            ensure(8);
+            return buffer.getLong();
+        }
+
+        byte[] getBytes(long fileBytes) throws IOException {
+            byte[] bytes = new byte[checkedCount(getInt(), fileBytes)];
+            int offset = 0;
+            while (offset < bytes.length) {
+                ensure(1);
+                int chunk = Math.min(buffer.remaining(), bytes.length - offset);
+                buffer.get(bytes, offset, chunk);
+                offset += chunk;
+            }
+            return bytes;
+        }
+
+        long[] getLongs(long count, long fileBytes) throws IOException {
+            if (count < 0 || count * Long.BYTES > fileBytes) {
+                throw new CorruptCheckpointException("impossible count " + count);
+            }
+            long[] values = new long[(int) count];
+            int offset = 0;
+            while (offset < values.length) {
+                ensure(8);
+                int chunk = Math.min(buffer.remaining() / 8, values.length - offset);
+                buffer.asLongBuffer().get(values, offset, chunk);
+                buffer.position(buffer.position() + chunk * 8);
+                offset += chunk;
+            }
+            return values;
+        }
     }
 
     /** Fills an empty state from {@code data} (recovery thread). */
@@ -220,10 +343,12 @@ final class Checkpoint {
         state.queues.putAll(data.queues());
         state.metadata.putAll(data.metadata());
         long[] slots = data.messageSlots();
+        state.messages.reserve(slots.length / MessageIndex.STRIDE);
         for (int base = 0; base < slots.length; base += MessageIndex.STRIDE) {
             state.loadMessageSlot(slots, base);
         }
         long[] extras = data.extraEntrySlots();
+        state.extraEntries.reserve(extras.length / QueueEntryIndex.STRIDE);
         for (int base = 0; base < extras.length; base += QueueEntryIndex.STRIDE) {
             long entry = extras[base + QueueEntryIndex.ENTRY];
             state.loadExtraEntry(

@@ -65,6 +65,14 @@ abstract class LongTable {
         }
     }
 
+    /** Sizes the table for {@code expected} records at once (recovery), instead of growing step by step. */
+    final void reserve(int expected) {
+        long wanted = (long) expected * 3 / 2 + 1;
+        if (wanted > capacity) {
+            resize((int) Math.min(Integer.MAX_VALUE / stride, wanted));
+        }
+    }
+
     final void removeAt(int slot) {
         int hole = slot;
         int probe = next(hole);

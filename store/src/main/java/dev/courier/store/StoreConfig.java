@@ -11,9 +11,11 @@ package dev.courier.store;
  *     an fsync; ignored under {@link FsyncPolicy#ALWAYS}
  * @param maxBatchBytes the most bytes one group-commit write gathers (a single larger record is
  *     still written, alone)
- * @param checkpointIntervalBytes log bytes appended between two checkpoints (the store also
- *     waits for at least twice the previous checkpoint's size, so big indexes are not rewritten
- *     too often)
+ * @param checkpointIntervalBytes log bytes appended between two automatic checkpoints (the store
+ *     also waits for at least twice the previous checkpoint's size, so a big index is not
+ *     rewritten too often; a segment that died triggers one sooner so its space comes back); 0
+ *     disables automatic checkpoints (then only {@link MessageStore#checkpoint()} and close write
+ *     one, and dead segments wait for them)
  * @param compactionLiveRatio a sealed segment whose live messages are fewer than this fraction
  *     of the messages written to it is compacted in the background; 0 disables compaction
  */
