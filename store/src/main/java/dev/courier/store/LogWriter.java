@@ -12,6 +12,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -532,6 +533,13 @@ final class LogWriter implements Runnable {
         compactorThread.execute(() -> {
             try {
                 messagesRelocated += compactor.compact(target, sizeBytes);
+            } catch (CompletionException e) {
+                // the store closed or failed while relocations were queued: nothing to report here
+                LOG.debug(
+                        "Compaction of segment {} in {} stopped: {}",
+                        target.id,
+                        directory,
+                        e.getCause().toString());
             } catch (Throwable e) {
                 LOG.warn("Compacting segment {} in {} failed", target.id, directory, e);
             } finally {
