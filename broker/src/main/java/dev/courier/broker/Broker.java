@@ -1,5 +1,6 @@
 package dev.courier.broker;
 
+import dev.courier.store.MessageStore;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -22,7 +23,16 @@ public final class Broker implements AutoCloseable {
     private final ScheduledExecutorService timer;
     private final ConcurrentHashMap<String, VirtualHost> vhosts = new ConcurrentHashMap<>();
 
+    /** A broker without persistence: durable queues are recorded as durable but not stored. */
     public Broker(BrokerConfig config) {
+        this(config, null);
+    }
+
+    /**
+     * A broker whose durable exchanges, queues, bindings and persistent messages live in {@code
+     * store}; what the store recovered is rebuilt before this constructor returns.
+     */
+    public Broker(BrokerConfig config, MessageStore store) {
         AtomicInteger threads = new AtomicInteger();
         ThreadFactory factory = runnable -> {
             Thread thread = new Thread(runnable, "courier-queue-" + threads.incrementAndGet());
@@ -36,7 +46,12 @@ public final class Broker implements AutoCloseable {
             return thread;
         });
         QueueRuntime runtime = new QueueRuntime(queueExecutor, timer, config.clockMs());
-        vhosts.put("/", new VirtualHost("/", runtime));
+        DurableState durable = store == null ? null : new DurableState(store);
+        VirtualHost root = new VirtualHost("/", runtime, durable);
+        vhosts.put("/", root);
+        if (durable != null) {
+            durable.recover(root);
+        }
     }
 
     /** The virtual host with this name, or null. */

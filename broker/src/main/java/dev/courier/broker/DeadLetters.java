@@ -45,9 +45,7 @@ final class DeadLetters {
                 List<MessageQueue> targets = new ArrayList<>();
                 vhost.route(dead.exchange(), dead.routingKey(), dead, targets);
                 dropCycles(dead, targets);
-                for (MessageQueue target : targets) {
-                    target.enqueue(dead.retain(), null);
-                }
+                vhost.enqueue(dead, targets, null);
             } finally {
                 dead.release();
             }

@@ -1,6 +1,7 @@
 package dev.courier.broker;
 
 import dev.courier.broker.ReadyList.Entry;
+import dev.courier.store.StoreQueue;
 import io.netty.util.collection.LongObjectHashMap;
 import java.util.ArrayList;
 import java.util.List;
@@ -43,6 +44,8 @@ public final class MessageQueue {
     private final Executor executor;
     private final ScheduledExecutorService timer;
     private final LongSupplier clockMs;
+    private final DurableState durableState;
+    private final StoreQueue storeQueue;
     private final Queue<Runnable> mailbox = new ConcurrentLinkedQueue<>();
     private final AtomicBoolean scheduled = new AtomicBoolean();
 
@@ -73,7 +76,9 @@ public final class MessageQueue {
             Map<String, Object> arguments,
             QueueArguments features,
             Object exclusiveOwner,
-            QueueRuntime runtime) {
+            QueueRuntime runtime,
+            DurableState durableState,
+            StoreQueue storeQueue) {
         this.name = name;
         this.vhost = vhost;
         this.durable = durable;
@@ -85,6 +90,8 @@ public final class MessageQueue {
         this.executor = runtime.executor();
         this.timer = runtime.timer();
         this.clockMs = runtime.clockMs();
+        this.durableState = durableState;
+        this.storeQueue = storeQueue;
         this.ready = new ReadyList(features.maxPriority());
         if (features.expiresMs() > 0) {
             lastUsedMs = clockMs.getAsLong();
@@ -114,6 +121,11 @@ public final class MessageQueue {
 
     public Map<String, Object> arguments() {
         return arguments;
+    }
+
+    /** This queue in the durable store, or null when its messages are not stored. */
+    StoreQueue storeQueue() {
+        return storeQueue;
     }
 
     /** The parsed x-arguments. */
@@ -195,6 +207,14 @@ public final class MessageQueue {
      * is told on the actor thread whether the queue took it.
      */
     public void enqueue(Message message, EnqueueListener listener) {
+        enqueue(message, listener, 0, null);
+    }
+
+    /**
+     * Adds a message already submitted to the store under {@code storeId}; the listener hears
+     * "taken" only once {@code stored} (the fsync) completes, so a confirm means it is on disk.
+     */
+    void enqueue(Message message, EnqueueListener listener, long storeId, CompletableFuture<Void> stored) {
         post(() -> {
             if (deleted) {
                 message.release();
@@ -206,7 +226,9 @@ public final class MessageQueue {
             long nowMs = clockMs.getAsLong();
             Entry entry = new Entry(
                     nextEntryId++, message, ready.levelOf(message.properties().priority()), expiryOf(message, nowMs));
+            entry.storeId = storeId;
             if (wouldOverflow(entry) && features.overflow() != QueueArguments.Overflow.DROP_HEAD) {
+                unstore(entry);
                 if (features.overflow() == QueueArguments.Overflow.REJECT_PUBLISH_DLX) {
                     DeadLetters.deadLetter(this, features, message, "maxlen", nowMs);
                 } else {
@@ -219,7 +241,11 @@ public final class MessageQueue {
             }
             addReady(entry, false);
             if (listener != null) {
-                listener.onEnqueued(true);
+                if (stored == null) {
+                    listener.onEnqueued(true);
+                } else {
+                    stored.whenComplete((ignored, failure) -> listener.onEnqueued(failure == null));
+                }
             }
             while (overLimit()) {
                 deadLetter(ready.poll(), "maxlen", nowMs);
@@ -227,6 +253,29 @@ public final class MessageQueue {
             published();
             dispatch();
         });
+    }
+
+    /** Puts back a message recovered from the store at start-up. */
+    void restore(Message message, long storeId, boolean redelivered) {
+        post(() -> {
+            Entry entry = new Entry(
+                    nextEntryId++,
+                    message,
+                    ready.levelOf(message.properties().priority()),
+                    expiryOf(message, clockMs.getAsLong()));
+            entry.storeId = storeId;
+            entry.redelivered = redelivered;
+            addReady(entry, false);
+            published();
+        });
+    }
+
+    /** The entry left the queue for good: remove it from the store too. */
+    private void unstore(Entry entry) {
+        if (entry.storeId != 0) {
+            durableState.remove(storeQueue, entry.storeId);
+            entry.storeId = 0;
+        }
     }
 
     private long expiryOf(Message message, long nowMs) {
@@ -277,6 +326,7 @@ public final class MessageQueue {
 
     private void deadLetter(Entry entry, String reason, long nowMs) {
         forgetExpiry(entry);
+        unstore(entry);
         DeadLetters.deadLetter(this, features, entry.message, reason, nowMs);
     }
 
@@ -342,6 +392,7 @@ public final class MessageQueue {
             for (int i = 0; i < count; i++) {
                 Entry entry = unacked.remove(entryIds[i]);
                 if (entry != null) {
+                    unstore(entry);
                     entry.message.release();
                 }
             }
@@ -367,6 +418,7 @@ public final class MessageQueue {
                 entry.redelivered = true;
                 entry.failedDeliveries++;
                 if (features.deliveryLimit() >= 0 && entry.failedDeliveries > features.deliveryLimit()) {
+                    unstore(entry);
                     DeadLetters.deadLetter(this, features, entry.message, "delivery_limit", nowMs);
                     continue;
                 }
@@ -391,6 +443,7 @@ public final class MessageQueue {
 
     /** reject/nack without requeue: dead-lettered with reason "rejected" when the queue has a DLX. */
     private void onDiscarded(Entry entry) {
+        unstore(entry);
         DeadLetters.deadLetter(this, features, entry.message, "rejected", clockMs.getAsLong());
     }
 
@@ -415,7 +468,7 @@ public final class MessageQueue {
 
     /** Removes the ready messages (not the unacked ones); answers how many. */
     public CompletableFuture<Integer> purge() {
-        return ask(this::purgeReady);
+        return ask(() -> purgeReady(true));
     }
 
     /** The declare-ok answer, computed in queue order. */
@@ -449,15 +502,19 @@ public final class MessageQueue {
             }
             consumers.clear();
             consumerCount = 0;
-            return purgeReady();
+            return purgeReady(false); // removeQueue above deleted the queue's store entries
         });
     }
 
-    private int purgeReady() {
+    /** Drops the ready messages; {@code unstore} false when the whole queue leaves the store anyway. */
+    private int purgeReady(boolean unstore) {
         int count = 0;
         Entry entry;
         while ((entry = ready.poll()) != null) {
             forgetExpiry(entry);
+            if (unstore) {
+                unstore(entry);
+            }
             entry.message.release();
             count++;
         }
@@ -475,7 +532,16 @@ public final class MessageQueue {
             Entry entry;
             while (moved < max && (entry = ready.poll()) != null) {
                 forgetExpiry(entry);
-                target.enqueue(entry.message, null);
+                if (entry.storeId != 0 && target.storeQueue() != null) {
+                    // enter it on the target before leaving the source, so it stays live on disk
+                    long storeId = entry.storeId;
+                    CompletableFuture<Void> stored = durableState.store().enqueue(target.storeQueue(), storeId);
+                    target.enqueue(entry.message, null, storeId, stored);
+                    durableState.remove(storeQueue, storeId);
+                } else {
+                    unstore(entry);
+                    target.enqueue(entry.message, null);
+                }
                 moved++;
             }
             published();
@@ -489,7 +555,7 @@ public final class MessageQueue {
             deleted = true;
             unacked.values().forEach(e -> e.message.release());
             unacked.clear();
-            return purgeReady();
+            return purgeReady(false); // shutting down: what is stored stays stored
         });
     }
 
@@ -537,6 +603,11 @@ public final class MessageQueue {
         if (!autoAck) {
             unacked.put(entry.id, entry);
             message.retain();
+            if (entry.storeId != 0 && !entry.redelivered) {
+                durableState.markDelivered(storeQueue, entry.storeId); // the redelivered flag survives a restart
+            }
+        } else {
+            unstore(entry);
         }
         if (entry.failedDeliveries > 0 && features.deliveryLimit() >= 0) {
             Message counted = DeadLetters.withDeliveryCount(message, entry.failedDeliveries);

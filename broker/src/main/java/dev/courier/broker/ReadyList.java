@@ -23,6 +23,8 @@ final class ReadyList {
         long expiresAtMs;
         boolean redelivered;
         int failedDeliveries;
+        /** The message's id in the durable store, or 0 when this entry is not stored. */
+        long storeId;
 
         Entry(long id, Message message, int priority, long expiresAtMs) {
             this.id = id;

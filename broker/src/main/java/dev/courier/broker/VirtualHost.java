@@ -25,13 +25,15 @@ public final class VirtualHost {
 
     private final String name;
     private final QueueRuntime runtime;
+    private final DurableState durable;
     private final ConcurrentHashMap<String, Exchange> exchanges = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, MessageQueue> queues = new ConcurrentHashMap<>();
     private final Object lock = new Object();
 
-    VirtualHost(String name, QueueRuntime runtime) {
+    VirtualHost(String name, QueueRuntime runtime, DurableState durable) {
         this.name = name;
         this.runtime = runtime;
+        this.durable = durable;
         exchanges.put("", new DefaultExchange(queues));
         for (String type : TYPES) {
             exchanges.put("amq." + type, create("amq." + type, type, true, false, false, Map.of()));
@@ -91,7 +93,20 @@ public final class VirtualHost {
             if (exchange.startsWith("amq.")) {
                 throw AmqpException.accessRefused("exchange name '" + exchange + "' contains reserved prefix 'amq.*'");
             }
-            exchanges.put(exchange, create(exchange, type, durable, autoDelete, internal, arguments));
+            Exchange created = create(exchange, type, durable, autoDelete, internal, arguments);
+            exchanges.put(exchange, created);
+            if (durable && this.durable != null) {
+                this.durable.recordExchange(created);
+            }
+        }
+    }
+
+    /** Recreates a durable exchange found in the store at start-up. */
+    void restoreExchange(String exchange, String type, boolean autoDelete, boolean internal, Map<String, Object> args) {
+        synchronized (lock) {
+            if (!exchanges.containsKey(exchange)) {
+                exchanges.put(exchange, create(exchange, type, true, autoDelete, internal, args));
+            }
         }
     }
 
@@ -125,8 +140,14 @@ public final class VirtualHost {
 
     private void removeExchange(Exchange exchange) {
         exchanges.remove(exchange.name(), exchange);
+        for (Binding binding : exchange.bindings()) {
+            forget(binding);
+        }
         exchange.bindings(List.of());
         removeBindingsTo(exchange);
+        if (exchange.durable() && durable != null) {
+            durable.forgetExchange(exchange.name());
+        }
     }
 
     /** True when the exchange exists and is internal (clients may not publish to it). */
@@ -170,19 +191,60 @@ public final class VirtualHost {
                 throw AmqpException.accessRefused("queue name '" + queue + "' contains reserved prefix 'amq.*'");
             }
             Map<String, Object> args = arguments == null ? Map.of() : Map.copyOf(Exchange.withoutNulls(arguments));
-            target = new MessageQueue(
-                    queueName,
-                    this,
-                    durable,
-                    exclusive,
-                    autoDelete,
-                    args,
-                    QueueArguments.parse(queueName, name, args),
-                    exclusive ? owner : null,
-                    runtime);
+            target = newQueue(queueName, durable, exclusive, autoDelete, args, exclusive ? owner : null);
             queues.put(queueName, target);
+            if (this.durable != null && DurableState.isDurable(target)) {
+                this.durable.recordQueue(target);
+            }
         }
         return target.declareOk();
+    }
+
+    private MessageQueue newQueue(
+            String queueName,
+            boolean isDurable,
+            boolean exclusive,
+            boolean autoDelete,
+            Map<String, Object> args,
+            Object owner) {
+        QueueArguments features = QueueArguments.parse(queueName, name, args);
+        boolean stored = durable != null && isDurable && !exclusive;
+        return new MessageQueue(
+                queueName,
+                this,
+                isDurable,
+                exclusive,
+                autoDelete,
+                args,
+                features,
+                owner,
+                runtime,
+                stored ? durable : null,
+                stored ? durable.storeQueue(queueName) : null);
+    }
+
+    /** Recreates a durable queue found in the store at start-up. */
+    MessageQueue restoreQueue(String queueName, boolean autoDelete, Map<String, Object> args) {
+        synchronized (lock) {
+            MessageQueue queue = newQueue(queueName, true, false, autoDelete, args, null);
+            queues.put(queueName, queue);
+            return queue;
+        }
+    }
+
+    /** Recreates a durable binding found in the store at start-up. */
+    void restoreBinding(
+            String source, String destination, String destinationType, String routingKey, Map<String, Object> args) {
+        synchronized (lock) {
+            Exchange from = bindableSource(source);
+            Object to = destinationType.equals("queue") ? queue(destination, null) : bindableDestination(destination);
+            Binding binding = new Binding(from, to, routingKey, args);
+            List<Binding> updated = new ArrayList<>(from.bindings());
+            if (!updated.contains(binding)) {
+                updated.add(binding);
+                from.bindings(updated);
+            }
+        }
     }
 
     private static String generatedName() {
@@ -219,6 +281,9 @@ public final class VirtualHost {
         synchronized (lock) {
             queues.remove(queue.name(), queue);
             removeBindingsTo(queue);
+            if (durable != null && DurableState.isDurable(queue)) {
+                durable.forgetQueue(queue, queue.storeQueue());
+            }
         }
     }
 
@@ -334,6 +399,9 @@ public final class VirtualHost {
         List<Binding> updated = new ArrayList<>(current);
         updated.add(binding);
         binding.source().bindings(updated);
+        if (durable != null && DurableState.isDurable(binding)) {
+            durable.recordBinding(binding);
+        }
     }
 
     private void removeBinding(Binding binding) {
@@ -341,7 +409,14 @@ public final class VirtualHost {
         List<Binding> updated = new ArrayList<>(source.bindings());
         if (updated.remove(binding)) {
             source.bindings(updated);
+            forget(binding);
             autoDeleteIfUnused(source);
+        }
+    }
+
+    private void forget(Binding binding) {
+        if (durable != null && DurableState.isDurable(binding)) {
+            durable.forgetBinding(binding);
         }
     }
 
@@ -351,7 +426,13 @@ public final class VirtualHost {
             List<Binding> current = exchange.bindings();
             if (current.stream().anyMatch(b -> b.destination() == destination)) {
                 List<Binding> updated = new ArrayList<>(current);
-                updated.removeIf(b -> b.destination() == destination);
+                updated.removeIf(b -> {
+                    if (b.destination() == destination) {
+                        forget(b);
+                        return true;
+                    }
+                    return false;
+                });
                 exchange.bindings(updated);
                 autoDeleteIfUnused(exchange);
             }
@@ -385,6 +466,40 @@ public final class VirtualHost {
             return;
         }
         new Router(routingKey, message, out).route(x);
+    }
+
+    /**
+     * Hands a routed message to its queues; the caller's reference is not consumed. A persistent
+     * message is written once to the store for all its durable queues, and those queues report it
+     * taken only after the write is fsynced; {@code listener} (nullable) hears once per queue.
+     */
+    public void enqueue(Message message, List<MessageQueue> targets, EnqueueListener listener) {
+        long storeId = 0;
+        CompletableFuture<Void> stored = null;
+        if (durable != null && message.persistent()) {
+            List<dev.courier.store.StoreQueue> storeQueues = null;
+            for (int i = 0, n = targets.size(); i < n; i++) {
+                dev.courier.store.StoreQueue storeQueue = targets.get(i).storeQueue();
+                if (storeQueue != null) {
+                    if (storeQueues == null) {
+                        storeQueues = new ArrayList<>(n);
+                    }
+                    storeQueues.add(storeQueue);
+                }
+            }
+            if (storeQueues != null) {
+                storeId = durable.nextMessageId();
+                stored = durable.persist(message, storeId, storeQueues);
+            }
+        }
+        for (int i = 0, n = targets.size(); i < n; i++) {
+            MessageQueue target = targets.get(i);
+            if (stored != null && target.storeQueue() != null) {
+                target.enqueue(message.retain(), listener, storeId, stored);
+            } else {
+                target.enqueue(message.retain(), listener);
+            }
+        }
     }
 
     /** Convenience for tests and tools: routes a message with these properties and an empty body. */

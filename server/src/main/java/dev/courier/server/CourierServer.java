@@ -6,6 +6,8 @@ import dev.courier.server.amqp.AmqpChannelInitializer;
 import dev.courier.server.amqp.Authenticator;
 import dev.courier.server.amqp.DirectReplyTo;
 import dev.courier.server.amqp.ServerContext;
+import dev.courier.store.MessageStore;
+import dev.courier.store.StoreConfig;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
@@ -34,6 +36,7 @@ public final class CourierServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(CourierServer.class);
 
     private final ServerConfig config;
+    private final MessageStore store;
     private final Broker broker;
     private final EventLoopGroup bossGroup;
     private final EventLoopGroup workerGroup;
@@ -44,7 +47,15 @@ public final class CourierServer implements AutoCloseable {
     private CourierServer(ServerConfig config) throws IOException, InterruptedException {
         this.config = config;
         Files.createDirectories(config.dataDir());
-        this.broker = new Broker(BrokerConfig.defaults());
+        this.store = MessageStore.open(config.dataDir().resolve("store"), StoreConfig.defaults());
+        Broker created;
+        try {
+            created = new Broker(BrokerConfig.defaults(), store);
+        } catch (RuntimeException e) {
+            store.close();
+            throw e;
+        }
+        this.broker = created;
         ServerContext context = new ServerContext(
                 config,
                 broker,
@@ -74,6 +85,7 @@ public final class CourierServer implements AutoCloseable {
         } catch (RuntimeException | InterruptedException e) {
             shutdownGroups();
             broker.close();
+            store.close();
             throw e;
         }
     }
@@ -131,6 +143,11 @@ public final class CourierServer implements AutoCloseable {
         amqpChannel.close().syncUninterruptibly();
         shutdownGroups();
         broker.close();
+        try {
+            store.close();
+        } catch (IOException e) {
+            LOG.error("closing the message store failed", e);
+        }
         LOG.info("stopped");
     }
 

@@ -76,10 +76,7 @@ final class Publisher {
             long charge = Math.max(MIN_CHARGE_BYTES, message.bodySize()) * targets.size();
             connection.chargePublish(charge);
             PublishListener listener = new PublishListener(channel, seqNo, targets.size(), charge);
-            for (int i = 0, n = targets.size(); i < n; i++) {
-                message.retain();
-                targets.get(i).enqueue(message, listener);
-            }
+            vhost.enqueue(message, targets, listener);
             targets.clear();
         } finally {
             message.release();
