@@ -42,12 +42,13 @@ public final class CourierServer implements AutoCloseable {
     private final EventLoopGroup workerGroup;
     private final Channel amqpChannel;
     private final Set<Object> connections = ConcurrentHashMap.newKeySet();
+    private final ResourceAlarms alarms;
     private volatile boolean closed;
 
     private CourierServer(ServerConfig config) throws IOException, InterruptedException {
         this.config = config;
         Files.createDirectories(config.dataDir());
-        this.store = MessageStore.open(config.dataDir().resolve("store"), StoreConfig.defaults());
+        this.store = MessageStore.open(config.dataDir().resolve("store"), storeConfig(config));
         Broker created;
         try {
             created = new Broker(BrokerConfig.defaults(), store);
@@ -56,12 +57,20 @@ public final class CourierServer implements AutoCloseable {
             throw e;
         }
         this.broker = created;
+        this.alarms = new ResourceAlarms(config, store, reason -> {
+            if (reason == null) {
+                for (Object connection : connections) {
+                    AmqpChannelInitializer.alarmCleared(connection);
+                }
+            }
+        });
         ServerContext context = new ServerContext(
                 config,
                 broker,
                 new Authenticator(config.defaultUser(), config.defaultPassword(), config.loopbackUsersOnly()),
                 new DirectReplyTo(),
-                connections);
+                connections,
+                alarms::reason);
         this.bossGroup = new MultiThreadIoEventLoopGroup(
                 1, new DefaultThreadFactory("courier-accept", true), NioIoHandler.newFactory());
         this.workerGroup = new MultiThreadIoEventLoopGroup(
@@ -84,6 +93,7 @@ public final class CourierServer implements AutoCloseable {
                     .channel();
         } catch (RuntimeException | InterruptedException e) {
             shutdownGroups();
+            alarms.close();
             broker.close();
             store.close();
             throw e;
@@ -110,6 +120,12 @@ public final class CourierServer implements AutoCloseable {
         }
     }
 
+    private static StoreConfig storeConfig(ServerConfig config) {
+        StoreConfig store = StoreConfig.defaults().withSegmentSizeBytes(config.storeSegmentSizeBytes());
+        long batchMs = ServerConfig.fsyncBatchMs(config.fsync());
+        return batchMs < 0 ? store.withFsyncAlways() : store.withFsyncBatch(batchMs);
+    }
+
     /** The AMQP port actually bound (useful when configured as 0). */
     public int amqpPort() {
         return ((InetSocketAddress) amqpChannel.localAddress()).getPort();
@@ -128,6 +144,11 @@ public final class CourierServer implements AutoCloseable {
         return broker;
     }
 
+    /** The disk and memory watermarks; limits can be changed at run time. */
+    public ResourceAlarms alarms() {
+        return alarms;
+    }
+
     /** Number of open client connections. */
     public int connectionCount() {
         return connections.size();
@@ -142,6 +163,7 @@ public final class CourierServer implements AutoCloseable {
         LOG.info("shutting down");
         amqpChannel.close().syncUninterruptibly();
         shutdownGroups();
+        alarms.close();
         broker.close();
         try {
             store.close();

@@ -27,6 +27,11 @@ import java.util.TreeMap;
  * @param defaultUser the user created on first start
  * @param defaultPassword that user's password
  * @param loopbackUsersOnly when true the default user may only log in from a loopback address
+ * @param storeSegmentSizeBytes size of one message-store log segment
+ * @param fsync {@code always} (a confirm means fsynced) or {@code batch-ms N} (fsync at most N ms
+ *     after the write; RabbitMQ's trade-off, opt-in)
+ * @param diskFreeLimitBytes below this much free space on the data disk, publishers are blocked
+ * @param memoryHighWatermark above this fraction of the maximum heap in use, publishers are blocked
  */
 public record ServerConfig(
         String bindAddress,
@@ -40,7 +45,11 @@ public record ServerConfig(
         long handshakeTimeoutMs,
         String defaultUser,
         String defaultPassword,
-        boolean loopbackUsersOnly) {
+        boolean loopbackUsersOnly,
+        long storeSegmentSizeBytes,
+        String fsync,
+        long diskFreeLimitBytes,
+        double memoryHighWatermark) {
 
     /** Config keys with their descriptions, as accepted by {@code --set key=value} and config files. */
     public static final Map<String, String> KEYS = Map.ofEntries(
@@ -55,7 +64,12 @@ public record ServerConfig(
             Map.entry("handshake_timeout", "ms a client may take to open a connection (default 10000)"),
             Map.entry("default_user", "user created on first start (default guest)"),
             Map.entry("default_pass", "that user's password (default guest)"),
-            Map.entry("loopback_users", "true: the default user may log in from loopback only (default true)"));
+            Map.entry("loopback_users", "true: the default user may log in from loopback only (default true)"),
+            Map.entry("store.segment_size", "message store segment size in bytes (default 67108864)"),
+            Map.entry("fsync", "'always' (default: confirm after fsync) or 'batch-ms N' (fsync within N ms)"),
+            Map.entry(
+                    "disk_free_limit", "block publishers below this many free bytes on the data disk (default 1 GiB)"),
+            Map.entry("memory_high_watermark", "block publishers above this fraction of max heap used (default 0.7)"));
 
     /** Largest message size a user may configure: 512 MiB, as in RabbitMQ. */
     public static final long MAX_MESSAGE_SIZE_LIMIT_BYTES = 512L * 1024 * 1024;
@@ -83,6 +97,36 @@ public record ServerConfig(
         if (handshakeTimeoutMs < 1) {
             throw new IllegalArgumentException("handshake_timeout must be positive, got " + handshakeTimeoutMs);
         }
+        if (storeSegmentSizeBytes < 64 * 1024 || storeSegmentSizeBytes > 1024L * 1024 * 1024) {
+            throw new IllegalArgumentException(
+                    "store.segment_size must be 65536..1073741824 bytes, got " + storeSegmentSizeBytes);
+        }
+        fsyncBatchMs(fsync); // validates
+        if (diskFreeLimitBytes < 0) {
+            throw new IllegalArgumentException("disk_free_limit must not be negative, got " + diskFreeLimitBytes);
+        }
+        if (!(memoryHighWatermark > 0 && memoryHighWatermark <= 1)) {
+            throw new IllegalArgumentException("memory_high_watermark must be in (0, 1], got " + memoryHighWatermark);
+        }
+    }
+
+    /** -1 for {@code fsync=always}, else the N of {@code batch-ms N}. */
+    public static long fsyncBatchMs(String fsync) {
+        String value = fsync.trim();
+        if (value.equals("always")) {
+            return -1;
+        }
+        if (value.startsWith("batch-ms")) {
+            try {
+                long ms = Long.parseLong(value.substring("batch-ms".length()).trim());
+                if (ms >= 0) {
+                    return ms;
+                }
+            } catch (NumberFormatException e) {
+                // falls through to the message below
+            }
+        }
+        throw new IllegalArgumentException("fsync must be 'always' or 'batch-ms N' (N >= 0), got '" + fsync + "'");
     }
 
     /** The embedded defaults: loopback, 5672/15672, ./data, guest/guest from loopback only. */
@@ -99,7 +143,11 @@ public record ServerConfig(
                 10_000,
                 "guest",
                 "guest",
-                true);
+                true,
+                64L * 1024 * 1024,
+                "always",
+                1024L * 1024 * 1024,
+                0.7);
     }
 
     public ServerConfig withBindAddress(String value) {
@@ -179,6 +227,10 @@ public record ServerConfig(
         values.put("default_user", defaultUser);
         values.put("default_pass", defaultPassword);
         values.put("loopback_users", Boolean.toString(loopbackUsersOnly));
+        values.put("store.segment_size", Long.toString(storeSegmentSizeBytes));
+        values.put("fsync", fsync);
+        values.put("disk_free_limit", Long.toString(diskFreeLimitBytes));
+        values.put("memory_high_watermark", Double.toString(memoryHighWatermark));
         return values;
     }
 
@@ -195,7 +247,11 @@ public record ServerConfig(
                 Long.parseLong(values.get("handshake_timeout")),
                 values.get("default_user"),
                 values.get("default_pass"),
-                parseBoolean(values.get("loopback_users")));
+                parseBoolean(values.get("loopback_users")),
+                Long.parseLong(values.get("store.segment_size")),
+                values.get("fsync"),
+                Long.parseLong(values.get("disk_free_limit")),
+                Double.parseDouble(values.get("memory_high_watermark")));
     }
 
     /** Like the record's, but never prints the password. */

@@ -15,6 +15,13 @@ public final class AmqpChannelInitializer extends ChannelInitializer<Channel> {
         this.server = server;
     }
 
+    /** Tells a connection (an element of the server's connection set) that the resource alarm cleared. */
+    public static void alarmCleared(Object connection) {
+        if (connection instanceof AmqpConnection amqp) {
+            amqp.onAlarmCleared();
+        }
+    }
+
     @Override
     protected void initChannel(Channel channel) {
         AmqpFrameDecoder decoder = new AmqpFrameDecoder(server.config().frameMaxBytes());

@@ -79,6 +79,8 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
     private int channelMax;
     private int frameMax;
     private boolean consumerCancelNotify;
+    private boolean blockedNotify;
+    private boolean blockedByAlarm;
     private boolean authenticationFailureClose;
 
     AmqpConnection(ServerContext server, AmqpFrameDecoder decoder) {
@@ -335,6 +337,7 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
             Map<String, Object> c = (Map<String, Object>) caps;
             consumerCancelNotify = Boolean.TRUE.equals(c.get("consumer_cancel_notify"));
             authenticationFailureClose = Boolean.TRUE.equals(c.get("authentication_failure_close"));
+            blockedNotify = Boolean.TRUE.equals(c.get("connection.blocked"));
         }
         Object name = clientProperties.get("connection_name");
         Object product = clientProperties.get("product");
@@ -511,7 +514,16 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
     void chargePublish(long bytes) {
         if (publishBytesInFlight.addAndGet(bytes) > PUBLISH_HIGH_WATERMARK_BYTES
                 && readSuspended.compareAndSet(false, true)) {
-            ctx.channel().config().setAutoRead(false);
+            updateAutoRead();
+        }
+        String alarm = server.alarm().get();
+        if (alarm != null && !blockedByAlarm) {
+            // RabbitMQ's behaviour: a connection is blocked once it publishes during an alarm
+            blockedByAlarm = true;
+            if (blockedNotify) {
+                writeMethod(0, new Amqp.Connection.Blocked(alarm));
+            }
+            updateAutoRead();
         }
     }
 
@@ -521,10 +533,28 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
             execute(() -> {
                 if (publishBytesInFlight.get() <= PUBLISH_LOW_WATERMARK_BYTES
                         && readSuspended.compareAndSet(true, false)) {
-                    ctx.channel().config().setAutoRead(true);
+                    updateAutoRead();
                 }
             });
         }
+    }
+
+    /** Thread-safe: the resource alarm cleared; a blocked connection is unblocked. */
+    void onAlarmCleared() {
+        execute(() -> {
+            if (blockedByAlarm && server.alarm().get() == null) {
+                blockedByAlarm = false;
+                if (blockedNotify && state == State.OPEN) {
+                    writeMethod(0, new Amqp.Connection.Unblocked());
+                    ctx.flush();
+                }
+                updateAutoRead();
+            }
+        });
+    }
+
+    private void updateAutoRead() {
+        ctx.channel().config().setAutoRead(!readSuspended.get() && !blockedByAlarm);
     }
 
     // ---------------------------------------------------------------- writing

@@ -3,14 +3,17 @@ package dev.courier.server.amqp;
 import dev.courier.broker.Broker;
 import dev.courier.server.ServerConfig;
 import java.util.Set;
+import java.util.function.Supplier;
 
 /**
  * What every connection of one server shares: configuration, the broker, authentication, the
- * direct reply-to registry and the set of open connections. All members are thread-safe.
+ * direct reply-to registry, the set of open connections and the current resource alarm (why
+ * publishers are blocked, or null). All members are thread-safe.
  */
 public record ServerContext(
         ServerConfig config,
         Broker broker,
         Authenticator authenticator,
         DirectReplyTo directReplyTo,
-        Set<Object> connections) {}
+        Set<Object> connections,
+        Supplier<String> alarm) {}
