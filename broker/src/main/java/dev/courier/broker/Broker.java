@@ -45,7 +45,7 @@ public final class Broker implements AutoCloseable {
             thread.setDaemon(true);
             return thread;
         });
-        QueueRuntime runtime = new QueueRuntime(queueExecutor, timer, config.clockMs());
+        QueueRuntime runtime = new QueueRuntime(queueExecutor, timer, config.clockMs(), config.memoryWindowMessages());
         DurableState durable = store == null ? null : new DurableState(store);
         VirtualHost root = new VirtualHost("/", runtime, durable);
         vhosts.put("/", root);

@@ -55,6 +55,7 @@ public final class MessageQueue {
     private final List<Consumer> consumers = new ArrayList<>();
     private final List<Consumer> attachOrder = new ArrayList<>();
     private int expiringPerMessage;
+    private final int memoryWindowMessages;
     private long nextSweepAtMs = Long.MAX_VALUE;
     private long nextEntryId = 1;
     private int roundRobin;
@@ -66,6 +67,7 @@ public final class MessageQueue {
     // published for readers on other threads (management, declare fast paths)
     private volatile int messageCount;
     private volatile int consumerCount;
+    private volatile int residentCount;
 
     MessageQueue(
             String name,
@@ -92,6 +94,7 @@ public final class MessageQueue {
         this.clockMs = runtime.clockMs();
         this.durableState = durableState;
         this.storeQueue = storeQueue;
+        this.memoryWindowMessages = runtime.memoryWindowMessages();
         this.ready = new ReadyList(features.maxPriority());
         if (features.expiresMs() > 0) {
             lastUsedMs = clockMs.getAsLong();
@@ -141,6 +144,11 @@ public final class MessageQueue {
     /** Ready messages; a recent value, readable from any thread. */
     public int messageCount() {
         return messageCount;
+    }
+
+    /** Ready messages whose body is in memory (the rest are paged out to the store); a recent value. */
+    public int residentMessageCount() {
+        return residentCount;
     }
 
     /** Consumers; a recent value, readable from any thread. */
@@ -240,6 +248,9 @@ public final class MessageQueue {
                 return;
             }
             addReady(entry, false);
+            if (stored != null) {
+                pageOutWhenStored(entry, stored);
+            }
             if (listener != null) {
                 if (stored == null) {
                     listener.onEnqueued(true);
@@ -266,6 +277,9 @@ public final class MessageQueue {
             entry.storeId = storeId;
             entry.redelivered = redelivered;
             addReady(entry, false);
+            if (ready.size() > memoryWindowMessages) {
+                ready.pagedOut(entry); // already on disk: keep only the index entry
+            }
             published();
         });
     }
@@ -317,7 +331,7 @@ public final class MessageQueue {
             ready.add(entry);
         }
         if (entry.expiresAtMs > 0) {
-            if (entry.message.properties().expiration() != null) {
+            if (entry.perMessageTtl) {
                 expiringPerMessage++;
             }
             scheduleSweep(entry.expiresAtMs + 1);
@@ -326,12 +340,15 @@ public final class MessageQueue {
 
     private void deadLetter(Entry entry, String reason, long nowMs) {
         forgetExpiry(entry);
+        Message message = materialize(entry);
         unstore(entry);
-        DeadLetters.deadLetter(this, features, entry.message, reason, nowMs);
+        if (message != null) {
+            DeadLetters.deadLetter(this, features, message, reason, nowMs);
+        }
     }
 
     private void forgetExpiry(Entry entry) {
-        if (entry.expiresAtMs > 0 && entry.message.properties().expiration() != null) {
+        if (entry.expiresAtMs > 0 && entry.perMessageTtl) {
             expiringPerMessage--;
         }
     }
@@ -339,6 +356,7 @@ public final class MessageQueue {
     /** Publishes the counters other threads read. */
     private void published() {
         messageCount = ready.size();
+        residentCount = ready.resident();
     }
 
     /** Attaches a consumer; fails with 403 when exclusivity forbids it. */
@@ -515,7 +533,7 @@ public final class MessageQueue {
             if (unstore) {
                 unstore(entry);
             }
-            entry.message.release();
+            releaseIfResident(entry);
             count++;
         }
         published();
@@ -532,6 +550,9 @@ public final class MessageQueue {
             Entry entry;
             while (moved < max && (entry = ready.poll()) != null) {
                 forgetExpiry(entry);
+                if (materialize(entry) == null) {
+                    continue;
+                }
                 if (entry.storeId != 0 && target.storeQueue() != null) {
                     // enter it on the target before leaving the source, so it stays live on disk
                     long storeId = entry.storeId;
@@ -574,6 +595,12 @@ public final class MessageQueue {
             }
             deadLetter(ready.poll(), "expired", nowMs);
         }
+        if (entry != null && materialize(entry) == null) {
+            ready.poll(); // unreadable from disk (logged): it cannot be delivered
+            forgetExpiry(entry);
+            unstore(entry);
+            return peekLive();
+        }
         return entry;
     }
 
@@ -592,14 +619,62 @@ public final class MessageQueue {
                 }
             }
             forgetExpiry(entry);
+            if (materialize(entry) == null) {
+                unstore(entry);
+                continue;
+            }
             return entry;
         }
         return null;
     }
 
+    // ---------------------------------------------------------------- paging (actor thread)
+
+    /**
+     * The entry's message, read back from the store if it was paged out; null (logged) if it
+     * cannot be read. A blocking positional read on the queue thread, never on an event loop.
+     */
+    private Message materialize(Entry entry) {
+        if (entry.message == null) {
+            try {
+                entry.message = durableState.load(entry.storeId);
+            } catch (java.io.IOException e) {
+                LOG.error("{}: cannot read stored message {}", this, entry.storeId, e);
+            }
+            if (entry.message != null && entry.ready) {
+                ready.pagedIn();
+            }
+        }
+        return entry.message;
+    }
+
+    private void releaseIfResident(Entry entry) {
+        if (entry.message != null) {
+            entry.message.release();
+            entry.message = null;
+        }
+    }
+
+    /**
+     * Keeps at most the memory window of ready messages in memory: a stored message enqueued
+     * beyond it drops its body from the heap once the store has it (the entry keeps ~64 bytes:
+     * ids, priority, size, expiry). It is read back when it reaches the head.
+     */
+    private void pageOutWhenStored(Entry entry, CompletableFuture<Void> stored) {
+        if (ready.size() <= memoryWindowMessages) {
+            return;
+        }
+        stored.thenRun(() -> post(() -> {
+            if (entry.ready && entry.message != null && ready.size() > memoryWindowMessages) {
+                ready.pagedOut(entry);
+                published();
+            }
+        }));
+    }
+
     /** Gives an entry to a consumer or basic.get: unacked unless auto-ack; with x-delivery-count when due. */
     private Delivery handOut(Entry entry, boolean autoAck, long messageCountAfter) {
-        Message message = entry.message;
+        Message message = entry.message; // callers materialized it
         if (!autoAck) {
             unacked.put(entry.id, entry);
             message.retain();

@@ -6,6 +6,8 @@ import java.util.function.LongSupplier;
 
 /**
  * What every queue of a broker shares: the executor its actor runs on, the timer that wakes it
- * for expiries, and the clock (injectable so tests can drive time).
+ * for expiries, the clock (injectable so tests can drive time) and how many ready messages a
+ * queue keeps in memory before stored ones are paged out.
  */
-record QueueRuntime(Executor executor, ScheduledExecutorService timer, LongSupplier clockMs) {}
+record QueueRuntime(
+        Executor executor, ScheduledExecutorService timer, LongSupplier clockMs, int memoryWindowMessages) {}

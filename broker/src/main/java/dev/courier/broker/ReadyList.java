@@ -17,9 +17,16 @@ final class ReadyList {
     /** A message in a queue, ready or delivered and waiting for its ack. */
     static final class Entry {
         final long id;
-        final Message message;
+        /** The message, or null while it is paged out (its body only on disk; see storeId). */
+        Message message;
+
         final int priority;
         final long bodyBytes;
+        /** Whether the message carries its own expiration (then the expiry sweep scans the queue). */
+        final boolean perMessageTtl;
+        /** True while the entry is in the ready list (not delivered, not gone). */
+        boolean ready;
+
         long expiresAtMs;
         boolean redelivered;
         int failedDeliveries;
@@ -32,6 +39,7 @@ final class ReadyList {
             this.priority = priority;
             this.bodyBytes = message.bodySize();
             this.expiresAtMs = expiresAtMs;
+            this.perMessageTtl = message.properties().expiration() != null;
         }
     }
 
@@ -66,6 +74,7 @@ final class ReadyList {
     private final long[] nonEmpty = new long[4];
     private int size;
     private long bytes;
+    private int resident;
 
     /** @param maxPriority highest level (0 = a single level) */
     ReadyList(int maxPriority) {
@@ -77,6 +86,23 @@ final class ReadyList {
 
     int size() {
         return size;
+    }
+
+    /** Ready entries whose message is in memory. */
+    int resident() {
+        return resident;
+    }
+
+    /** A ready entry's message was dropped from memory (it stays on disk). */
+    void pagedOut(Entry entry) {
+        entry.message.release();
+        entry.message = null;
+        resident--;
+    }
+
+    /** A ready entry's message was read back into memory. */
+    void pagedIn() {
+        resident++;
     }
 
     long bytes() {
@@ -103,6 +129,10 @@ final class ReadyList {
     }
 
     private void added(Entry entry) {
+        entry.ready = true;
+        if (entry.message != null) {
+            resident++;
+        }
         nonEmpty[entry.priority >>> 6] |= 1L << (entry.priority & 63);
         size++;
         bytes += entry.bodyBytes;
@@ -125,6 +155,10 @@ final class ReadyList {
     }
 
     private void removed(Entry entry) {
+        entry.ready = false;
+        if (entry.message != null) {
+            resident--;
+        }
         size--;
         bytes -= entry.bodyBytes;
         if (levels[entry.priority].isEmpty()) {

@@ -51,7 +51,8 @@ public final class CourierServer implements AutoCloseable {
         this.store = MessageStore.open(config.dataDir().resolve("store"), storeConfig(config));
         Broker created;
         try {
-            created = new Broker(BrokerConfig.defaults(), store);
+            created = new Broker(
+                    BrokerConfig.defaults().withMemoryWindowMessages(config.queueMemoryWindowMessages()), store);
         } catch (RuntimeException e) {
             store.close();
             throw e;

@@ -32,6 +32,8 @@ import java.util.TreeMap;
  *     after the write; RabbitMQ's trade-off, opt-in)
  * @param diskFreeLimitBytes below this much free space on the data disk, publishers are blocked
  * @param memoryHighWatermark above this fraction of the maximum heap in use, publishers are blocked
+ * @param queueMemoryWindowMessages ready messages per queue kept in memory; persistent messages on
+ *     durable queues beyond it stay on disk until they near the head
  */
 public record ServerConfig(
         String bindAddress,
@@ -49,7 +51,8 @@ public record ServerConfig(
         long storeSegmentSizeBytes,
         String fsync,
         long diskFreeLimitBytes,
-        double memoryHighWatermark) {
+        double memoryHighWatermark,
+        int queueMemoryWindowMessages) {
 
     /** Config keys with their descriptions, as accepted by {@code --set key=value} and config files. */
     public static final Map<String, String> KEYS = Map.ofEntries(
@@ -69,7 +72,10 @@ public record ServerConfig(
             Map.entry("fsync", "'always' (default: confirm after fsync) or 'batch-ms N' (fsync within N ms)"),
             Map.entry(
                     "disk_free_limit", "block publishers below this many free bytes on the data disk (default 1 GiB)"),
-            Map.entry("memory_high_watermark", "block publishers above this fraction of max heap used (default 0.7)"));
+            Map.entry("memory_high_watermark", "block publishers above this fraction of max heap used (default 0.7)"),
+            Map.entry(
+                    "queue_memory_window",
+                    "ready messages per queue kept in memory; stored ones beyond it are paged out (default 10000)"));
 
     /** Largest message size a user may configure: 512 MiB, as in RabbitMQ. */
     public static final long MAX_MESSAGE_SIZE_LIMIT_BYTES = 512L * 1024 * 1024;
@@ -104,6 +110,10 @@ public record ServerConfig(
         fsyncBatchMs(fsync); // validates
         if (diskFreeLimitBytes < 0) {
             throw new IllegalArgumentException("disk_free_limit must not be negative, got " + diskFreeLimitBytes);
+        }
+        if (queueMemoryWindowMessages < 1) {
+            throw new IllegalArgumentException(
+                    "queue_memory_window must be at least 1, got " + queueMemoryWindowMessages);
         }
         if (!(memoryHighWatermark > 0 && memoryHighWatermark <= 1)) {
             throw new IllegalArgumentException("memory_high_watermark must be in (0, 1], got " + memoryHighWatermark);
@@ -147,7 +157,8 @@ public record ServerConfig(
                 64L * 1024 * 1024,
                 "always",
                 1024L * 1024 * 1024,
-                0.7);
+                0.7,
+                10_000);
     }
 
     public ServerConfig withBindAddress(String value) {
@@ -231,6 +242,7 @@ public record ServerConfig(
         values.put("fsync", fsync);
         values.put("disk_free_limit", Long.toString(diskFreeLimitBytes));
         values.put("memory_high_watermark", Double.toString(memoryHighWatermark));
+        values.put("queue_memory_window", Integer.toString(queueMemoryWindowMessages));
         return values;
     }
 
@@ -251,7 +263,8 @@ public record ServerConfig(
                 Long.parseLong(values.get("store.segment_size")),
                 values.get("fsync"),
                 Long.parseLong(values.get("disk_free_limit")),
-                Double.parseDouble(values.get("memory_high_watermark")));
+                Double.parseDouble(values.get("memory_high_watermark")),
+                Integer.parseInt(values.get("queue_memory_window")));
     }
 
     /** Like the record's, but never prints the password. */
