@@ -28,12 +28,24 @@ final class MessageIndex extends LongTable {
 
     @Override
     int homeOf(long[] table, int base, int tableCapacity) {
-        return (int) ((table[base] - 1) % tableCapacity);
+        return home(table[base] - 1, tableCapacity);
+    }
+
+    /**
+     * The home slot of an id. The id is mixed first: with plain {@code id % capacity} a run of
+     * sequential ids fills one contiguous cluster, and the backward-shift delete of linear probing
+     * then scans the whole cluster on every removal (quadratic when a long queue is drained —
+     * measured: 2M queued messages drained at ~3,000 acks/s with the writer thread at 100% CPU).
+     */
+    private static int home(long messageId, int tableCapacity) {
+        long h = messageId * 0x9E3779B97F4A7C15L;
+        h ^= h >>> 32;
+        return (int) ((h & Long.MAX_VALUE) % tableCapacity);
     }
 
     int find(long messageId) {
         long key = messageId + 1;
-        int slot = (int) (messageId % capacity);
+        int slot = home(messageId, capacity);
         while (true) {
             long stored = slots[slot * STRIDE];
             if (stored == key) {
@@ -49,7 +61,7 @@ final class MessageIndex extends LongTable {
     /** Inserts an id known to be absent and returns its slot. */
     int insert(long messageId) {
         ensureRoomForOne();
-        return claim(messageId + 1, (int) (messageId % capacity));
+        return claim(messageId + 1, home(messageId, capacity));
     }
 
     long messageId(int slot) {
