@@ -60,6 +60,25 @@ public final class Message extends AbstractReferenceCounted {
         return decoded;
     }
 
+    /** Property-flag bit of the expiration property (0-9-1: content-type is bit 15). */
+    private static final int FLAG_EXPIRATION = 1 << 8;
+
+    private static final int FLAG_PRIORITY = 1 << 11;
+
+    /** Whether the message carries an expiration, read from the flags without decoding. */
+    public boolean hasExpiration() {
+        return (propertyFlags() & FLAG_EXPIRATION) != 0;
+    }
+
+    /** Whether the message carries a priority, read from the flags without decoding. */
+    public boolean hasPriority() {
+        return (propertyFlags() & FLAG_PRIORITY) != 0;
+    }
+
+    private int propertyFlags() {
+        return rawProperties.readableBytes() >= 2 ? rawProperties.getUnsignedShort(rawProperties.readerIndex()) : 0;
+    }
+
     /** True for delivery mode 2. */
     public boolean persistent() {
         Integer mode = properties().deliveryMode();

@@ -232,8 +232,7 @@ public final class MessageQueue {
                 return;
             }
             long nowMs = clockMs.getAsLong();
-            Entry entry = new Entry(
-                    nextEntryId++, message, ready.levelOf(message.properties().priority()), expiryOf(message, nowMs));
+            Entry entry = new Entry(nextEntryId++, message, levelOf(message), expiryOf(message, nowMs));
             entry.storeId = storeId;
             if (wouldOverflow(entry) && features.overflow() != QueueArguments.Overflow.DROP_HEAD) {
                 unstore(entry);
@@ -269,11 +268,7 @@ public final class MessageQueue {
     /** Puts back a message recovered from the store at start-up. */
     void restore(Message message, long storeId, boolean redelivered) {
         post(() -> {
-            Entry entry = new Entry(
-                    nextEntryId++,
-                    message,
-                    ready.levelOf(message.properties().priority()),
-                    expiryOf(message, clockMs.getAsLong()));
+            Entry entry = new Entry(nextEntryId++, message, levelOf(message), expiryOf(message, clockMs.getAsLong()));
             entry.storeId = storeId;
             entry.redelivered = redelivered;
             addReady(entry, false);
@@ -292,14 +287,16 @@ public final class MessageQueue {
         }
     }
 
+    /** The priority level; the properties are only decoded when the queue and message have priorities. */
+    private int levelOf(Message message) {
+        return features.maxPriority() > 0 && message.hasPriority()
+                ? ready.levelOf(message.properties().priority())
+                : 0;
+    }
+
     private long expiryOf(Message message, long nowMs) {
         long ttl = features.messageTtlMs();
-        if (message.rawProperties().readableBytes() >= 2
-                && (message.rawProperties()
-                                        .getUnsignedShort(
-                                                message.rawProperties().readerIndex())
-                                & (1 << 8))
-                        != 0) {
+        if (message.hasExpiration()) {
             String expiration = message.properties().expiration();
             try {
                 long perMessage = Long.parseLong(expiration);

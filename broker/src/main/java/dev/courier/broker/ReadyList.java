@@ -39,7 +39,7 @@ final class ReadyList {
             this.priority = priority;
             this.bodyBytes = message.bodySize();
             this.expiresAtMs = expiresAtMs;
-            this.perMessageTtl = message.properties().expiration() != null;
+            this.perMessageTtl = message.hasExpiration();
         }
     }
 

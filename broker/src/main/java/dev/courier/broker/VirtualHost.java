@@ -476,7 +476,7 @@ public final class VirtualHost {
     public void enqueue(Message message, List<MessageQueue> targets, EnqueueListener listener) {
         long storeId = 0;
         CompletableFuture<Void> stored = null;
-        if (durable != null && message.persistent()) {
+        if (durable != null && anyStored(targets) && message.persistent()) {
             List<dev.courier.store.StoreQueue> storeQueues = null;
             for (int i = 0, n = targets.size(); i < n; i++) {
                 dev.courier.store.StoreQueue storeQueue = targets.get(i).storeQueue();
@@ -500,6 +500,15 @@ public final class VirtualHost {
                 target.enqueue(message.retain(), listener);
             }
         }
+    }
+
+    private static boolean anyStored(List<MessageQueue> targets) {
+        for (int i = 0, n = targets.size(); i < n; i++) {
+            if (targets.get(i).storeQueue() != null) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Convenience for tests and tools: routes a message with these properties and an empty body. */
