@@ -2,7 +2,6 @@ package dev.courier.broker;
 
 import java.util.List;
 import java.util.Map;
-import java.util.function.Consumer;
 
 /**
  * The nameless default exchange: every queue is implicitly bound to it by its own name. It has
@@ -22,10 +21,10 @@ final class DefaultExchange extends Exchange {
     }
 
     @Override
-    void route(String routingKey, Message message, Consumer<Object> sink) {
-        MessageQueue queue = queues.get(routingKey);
+    void route(Router router) {
+        MessageQueue queue = queues.get(router.routingKey());
         if (queue != null) {
-            sink.accept(queue);
+            router.add(queue);
         }
     }
 }

@@ -4,7 +4,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Consumer;
 
 /** Routes to the bindings whose key equals the routing key. */
 final class DirectExchange extends Exchange {
@@ -29,11 +28,11 @@ final class DirectExchange extends Exchange {
     }
 
     @Override
-    void route(String routingKey, Message message, Consumer<Object> sink) {
-        Object[] destinations = table.get(routingKey);
+    void route(Router router) {
+        Object[] destinations = table.get(router.routingKey());
         if (destinations != null) {
             for (Object destination : destinations) {
-                sink.accept(destination);
+                router.add(destination);
             }
         }
     }

@@ -1,15 +1,18 @@
 package dev.courier.broker;
 
 import dev.courier.protocol.FieldTables;
+import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Consumer;
+import java.util.Objects;
 
 /**
- * An exchange: routes a message to the destinations of its matching bindings.
+ * An exchange: routes a message to the destinations (queues or exchanges) of its matching
+ * bindings.
  *
  * <p>Bindings change under the vhost lock; each change installs a new immutable routing table,
- * which {@link #route} reads without a lock from any thread.
+ * which routing reads without a lock from any thread. The properties are immutable.
  */
 public abstract class Exchange {
     private final String name;
@@ -39,15 +42,24 @@ public abstract class Exchange {
 
     /** A copy without void-valued entries (Map.copyOf refuses nulls; void arguments mean "unset"). */
     static Map<String, Object> withoutNulls(Map<String, Object> arguments) {
-        Map<String, Object> copy = new java.util.HashMap<>(arguments);
-        copy.values().removeIf(java.util.Objects::isNull);
+        Map<String, Object> copy = new HashMap<>(arguments);
+        copy.values().removeIf(Objects::isNull);
         return copy;
+    }
+
+    /** An immutable copy that keeps void (null) values, as binding arguments need them. */
+    static Map<String, Object> immutableCopy(Map<String, Object> arguments) {
+        if (arguments == null || arguments.isEmpty()) {
+            return Map.of();
+        }
+        return Collections.unmodifiableMap(new HashMap<>(arguments));
     }
 
     public String name() {
         return name;
     }
 
+    /** direct, fanout, topic or headers. */
     public String type() {
         return type;
     }
@@ -60,6 +72,7 @@ public abstract class Exchange {
         return autoDelete;
     }
 
+    /** Internal exchanges take no publishes from clients, only from other exchanges. */
     public boolean internal() {
         return internal;
     }
@@ -84,9 +97,29 @@ public abstract class Exchange {
         bindings = List.copyOf(updated);
     }
 
+    /**
+     * Checks a new binding's arguments for this type (headers: x-match).
+     *
+     * @throws AmqpException 406 when they are invalid
+     */
+    void validateBinding(Binding binding) {}
+
     /** Rebuilds the routing table for these bindings; called under the vhost lock. */
     abstract void rebuild(List<Binding> updated);
 
-    /** Passes each matching destination (a queue or an exchange) to {@code sink}; lock-free. */
-    abstract void route(String routingKey, Message message, Consumer<Object> sink);
+    /**
+     * Passes each matching destination (a queue or an exchange) to {@code router}; lock-free and
+     * callable from any thread.
+     */
+    abstract void route(Router router);
+
+    /** Whether {@link #route} may pass the same destination more than once. */
+    boolean mayRepeat() {
+        return false;
+    }
+
+    @Override
+    public String toString() {
+        return "exchange '" + name + "'";
+    }
 }

@@ -4,7 +4,6 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.function.Consumer;
 
 /** Routes to every binding, ignoring the routing key. */
 final class FanoutExchange extends Exchange {
@@ -24,9 +23,9 @@ final class FanoutExchange extends Exchange {
     }
 
     @Override
-    void route(String routingKey, Message message, Consumer<Object> sink) {
+    void route(Router router) {
         for (Object destination : destinations) {
-            sink.accept(destination);
+            router.add(destination);
         }
     }
 }

@@ -52,13 +52,15 @@ public final class MessageQueue {
     // actor state: touched only by the command running now
     private final ReadyList ready;
     private final LongObjectHashMap<Entry> unacked = new LongObjectHashMap<>();
+    /** Consumers in attach order (the first is the single active one, when that is on). */
     private final List<Consumer> consumers = new ArrayList<>();
-    private final List<Consumer> attachOrder = new ArrayList<>();
+    /** The same consumers by priority, highest first, for dispatch. */
+    private final List<PriorityGroup> groups = new ArrayList<>();
+
     private int expiringPerMessage;
     private final int memoryWindowMessages;
     private long nextSweepAtMs = Long.MAX_VALUE;
     private long nextEntryId = 1;
-    private int roundRobin;
     private boolean exclusiveConsumer;
     private boolean hadConsumer;
     private long lastUsedMs;
@@ -169,7 +171,30 @@ public final class MessageQueue {
         try {
             executor.execute(this::runTurn);
         } catch (RejectedExecutionException e) {
-            scheduled.set(false); // broker shutting down
+            drainAfterShutdown();
+        }
+    }
+
+    /**
+     * The executor is gone (broker closed): run what is left here, so no command and no message
+     * reference is stranded in the mailbox. The caller holds the scheduled flag, so no other
+     * thread runs this queue meanwhile.
+     */
+    private void drainAfterShutdown() {
+        do {
+            Runnable command;
+            while ((command = mailbox.poll()) != null) {
+                run(command);
+            }
+            scheduled.set(false);
+        } while (!mailbox.isEmpty() && scheduled.compareAndSet(false, true));
+    }
+
+    private void run(Runnable command) {
+        try {
+            command.run();
+        } catch (Throwable e) { // a failed command must not wedge the queue: its turn would never end
+            LOG.error("{}: command failed", this, e);
         }
     }
 
@@ -179,11 +204,7 @@ public final class MessageQueue {
             if (command == null) {
                 break;
             }
-            try {
-                command.run();
-            } catch (RuntimeException e) {
-                LOG.error("queue '{}' in vhost '{}': command failed", name, vhost.name(), e);
-            }
+            run(command);
         }
         if (!mailbox.isEmpty()) {
             schedule(); // more work: go to the back of the executor's line so other queues run
@@ -367,12 +388,8 @@ public final class MessageQueue {
                         "queue '" + name + "' in vhost '" + vhost.name() + "' in exclusive use");
             }
             exclusiveConsumer = exclusive;
-            int at = 0;
-            while (at < consumers.size() && consumers.get(at).priority() >= consumer.priority()) {
-                at++;
-            }
-            consumers.add(at, consumer);
-            attachOrder.add(consumer);
+            consumers.add(consumer);
+            PriorityGroup.join(groups, consumer);
             consumerCount = consumers.size();
             hadConsumer = true;
             lastUsedMs = clockMs.getAsLong();
@@ -388,12 +405,12 @@ public final class MessageQueue {
     public CompletableFuture<Void> removeConsumer(Consumer consumer) {
         return ask(() -> {
             if (consumers.remove(consumer)) {
-                attachOrder.remove(consumer);
+                PriorityGroup.leave(groups, consumer);
                 consumerCount = consumers.size();
                 if (consumers.isEmpty()) {
                     exclusiveConsumer = false;
                     if (autoDelete && hadConsumer && !deleted) {
-                        vhost.autoDeleteQueue(this);
+                        deleteNow(false, false); // at once: a declare queued behind must see it gone
                     }
                 }
             }
@@ -470,8 +487,11 @@ public final class MessageQueue {
     /** basic.get: the next ready message, if any. */
     public CompletableFuture<GetResult> get(boolean autoAck) {
         return ask(() -> {
+            if (deleted) {
+                throw AmqpException.notFound("no queue '" + name + "' in vhost '" + vhost.name() + "'");
+            }
             lastUsedMs = clockMs.getAsLong();
-            Entry entry = deleted ? null : pollLive();
+            Entry entry = pollLive();
             published();
             if (entry == null) {
                 return new GetResult(null, 0);
@@ -486,9 +506,12 @@ public final class MessageQueue {
         return ask(() -> purgeReady(true));
     }
 
-    /** The declare-ok answer, computed in queue order. */
+    /** The declare-ok answer, computed in queue order; null when the queue was deleted meanwhile. */
     CompletableFuture<QueueDeclareOk> declareOk() {
         return ask(() -> {
+            if (deleted) {
+                return null;
+            }
             lastUsedMs = clockMs.getAsLong();
             return new QueueDeclareOk(name, ready.size(), consumers.size());
         });
@@ -499,26 +522,33 @@ public final class MessageQueue {
      * ones are dropped as they are settled. Answers the number of ready messages dropped.
      */
     CompletableFuture<Integer> delete(boolean ifUnused, boolean ifEmpty) {
-        return ask(() -> {
-            if (deleted) {
-                return 0;
-            }
-            if (ifUnused && !consumers.isEmpty()) {
-                throw AmqpException.preconditionFailed("queue '" + name + "' in vhost '" + vhost.name() + "' in use");
-            }
-            if (ifEmpty && ready.size() > 0) {
-                throw AmqpException.preconditionFailed(
-                        "queue '" + name + "' in vhost '" + vhost.name() + "' is not empty");
-            }
-            deleted = true;
-            vhost.removeQueue(this);
-            for (Consumer consumer : consumers) {
+        return ask(() -> deleteNow(ifUnused, ifEmpty));
+    }
+
+    /** The deletion itself, on the actor thread; see {@link #delete}. */
+    private int deleteNow(boolean ifUnused, boolean ifEmpty) {
+        if (deleted) {
+            return 0;
+        }
+        if (ifUnused && !consumers.isEmpty()) {
+            throw AmqpException.preconditionFailed("queue '" + name + "' in vhost '" + vhost.name() + "' in use");
+        }
+        if (ifEmpty && ready.size() > 0) {
+            throw AmqpException.preconditionFailed("queue '" + name + "' in vhost '" + vhost.name() + "' not empty");
+        }
+        deleted = true;
+        vhost.removeQueue(this);
+        for (Consumer consumer : consumers) {
+            try {
                 consumer.onQueueDeleted();
+            } catch (RuntimeException e) {
+                LOG.error("{}: consumer '{}' failed on deletion", this, consumer.consumerTag(), e);
             }
-            consumers.clear();
-            consumerCount = 0;
-            return purgeReady(false); // removeQueue above deleted the queue's store entries
-        });
+        }
+        consumers.clear();
+        groups.clear();
+        consumerCount = 0;
+        return purgeReady(false); // removeQueue above deleted the queue's store entries
     }
 
     /** Drops the ready messages; {@code unstore} false when the whole queue leaves the store anyway. */
@@ -710,7 +740,7 @@ public final class MessageQueue {
             scheduleUnusedCheck(features.expiresMs());
         } else if (nowMs - lastUsedMs >= features.expiresMs()) {
             LOG.debug("{} expired after {} ms unused", this, features.expiresMs());
-            delete(false, false);
+            deleteNow(false, false);
         } else {
             scheduleUnusedCheck(lastUsedMs + features.expiresMs() - nowMs);
         }
@@ -763,29 +793,70 @@ public final class MessageQueue {
 
     private Consumer nextConsumerWithCredit() {
         if (features.singleActiveConsumer()) {
-            Consumer active = attachOrder.get(0);
+            Consumer active = consumers.get(0);
             return active.tryAcquireCredit() ? active : null;
         }
-        int size = consumers.size();
-        int groupStart = 0;
-        while (groupStart < size) {
-            int priority = consumers.get(groupStart).priority();
-            int groupEnd = groupStart + 1;
-            while (groupEnd < size && consumers.get(groupEnd).priority() == priority) {
-                groupEnd++;
+        for (int i = 0, n = groups.size(); i < n; i++) {
+            Consumer consumer = groups.get(i).nextWithCredit();
+            if (consumer != null) {
+                return consumer;
             }
-            int groupSize = groupEnd - groupStart;
-            for (int i = 0; i < groupSize; i++) {
-                int index = groupStart + Math.floorMod(roundRobin + i, groupSize);
-                Consumer candidate = consumers.get(index);
+        }
+        return null;
+    }
+
+    /** The consumers of one priority, offered messages round-robin. Actor-owned. */
+    private static final class PriorityGroup {
+        final int priority;
+        final List<Consumer> members = new ArrayList<>(2);
+        /** The member offered the next message first. */
+        int next;
+
+        PriorityGroup(int priority) {
+            this.priority = priority;
+        }
+
+        /** The first member from {@code next} on that takes a unit of credit; it goes last. */
+        Consumer nextWithCredit() {
+            int size = members.size();
+            for (int i = 0; i < size; i++) {
+                int index = next + i < size ? next + i : next + i - size;
+                Consumer candidate = members.get(index);
                 if (candidate.tryAcquireCredit()) {
-                    roundRobin = index - groupStart + 1;
+                    next = index + 1 == size ? 0 : index + 1;
                     return candidate;
                 }
             }
-            groupStart = groupEnd;
+            return null;
         }
-        return null;
+
+        /** Adds a consumer behind the others of its priority; groups stay highest first. */
+        static void join(List<PriorityGroup> groups, Consumer consumer) {
+            int at = 0;
+            while (at < groups.size() && groups.get(at).priority > consumer.priority()) {
+                at++;
+            }
+            if (at == groups.size() || groups.get(at).priority != consumer.priority()) {
+                groups.add(at, new PriorityGroup(consumer.priority()));
+            }
+            groups.get(at).members.add(consumer);
+        }
+
+        static void leave(List<PriorityGroup> groups, Consumer consumer) {
+            for (int i = 0; i < groups.size(); i++) {
+                PriorityGroup group = groups.get(i);
+                int index = group.members.indexOf(consumer);
+                if (index >= 0) {
+                    group.members.remove(index);
+                    if (group.members.isEmpty()) {
+                        groups.remove(i);
+                    } else if (index < group.next || group.next >= group.members.size()) {
+                        group.next = index < group.next ? group.next - 1 : 0;
+                    }
+                    return;
+                }
+            }
+        }
     }
 
     @Override

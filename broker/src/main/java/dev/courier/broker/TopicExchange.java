@@ -2,7 +2,6 @@ package dev.courier.broker;
 
 import java.util.List;
 import java.util.Map;
-import java.util.function.Consumer;
 
 /** Routes by topic patterns: words split on '.', '*' matches one word, '#' zero or more. */
 final class TopicExchange extends Exchange {
@@ -18,7 +17,12 @@ final class TopicExchange extends Exchange {
     }
 
     @Override
-    void route(String routingKey, Message message, Consumer<Object> sink) {
-        trie.match(routingKey, sink);
+    void route(Router router) {
+        trie.match(router.words(), router);
+    }
+
+    @Override
+    boolean mayRepeat() {
+        return true; // one queue bound with several matching patterns
     }
 }

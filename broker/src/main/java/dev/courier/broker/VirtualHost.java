@@ -23,6 +23,29 @@ public final class VirtualHost {
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final List<String> TYPES = List.of("direct", "fanout", "topic", "headers");
 
+    /** RabbitMQ compares these arguments on redeclare (classic queue type, plus Courier's own). */
+    private static final List<String> QUEUE_ARGUMENTS = List.of(
+            "x-expires",
+            "x-message-ttl",
+            "x-dead-letter-exchange",
+            "x-dead-letter-routing-key",
+            "x-max-length",
+            "x-max-length-bytes",
+            "x-max-priority",
+            "x-overflow",
+            "x-queue-mode",
+            "x-queue-version",
+            "x-single-active-consumer",
+            "x-queue-type",
+            "x-queue-master-locator",
+            "x-queue-leader-locator",
+            "x-delivery-limit",
+            "x-message-deduplication",
+            "x-deduplication-window",
+            "x-deduplication-header");
+
+    private static final List<String> EXCHANGE_ARGUMENTS = List.of("alternate-exchange");
+
     private final String name;
     private final QueueRuntime runtime;
     private final DurableState durable;
@@ -60,6 +83,11 @@ public final class VirtualHost {
 
     // ---------------------------------------------------------------- exchanges
 
+    /**
+     * exchange.declare. Non-passive: the type must be known (503), the default exchange and new
+     * {@code amq.*} names are refused (403), and an existing exchange must have the same type,
+     * flags and alternate-exchange (406). Passive: only checks that it exists (404).
+     */
     public void declareExchange(
             String exchange,
             String type,
@@ -68,30 +96,35 @@ public final class VirtualHost {
             boolean autoDelete,
             boolean internal,
             Map<String, Object> arguments) {
+        if (passive) {
+            checkNotDefault(exchange);
+            if (exchanges.get(exchange) == null) {
+                throw AmqpException.notFound(noExchange(exchange));
+            }
+            return;
+        }
+        if (!TYPES.contains(type)) {
+            throw AmqpException.commandInvalid("invalid exchange type '" + type + "'");
+        }
+        checkNotDefault(exchange);
         synchronized (lock) {
             Exchange existing = exchanges.get(exchange);
-            if (passive) {
-                if (existing == null) {
-                    throw AmqpException.notFound(noExchange(exchange));
-                }
-                return;
-            }
-            if (exchange.isEmpty()) {
-                throw AmqpException.accessRefused("operation not permitted on the default exchange");
-            }
-            if (!TYPES.contains(type)) {
-                throw AmqpException.commandInvalid("invalid exchange type '" + type + "'");
-            }
             if (existing != null) {
                 checkEquivalent("exchange", exchange, "type", type, existing.type());
                 checkEquivalent("exchange", exchange, "durable", durable, existing.durable());
                 checkEquivalent("exchange", exchange, "auto_delete", autoDelete, existing.autoDelete());
                 checkEquivalent("exchange", exchange, "internal", internal, existing.internal());
-                checkEquivalentArguments("exchange", exchange, arguments, existing.arguments());
+                checkEquivalentArguments(
+                        "exchange", exchange, EXCHANGE_ARGUMENTS, nonNull(arguments), existing.arguments());
                 return;
             }
             if (exchange.startsWith("amq.")) {
                 throw AmqpException.accessRefused("exchange name '" + exchange + "' contains reserved prefix 'amq.*'");
+            }
+            Object alternate = arguments == null ? null : arguments.get("alternate-exchange");
+            if (alternate != null && !(alternate instanceof String) && !(alternate instanceof byte[])) {
+                throw AmqpException.preconditionFailed("invalid type '" + AmqpTypes.typeName(alternate)
+                        + "' for arg 'alternate-exchange' in exchange '" + exchange + "' in vhost '" + name + "'");
             }
             Exchange created = create(exchange, type, durable, autoDelete, internal, arguments);
             exchanges.put(exchange, created);
@@ -121,15 +154,20 @@ public final class VirtualHost {
         };
     }
 
+    /**
+     * exchange.delete: 403 for the default and {@code amq.*} exchanges, 406 with if-unused when it
+     * is the source of bindings; deleting a missing exchange succeeds, as in RabbitMQ.
+     */
     public void deleteExchange(String exchange, boolean ifUnused) {
+        checkNotDefault(exchange);
+        if (exchange.startsWith("amq.")) {
+            throw AmqpException.accessRefused(
+                    "deletion of system exchange '" + exchange + "' in vhost '" + name + "' not allowed");
+        }
         synchronized (lock) {
-            if (exchange.isEmpty() || exchange.startsWith("amq.")) {
-                throw AmqpException.accessRefused(
-                        "operation not permitted on exchange '" + exchange + "' in vhost '" + name + "'");
-            }
             Exchange existing = exchanges.get(exchange);
             if (existing == null) {
-                return; // RabbitMQ: deleting a missing exchange succeeds
+                return;
             }
             if (ifUnused && !existing.bindings().isEmpty()) {
                 throw AmqpException.preconditionFailed("exchange '" + exchange + "' in vhost '" + name + "' in use");
@@ -158,6 +196,19 @@ public final class VirtualHost {
 
     // ---------------------------------------------------------------- queues
 
+    /**
+     * queue.declare. Answers the name (generated for {@code ""}) and the counts as seen in queue
+     * order: an enqueue posted before this call is counted.
+     *
+     * <p>Non-passive: {@code amq.*} names are refused (403) even when such a queue exists;
+     * redeclaring another connection's exclusive queue, or with a different exclusive flag, is 405;
+     * a different durable/auto-delete flag or queue argument is 406. An exclusive queue is never
+     * durable (RabbitMQ ignores the flag). Passive: 404 when missing, 405 when another
+     * connection's exclusive queue.
+     *
+     * @param owner the declaring connection; it owns the queue when {@code exclusive}
+     * @throws AmqpException synchronously for the refusals above
+     */
     public CompletableFuture<QueueDeclareOk> declareQueue(
             String queue,
             boolean passive,
@@ -166,38 +217,51 @@ public final class VirtualHost {
             boolean autoDelete,
             Map<String, Object> arguments,
             Object owner) {
+        if (passive) {
+            MessageQueue existing = queues.get(queue);
+            if (existing == null) {
+                throw AmqpException.notFound(noQueue(queue));
+            }
+            checkExclusiveAccess(existing, owner);
+            return existing.declareOk().thenApply(ok -> {
+                if (ok == null) {
+                    throw AmqpException.notFound(noQueue(queue)); // deleted meanwhile
+                }
+                return ok;
+            });
+        }
+        if (queue.startsWith("amq.")) {
+            throw AmqpException.accessRefused("queue name '" + queue + "' contains reserved prefix 'amq.*'");
+        }
+        boolean isDurable = durable && !exclusive;
+        Object requestOwner = exclusive ? owner : null;
         MessageQueue target;
         synchronized (lock) {
             MessageQueue existing = queue.isEmpty() ? null : queues.get(queue);
-            if (passive) {
-                if (existing == null) {
-                    throw AmqpException.notFound(noQueue(queue));
-                }
-                checkExclusiveAccess(existing, owner);
-                return existing.declareOk();
-            }
             if (existing != null) {
-                checkExclusiveAccess(existing, owner);
-                if (exclusive && !existing.exclusive()) {
+                if (existing.exclusiveOwner() != requestOwner) {
                     throw AmqpException.resourceLocked(locked(queue));
                 }
-                checkEquivalent("queue", queue, "durable", durable, existing.durable());
+                checkEquivalent("queue", queue, "durable", isDurable, existing.durable());
                 checkEquivalent("queue", queue, "auto_delete", autoDelete, existing.autoDelete());
-                checkEquivalentArguments("queue", queue, arguments, existing.arguments());
-                return existing.declareOk();
-            }
-            String queueName = queue.isEmpty() ? generatedName() : queue;
-            if (!queue.isEmpty() && queue.startsWith("amq.")) {
-                throw AmqpException.accessRefused("queue name '" + queue + "' contains reserved prefix 'amq.*'");
-            }
-            Map<String, Object> args = arguments == null ? Map.of() : Map.copyOf(Exchange.withoutNulls(arguments));
-            target = newQueue(queueName, durable, exclusive, autoDelete, args, exclusive ? owner : null);
-            queues.put(queueName, target);
-            if (this.durable != null && DurableState.isDurable(target)) {
-                this.durable.recordQueue(target);
+                checkEquivalentArguments("queue", queue, QUEUE_ARGUMENTS, nonNull(arguments), existing.arguments());
+                target = existing;
+            } else {
+                String queueName = queue.isEmpty() ? generatedName() : queue;
+                Map<String, Object> args = Map.copyOf(nonNull(arguments));
+                target = newQueue(queueName, isDurable, exclusive, autoDelete, args, requestOwner);
+                queues.put(queueName, target);
+                if (this.durable != null && DurableState.isDurable(target)) {
+                    this.durable.recordQueue(target);
+                }
             }
         }
-        return target.declareOk();
+        return target.declareOk()
+                .thenCompose(ok -> ok != null
+                        ? CompletableFuture.completedFuture(ok)
+                        // the queue was being deleted (auto-delete, expiry) and is gone from the map by
+                        // now: declare again, as RabbitMQ loops when it meets a queue on its way out
+                        : declareQueue(queue, false, durable, exclusive, autoDelete, arguments, owner));
     }
 
     private MessageQueue newQueue(
@@ -236,8 +300,8 @@ public final class VirtualHost {
     void restoreBinding(
             String source, String destination, String destinationType, String routingKey, Map<String, Object> args) {
         synchronized (lock) {
-            Exchange from = bindableSource(source);
-            Object to = destinationType.equals("queue") ? queue(destination, null) : bindableDestination(destination);
+            Exchange from = existingExchange(source);
+            Object to = destinationType.equals("queue") ? queue(destination, null) : existingExchange(destination);
             Binding binding = new Binding(from, to, routingKey, args);
             List<Binding> updated = new ArrayList<>(from.bindings());
             if (!updated.contains(binding)) {
@@ -253,15 +317,22 @@ public final class VirtualHost {
         return "amq.gen-" + Base64.getUrlEncoder().withoutPadding().encodeToString(bytes);
     }
 
+    /**
+     * queue.delete: answers the number of ready messages dropped; cancels the consumers
+     * ({@link Consumer#onQueueDeleted}) and removes the bindings. Unacked messages are dropped when
+     * they are settled. Deleting a missing queue answers 0, as RabbitMQ 3.x does; 405 for another
+     * connection's exclusive queue; the future fails with 406 when if-unused / if-empty do not hold.
+     */
     public CompletableFuture<Integer> deleteQueue(String queue, boolean ifUnused, boolean ifEmpty, Object owner) {
         MessageQueue existing = queues.get(queue);
         if (existing == null) {
-            return CompletableFuture.completedFuture(0); // RabbitMQ: deleting a missing queue succeeds
+            return CompletableFuture.completedFuture(0);
         }
         checkExclusiveAccess(existing, owner);
         return existing.delete(ifUnused, ifEmpty);
     }
 
+    /** queue.purge: drops the ready messages (not the unacked ones); answers how many. 404/405 as {@link #queue}. */
     public CompletableFuture<Integer> purgeQueue(String queue, Object owner) {
         return queue(queue, owner).purge();
     }
@@ -285,11 +356,6 @@ public final class VirtualHost {
                 durable.forgetQueue(queue, queue.storeQueue());
             }
         }
-    }
-
-    /** Called on the queue's actor when an auto-delete queue lost its last consumer. */
-    void autoDeleteQueue(MessageQueue queue) {
-        queue.delete(false, false);
     }
 
     /**
@@ -333,53 +399,73 @@ public final class VirtualHost {
 
     // ---------------------------------------------------------------- bindings
 
+    /**
+     * queue.bind: 403 on the default exchange, 404 when the exchange or queue is missing, 405 for
+     * another connection's exclusive queue, 406 for invalid headers-binding arguments. Binding
+     * twice is a no-op.
+     */
     public void bindQueue(
             String queue, String exchange, String routingKey, Map<String, Object> arguments, Object owner) {
+        checkNotDefault(exchange);
         synchronized (lock) {
+            Exchange source = existingExchange(exchange);
             MessageQueue destination = queue(queue, owner);
-            Exchange source = bindableSource(exchange);
-            addBinding(new Binding(source, destination, routingKey, arguments));
+            Binding binding = new Binding(source, destination, routingKey, arguments);
+            source.validateBinding(binding);
+            addBinding(binding);
         }
     }
 
+    /**
+     * queue.unbind: as {@link #bindQueue}; removing a binding that does not exist succeeds. An
+     * auto-delete exchange that loses its last binding is deleted.
+     */
     public void unbindQueue(
             String queue, String exchange, String routingKey, Map<String, Object> arguments, Object owner) {
+        checkNotDefault(exchange);
         synchronized (lock) {
+            Exchange source = existingExchange(exchange);
             MessageQueue destination = queue(queue, owner);
-            Exchange source = bindableSource(exchange);
             removeBinding(new Binding(source, destination, routingKey, arguments));
         }
     }
 
+    /** exchange.bind: messages routed by {@code source} also go through {@code destination}. 403/404/406 as {@link #bindQueue}. */
     public void bindExchange(String destination, String source, String routingKey, Map<String, Object> arguments) {
+        checkNotDefault(destination);
+        checkNotDefault(source);
         synchronized (lock) {
-            Exchange to = bindableDestination(destination);
-            Exchange from = bindableSource(source);
-            addBinding(new Binding(from, to, routingKey, arguments));
+            Exchange from = existingExchange(source);
+            Exchange to = existingExchange(destination);
+            Binding binding = new Binding(from, to, routingKey, arguments);
+            from.validateBinding(binding);
+            addBinding(binding);
         }
     }
 
+    /** exchange.unbind; removing a binding that does not exist succeeds. */
     public void unbindExchange(String destination, String source, String routingKey, Map<String, Object> arguments) {
+        checkNotDefault(destination);
+        checkNotDefault(source);
         synchronized (lock) {
-            Exchange to = bindableDestination(destination);
-            Exchange from = bindableSource(source);
+            Exchange from = existingExchange(source);
+            Exchange to = existingExchange(destination);
             removeBinding(new Binding(from, to, routingKey, arguments));
         }
     }
 
-    private Exchange bindableSource(String exchange) {
+    private static void checkNotDefault(String exchange) {
         if (exchange.isEmpty()) {
             throw AmqpException.accessRefused("operation not permitted on the default exchange");
         }
+    }
+
+    private Exchange existingExchange(String exchange) {
         Exchange x = exchanges.get(exchange);
         if (x == null) {
             throw AmqpException.notFound(noExchange(exchange));
         }
         return x;
-    }
-
-    private Exchange bindableDestination(String exchange) {
-        return bindableSource(exchange);
     }
 
     /** Bindings to this vhost's queues and exchanges, for listings. */
@@ -448,8 +534,10 @@ public final class VirtualHost {
     // ---------------------------------------------------------------- routing (lock-free)
 
     /**
-     * Collects the distinct queues a message published to {@code exchange} reaches, following
-     * exchange-to-exchange bindings and alternate exchanges, each exchange at most once.
+     * Adds to {@code out} the distinct queues a message published to {@code exchange} reaches,
+     * following exchange-to-exchange bindings and alternate exchanges, each exchange at most once.
+     * Lock-free and allocation-free apart from {@code out} growing; callable from any thread. The
+     * message is only looked at by headers exchanges (its properties are decoded then).
      *
      * @throws AmqpException 404 when the exchange does not exist
      */
@@ -465,7 +553,7 @@ public final class VirtualHost {
             }
             return;
         }
-        new Router(routingKey, message, out).route(x);
+        Router.acquire().route(exchanges, x, routingKey, message, out);
     }
 
     /**
@@ -525,61 +613,6 @@ public final class VirtualHost {
         }
     }
 
-    /** One routing pass; remembers visited exchanges to break cycles. */
-    private final class Router implements java.util.function.Consumer<Object> {
-        private final String routingKey;
-        private final Message message;
-        private final List<MessageQueue> out;
-        private List<Exchange> visited;
-        private Exchange current;
-
-        Router(String routingKey, Message message, List<MessageQueue> out) {
-            this.routingKey = routingKey;
-            this.message = message;
-            this.out = out;
-        }
-
-        void route(Exchange exchange) {
-            if (visited == null) {
-                visited = new ArrayList<>(2);
-            } else if (visited.contains(exchange)) {
-                return;
-            }
-            visited.add(exchange);
-            int before = out.size();
-            Exchange previous = current;
-            current = exchange;
-            exchange.route(routingKey, message, this);
-            current = previous;
-            if (out.size() == before && exchange.alternateExchange() != null) {
-                Exchange alternate = exchanges.get(exchange.alternateExchange());
-                if (alternate != null) {
-                    route(alternate);
-                }
-            }
-        }
-
-        @Override
-        public void accept(Object destination) {
-            if (destination instanceof MessageQueue queue) {
-                if (!contains(queue)) {
-                    out.add(queue);
-                }
-            } else {
-                route((Exchange) destination);
-            }
-        }
-
-        private boolean contains(MessageQueue queue) {
-            for (int i = 0, n = out.size(); i < n; i++) {
-                if (out.get(i) == queue) {
-                    return true;
-                }
-            }
-            return false;
-        }
-    }
-
     // ---------------------------------------------------------------- texts
 
     private String noExchange(String exchange) {
@@ -597,28 +630,38 @@ public final class VirtualHost {
         }
     }
 
+    private static Map<String, Object> nonNull(Map<String, Object> arguments) {
+        return arguments == null ? Map.of() : Exchange.withoutNulls(arguments);
+    }
+
     private void checkEquivalentArguments(
-            String kind, String object, Map<String, Object> received, Map<String, Object> current) {
-        Map<String, Object> given = received == null ? Map.of() : Exchange.withoutNulls(received);
-        java.util.Set<String> keys = new java.util.TreeSet<>(given.keySet());
-        keys.addAll(current.keySet());
+            String kind, String object, List<String> keys, Map<String, Object> received, Map<String, Object> current) {
         for (String key : keys) {
-            if (!key.startsWith("x-") && !key.equals("alternate-exchange")) {
+            Object a = received.get(key);
+            Object b = current.get(key);
+            if (a == null && b == null) {
                 continue;
             }
-            Object a = given.get(key);
-            Object b = current.get(key);
-            boolean same = a instanceof Number x && b instanceof Number y
-                    ? x.longValue() == y.longValue()
-                    : Objects.equals(a, b);
-            if (!same) {
+            if (key.equals("x-queue-type")
+                    && ((a == null && "classic".equals(b)) || (b == null && "classic".equals(a)))) {
+                continue; // RabbitMQ: a classic queue need not name its type
+            }
+            if (a == null || b == null) {
                 throw AmqpException.preconditionFailed("inequivalent arg '" + key + "' for " + kind + " '" + object
                         + "' in vhost '" + name + "': received " + describe(a) + " but current is " + describe(b));
+            }
+            if (!AmqpTypes.sameTypeClassAndValue(a, b)) {
+                // RabbitMQ 3.10 prints two present values bare, without their types
+                throw AmqpException.preconditionFailed("inequivalent arg '" + key + "' for " + kind + " '" + object
+                        + "' in vhost '" + name + "': received '" + AmqpTypes.text(a) + "' but current is '"
+                        + AmqpTypes.text(b) + "'");
             }
         }
     }
 
     private static String describe(Object value) {
-        return value == null ? "none" : "the value '" + value + "'";
+        return value == null
+                ? "none"
+                : "the value '" + AmqpTypes.text(value) + "' of type '" + AmqpTypes.typeName(value) + "'";
     }
 }

@@ -13,79 +13,136 @@ import net.jqwik.api.Arbitrary;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
-/** The topic trie agrees with a straightforward matcher on random patterns and keys. */
+/** The topic trie against a regular-expression matcher and against RabbitMQ's documented cases. */
 class TopicTrieTest {
+    private static final Exchange EXCHANGE = new TopicExchange("t", false, false, false, Map.of());
+
     @Provide
     Arbitrary<List<String>> patterns() {
-        Arbitrary<String> word = Arbitraries.of("a", "b", "c", "*", "#", "");
+        Arbitrary<String> word = Arbitraries.of("a", "b", "ab", "*", "#", "");
         return word.list()
-                .ofMinSize(1)
+                .ofMinSize(0)
                 .ofMaxSize(5)
                 .map(words -> String.join(".", words))
                 .list()
                 .ofMinSize(1)
-                .ofMaxSize(6);
+                .ofMaxSize(8);
     }
 
     @Provide
     Arbitrary<String> keys() {
-        return Arbitraries.of("a", "b", "c", "")
+        return Arbitraries.of("a", "b", "ab", "", "*", "#")
                 .list()
-                .ofMinSize(1)
+                .ofMinSize(0)
                 .ofMaxSize(6)
                 .map(words -> String.join(".", words));
     }
 
-    @Property(tries = 2000)
-    void shouldMatchExactlyWhatTheReferenceMatcherMatches(
+    @Property(tries = 3000)
+    void shouldMatchExactlyWhatTheRegexMatcherMatches(
             @ForAll("patterns") List<String> patterns, @ForAll("keys") String key) {
-        Exchange exchange = new TopicExchange("t", false, false, false, Map.of());
         List<Binding> bindings = new ArrayList<>();
         for (int i = 0; i < patterns.size(); i++) {
-            bindings.add(new Binding(exchange, "dest" + i, patterns.get(i), Map.of()));
+            bindings.add(new Binding(EXCHANGE, "dest" + i, patterns.get(i), Map.of()));
         }
-        TopicTrie trie = TopicTrie.build(bindings);
         Set<Object> matched = new HashSet<>();
-        trie.match(key, matched::add);
+        TopicTrie.build(bindings).match(key, matched::add);
+
         Set<Object> expected = new HashSet<>();
         for (int i = 0; i < patterns.size(); i++) {
-            if (referenceMatches(patterns.get(i), key)) {
+            if (regexMatches(patterns.get(i), key)) {
                 expected.add("dest" + i);
             }
         }
         assertThat(matched).as("key '%s' against %s", key, patterns).isEqualTo(expected);
     }
 
-    /** Words matched recursively: '*' one word, '#' zero or more. */
-    static boolean referenceMatches(String pattern, String key) {
-        return match(TopicTrie.split(pattern), 0, TopicTrie.split(key), 0);
+    @Property(tries = 500)
+    void shouldSplitKeysIntoWordsLikeRabbitMq(@ForAll("keys") String key) {
+        TopicTrie.Words words = new TopicTrie.Words().split(key);
+        List<String> split = new ArrayList<>();
+        for (int i = 0; i < words.count(); i++) {
+            split.add(words.word(i));
+        }
+        assertThat(split).isEqualTo(words(key));
     }
 
-    private static boolean match(String[] p, int i, String[] k, int j) {
-        if (i == p.length) {
-            return j == k.length;
-        }
-        if (p[i].equals("#")) {
-            for (int skip = j; skip <= k.length; skip++) {
-                if (match(p, i + 1, k, skip)) {
-                    return true;
-                }
+    @ParameterizedTest(name = "''{0}'' matches ''{1}'': {2}")
+    @CsvSource(
+            delimiter = '|',
+            emptyValue = "",
+            textBlock =
+                    """
+            # RabbitMQ tutorial 5
+            *.orange.*  | quick.orange.rabbit      | true
+            *.*.rabbit  | quick.orange.rabbit      | true
+            lazy.#      | lazy.orange.elephant     | true
+            *.orange.*  | quick.orange.fox         | true
+            lazy.#      | lazy.brown.fox           | true
+            *.orange.*  | quick.brown.fox          | false
+            *.orange.*  | orange                   | false
+            *.orange.*  | quick.orange.male.rabbit | false
+            lazy.#      | lazy.orange.male.rabbit  | true
+            lazy.#      | lazy                     | true
+            # the empty key has no words
+            '#'           | ''                       | true
+            ''          | ''                       | true
+            *           | ''                       | false
+            '#.*'         | ''                       | false
+            ''          | a                        | false
+            # empty words are words
+            a.*.b       | a..b                     | true
+            a.#.b       | a..b                     | true
+            *           | .                        | false
+            *.*         | .                        | true
+            a.*         | a.                       | true
+            a.#         | a.                       | true
+            # hashes
+            '#.#'         | a.b.c                    | true
+            '#.a.#'       | a                        | true
+            '#.a.#'       | b.a.c                    | true
+            '#.a.#'       | b.c                      | false
+            a.#.#.b     | a.b                      | true
+            '#.*.#'       | ''                       | false
+            '#.*.#'       | x                        | true
+            # literal words are compared whole
+            ab          | a                        | false
+            a           | ab                       | false
+            """)
+    void shouldMatchRabbitMqsExamples(String pattern, String key, boolean matches) {
+        String p = pattern.equals("''") ? "" : pattern;
+        String k = key.equals("''") ? "" : key;
+        Set<Object> matched = new HashSet<>();
+        TopicTrie.build(List.of(new Binding(EXCHANGE, "q", p, Map.of()))).match(k, matched::add);
+        assertThat(matched.contains("q")).isEqualTo(matches);
+        assertThat(regexMatches(p, k)).as("the reference matcher agrees").isEqualTo(matches);
+    }
+
+    /** RabbitMQ's split: on '.', keeping empty words, except that "" has no words at all. */
+    static List<String> words(String key) {
+        return key.isEmpty() ? List.of() : List.of(key.split("\\.", -1));
+    }
+
+    /**
+     * Reference matcher: each word of the key becomes "word;" and the pattern a regex over that,
+     * where '*' is one "[^;]*;" and '#' is any number of them.
+     */
+    static boolean regexMatches(String pattern, String key) {
+        StringBuilder regex = new StringBuilder();
+        for (String word : words(pattern)) {
+            switch (word) {
+                case "*" -> regex.append("[^;]*;");
+                case "#" -> regex.append("(?:[^;]*;)*");
+                default -> regex.append(Pattern.quote(word)).append(';');
             }
-            return false;
         }
-        if (j == k.length) {
-            return false;
+        StringBuilder subject = new StringBuilder();
+        for (String word : words(key)) {
+            subject.append(word).append(';');
         }
-        return (p[i].equals("*") || p[i].equals(k[j])) && match(p, i + 1, k, j + 1);
-    }
-
-    @Test
-    void shouldSplitLikeRabbitMq() {
-        assertThat(TopicTrie.split("")).containsExactly("");
-        assertThat(TopicTrie.split("a..b")).containsExactly("a", "", "b");
-        assertThat(TopicTrie.split(".")).containsExactly("", "");
-        assertThat(Pattern.compile("x").matcher("x").matches()).isTrue();
+        return Pattern.compile(regex.toString()).matcher(subject).matches();
     }
 }
