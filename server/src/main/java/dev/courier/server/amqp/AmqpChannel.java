@@ -369,8 +369,7 @@ final class AmqpChannel {
         }
         MessageQueue queue = vhost.queue(queueName(consume.queue()), connection);
         int priority = consumerPriority(consume.arguments());
-        ChannelConsumer consumer =
-                new ChannelConsumer(this, queue, tag, consume.noAck(), consume.exclusive(), priority, consumerPrefetch);
+        ChannelConsumer consumer = new ChannelConsumer(this, queue, tag, consume.noAck(), priority, consumerPrefetch);
         consumers.put(tag, consumer);
         suspended = true;
         queue.addConsumer(consumer, consume.exclusive())

@@ -231,7 +231,7 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
         if (frame instanceof HeartbeatFrame) {
             return;
         }
-        int channelId = channelOf(frame);
+        int channelId = frame.channel();
         if (state == State.CLOSING || state == State.CLOSED) {
             if (frame instanceof MethodFrame mf && channelId == 0) {
                 if (mf.method() instanceof Amqp.Connection.CloseOk || mf.method() instanceof Amqp.Connection.Close) {
@@ -587,10 +587,6 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
                 writeMethod(channelId, new Amqp.Basic.Nack(deliveryTag, multiple, false));
             }
         };
-    }
-
-    private static int channelOf(Frame frame) {
-        return frame.channel();
     }
 
     SocketAddress remote() {

@@ -20,7 +20,6 @@ final class ChannelConsumer implements Consumer {
     private final MessageQueue queue;
     private final String consumerTag;
     private final boolean autoAck;
-    private final boolean exclusive;
     private final int priority;
     private final int prefetchCount;
     private final AtomicInteger unacked = new AtomicInteger();
@@ -33,14 +32,12 @@ final class ChannelConsumer implements Consumer {
             MessageQueue queue,
             String consumerTag,
             boolean autoAck,
-            boolean exclusive,
             int priority,
             int prefetchCount) {
         this.channel = channel;
         this.queue = queue;
         this.consumerTag = consumerTag;
         this.autoAck = autoAck;
-        this.exclusive = exclusive;
         this.priority = priority;
         this.prefetchCount = prefetchCount;
     }
@@ -62,10 +59,6 @@ final class ChannelConsumer implements Consumer {
 
     MessageQueue queue() {
         return queue;
-    }
-
-    boolean exclusive() {
-        return exclusive;
     }
 
     /** Called on the event loop once consume-ok is written: deliveries may flow from now on. */

@@ -134,21 +134,7 @@ final class Publisher {
         if (replyTo == null) {
             throw new AmqpException(PRECONDITION_FAILED, "fast reply consumer does not exist");
         }
-        BasicProperties rewritten = new BasicProperties(
-                properties.contentType(),
-                properties.contentEncoding(),
-                properties.headers(),
-                properties.deliveryMode(),
-                properties.priority(),
-                properties.correlationId(),
-                replyTo.address(),
-                properties.expiration(),
-                properties.messageId(),
-                properties.timestamp(),
-                properties.type(),
-                properties.userId(),
-                properties.appId(),
-                properties.clusterId());
+        BasicProperties rewritten = properties.withReplyTo(replyTo.address());
         ByteBuf encoded = raw.alloc().buffer(raw.readableBytes() + 64);
         rewritten.encode(encoded);
         Message replacement = new Message(
