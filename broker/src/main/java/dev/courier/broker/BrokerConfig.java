@@ -28,6 +28,11 @@ public record BrokerConfig(int queueThreads, LongSupplier clockMs, int memoryWin
         return new BrokerConfig(queueThreads, clockMs, messages);
     }
 
+    /** A copy with another clock (tests drive TTLs and x-death times with it). */
+    public BrokerConfig withClockMs(LongSupplier clock) {
+        return new BrokerConfig(queueThreads, clock, memoryWindowMessages);
+    }
+
     /** With the system clock. */
     public BrokerConfig(int queueThreads) {
         this(queueThreads, System::currentTimeMillis, DEFAULT_MEMORY_WINDOW_MESSAGES);

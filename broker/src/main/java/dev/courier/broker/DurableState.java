@@ -13,6 +13,7 @@ import io.netty.buffer.Unpooled;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -34,6 +35,8 @@ final class DurableState {
     private static final String EXCHANGE = "exchange/";
     private static final String QUEUE = "queue/";
     private static final String BINDING = "binding/";
+    /** Failed deliveries of one stored message on one queue: {@code delivery-count/queue\0id}. */
+    private static final String DELIVERY_COUNT = "delivery-count/";
 
     private final MessageStore store;
 
@@ -136,11 +139,16 @@ final class DurableState {
         return store.queue(queueName);
     }
 
-    /** Writes a persistent message once for all its durable queues; completes once fsynced. */
-    CompletableFuture<Void> persist(Message message, long messageId, List<StoreQueue> queues) {
+    /**
+     * Writes a persistent message once for all its durable queues; completes once fsynced. The
+     * stored header is {@code publishedAtMs:int64 exchange:shortstr routingKey:shortstr
+     * properties}: the publish time lets TTLs keep counting from it after a restart.
+     */
+    CompletableFuture<Void> persist(Message message, long messageId, List<StoreQueue> queues, long publishedAtMs) {
         ByteBuf header = PooledByteBufAllocator.DEFAULT.buffer(
-                64 + message.rawProperties().readableBytes());
+                72 + message.rawProperties().readableBytes());
         try {
+            header.writeLong(publishedAtMs);
             writeShortString(header, message.exchange());
             writeShortString(header, message.routingKey());
             header.writeBytes(
@@ -167,19 +175,49 @@ final class DurableState {
 
     /** A stored message as a broker message (owning the read buffers), or null if it is gone. */
     Message load(long messageId) throws IOException {
+        Loaded loaded = loadWithTime(messageId);
+        return loaded == null ? null : loaded.message();
+    }
+
+    /** A stored message and the time it was published. */
+    record Loaded(Message message, long publishedAtMs) {}
+
+    private Loaded loadWithTime(long messageId) throws IOException {
         StoredMessage stored = store.read(messageId);
         if (stored == null) {
             return null;
         }
         ByteBuf header = stored.header();
         try {
+            long publishedAtMs = header.readLong();
             String exchange = readShortString(header);
             String routingKey = readShortString(header);
             ByteBuf properties = header.retainedSlice();
-            return new Message(exchange, routingKey, properties, stored.body());
+            return new Loaded(new Message(exchange, routingKey, properties, stored.body()), publishedAtMs);
         } finally {
             header.release();
         }
+    }
+
+    /**
+     * Records how many deliveries of a stored message failed (nack or reject with requeue, or
+     * consumer loss), so x-delivery-limit keeps counting across a restart. Written only for queues
+     * with a delivery limit, and only when a delivery fails: rare next to publishes and acks.
+     */
+    void recordFailedDeliveries(String queueName, long messageId, int failedDeliveries) {
+        byte[] count = {
+            (byte) (failedDeliveries >>> 24), (byte) (failedDeliveries >>> 16),
+            (byte) (failedDeliveries >>> 8), (byte) failedDeliveries
+        };
+        store.putMetadata(deliveryCountKey(queueName, messageId), count);
+    }
+
+    void forgetFailedDeliveries(String queueName, long messageId) {
+        store.deleteMetadata(deliveryCountKey(queueName, messageId));
+    }
+
+    private static String deliveryCountKey(String queueName, long messageId) {
+        return DELIVERY_COUNT + queueName + '\u0000' + messageId;
     }
 
     /** A new store id; never 0, which entries use for "not stored". */
@@ -208,7 +246,17 @@ final class DurableState {
         List<Map<String, Object>> exchanges = new ArrayList<>();
         List<Map<String, Object>> queues = new ArrayList<>();
         List<Map<String, Object>> bindings = new ArrayList<>();
+        Map<String, Integer> failedDeliveries = new HashMap<>();
         state.metadata().forEach((key, value) -> {
+            if (key.startsWith(DELIVERY_COUNT)) {
+                failedDeliveries.put(
+                        key,
+                        ((value[0] & 0xff) << 24)
+                                | ((value[1] & 0xff) << 16)
+                                | ((value[2] & 0xff) << 8)
+                                | (value[3] & 0xff));
+                return;
+            }
             Map<String, Object> table = decode(value);
             if (key.startsWith(EXCHANGE)) {
                 exchanges.add(table);
@@ -235,9 +283,15 @@ final class DurableState {
                 for (int i = 0; i < recovered.messageCount(); i++) {
                     long id = recovered.messageId(i);
                     try {
-                        Message message = load(id);
-                        if (message != null) {
-                            queue.restore(message, id, recovered.redelivered(i));
+                        Loaded loaded = loadWithTime(id);
+                        if (loaded != null) {
+                            Integer failed = failedDeliveries.remove(deliveryCountKey(name, id));
+                            queue.restore(
+                                    loaded.message(),
+                                    id,
+                                    recovered.redelivered(i),
+                                    failed == null ? 0 : failed,
+                                    loaded.publishedAtMs());
                             messages++;
                         }
                     } catch (IOException e) {
@@ -257,6 +311,9 @@ final class DurableState {
             } catch (AmqpException e) {
                 LOG.warn("skipping a stored binding whose ends are gone: {}", e.getMessage());
             }
+        }
+        for (String stale : failedDeliveries.keySet()) { // counts of messages gone with a purge or delete
+            store.deleteMetadata(stale);
         }
         store.releaseRecovered();
         LOG.info(

@@ -286,12 +286,16 @@ public final class MessageQueue {
         });
     }
 
-    /** Puts back a message recovered from the store at start-up. */
-    void restore(Message message, long storeId, boolean redelivered) {
+    /**
+     * Puts back a message recovered from the store at start-up; its TTL counts from when it was
+     * published, and its failed deliveries count towards x-delivery-limit as before the restart.
+     */
+    void restore(Message message, long storeId, boolean redelivered, int failedDeliveries, long publishedAtMs) {
         post(() -> {
-            Entry entry = new Entry(nextEntryId++, message, levelOf(message), expiryOf(message, clockMs.getAsLong()));
+            Entry entry = new Entry(nextEntryId++, message, levelOf(message), expiryOf(message, publishedAtMs));
             entry.storeId = storeId;
             entry.redelivered = redelivered;
+            entry.failedDeliveries = failedDeliveries;
             addReady(entry, false);
             if (ready.size() > memoryWindowMessages) {
                 ready.pagedOut(entry); // already on disk: keep only the index entry
@@ -303,6 +307,9 @@ public final class MessageQueue {
     /** The entry left the queue for good: remove it from the store too. */
     private void unstore(Entry entry) {
         if (entry.storeId != 0) {
+            if (entry.failedDeliveries > 0 && features.deliveryLimit() >= 0) {
+                durableState.forgetFailedDeliveries(name, entry.storeId);
+            }
             durableState.remove(storeQueue, entry.storeId);
             entry.storeId = 0;
         }
@@ -453,6 +460,9 @@ public final class MessageQueue {
                     unstore(entry);
                     DeadLetters.deadLetter(this, features, entry.message, "delivery_limit", nowMs);
                     continue;
+                }
+                if (entry.storeId != 0 && features.deliveryLimit() >= 0) {
+                    durableState.recordFailedDeliveries(name, entry.storeId, entry.failedDeliveries);
                 }
                 addReady(entry, true);
             }

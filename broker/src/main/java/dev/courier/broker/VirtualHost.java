@@ -577,7 +577,8 @@ public final class VirtualHost {
             }
             if (storeQueues != null) {
                 storeId = durable.nextMessageId();
-                stored = durable.persist(message, storeId, storeQueues);
+                stored = durable.persist(
+                        message, storeId, storeQueues, runtime.clockMs().getAsLong());
             }
         }
         for (int i = 0, n = targets.size(); i < n; i++) {

@@ -23,6 +23,7 @@ import java.nio.file.Files;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -45,14 +46,17 @@ public final class CourierServer implements AutoCloseable {
     private final ResourceAlarms alarms;
     private volatile boolean closed;
 
-    private CourierServer(ServerConfig config) throws IOException, InterruptedException {
+    private CourierServer(ServerConfig config, LongSupplier clockMs) throws IOException, InterruptedException {
         this.config = config;
         Files.createDirectories(config.dataDir());
         this.store = MessageStore.open(config.dataDir().resolve("store"), storeConfig(config));
         Broker created;
         try {
             created = new Broker(
-                    BrokerConfig.defaults().withMemoryWindowMessages(config.queueMemoryWindowMessages()), store);
+                    BrokerConfig.defaults()
+                            .withMemoryWindowMessages(config.queueMemoryWindowMessages())
+                            .withClockMs(clockMs),
+                    store);
         } catch (RuntimeException e) {
             store.close();
             throw e;
@@ -107,8 +111,17 @@ public final class CourierServer implements AutoCloseable {
      * @throws IOException when the data directory cannot be created or a port cannot be bound
      */
     public static CourierServer start(ServerConfig config) throws IOException, InterruptedException {
+        return start(config, System::currentTimeMillis);
+    }
+
+    /**
+     * Starts a broker whose TTLs and x-death times follow {@code clockMs} instead of the system
+     * clock; for tests that need time to pass without waiting.
+     */
+    public static CourierServer start(ServerConfig config, LongSupplier clockMs)
+            throws IOException, InterruptedException {
         try {
-            return new CourierServer(config);
+            return new CourierServer(config, clockMs);
         } catch (RuntimeException e) {
             // Netty reports bind failures as unchecked exceptions wrapping the socket error
             if (e.getCause() instanceof IOException io) {
