@@ -25,6 +25,7 @@ final class DeadLetters {
      * releasing it when the queue has no dead-letter exchange or it does not exist.
      */
     static void deadLetter(MessageQueue from, QueueArguments arguments, Message message, String reason, long nowMs) {
+        from.stats().increment(QueueStats.Counter.DEAD_LETTER);
         try {
             if (!arguments.deadLettering()) {
                 return;

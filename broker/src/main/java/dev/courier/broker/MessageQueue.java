@@ -70,6 +70,7 @@ public final class MessageQueue {
     private volatile int messageCount;
     private volatile int consumerCount;
     private volatile int residentCount;
+    private final QueueStats stats = new QueueStats();
 
     MessageQueue(
             String name,
@@ -156,6 +157,16 @@ public final class MessageQueue {
     /** Consumers; a recent value, readable from any thread. */
     public int consumerCount() {
         return consumerCount;
+    }
+
+    /** Cumulative counters and gauges for management and metrics; readable from any thread. */
+    public QueueStats stats() {
+        return stats;
+    }
+
+    /** The attached consumers, as the actor sees them. */
+    public CompletableFuture<List<Consumer>> consumers() {
+        return ask(() -> List.copyOf(consumers));
     }
 
     // ---------------------------------------------------------------- mailbox
@@ -253,6 +264,7 @@ public final class MessageQueue {
                 return;
             }
             long nowMs = clockMs.getAsLong();
+            stats.increment(QueueStats.Counter.PUBLISH);
             Entry entry = new Entry(nextEntryId++, message, levelOf(message), expiryOf(message, nowMs));
             entry.storeId = storeId;
             if (wouldOverflow(entry) && features.overflow() != QueueArguments.Overflow.DROP_HEAD) {
@@ -382,6 +394,7 @@ public final class MessageQueue {
     private void published() {
         messageCount = ready.size();
         residentCount = ready.resident();
+        stats.gauges(unacked.size(), ready.bytes());
     }
 
     /** Attaches a consumer; fails with 403 when exclusivity forbids it. */
@@ -431,10 +444,12 @@ public final class MessageQueue {
             for (int i = 0; i < count; i++) {
                 Entry entry = unacked.remove(entryIds[i]);
                 if (entry != null) {
+                    stats.increment(QueueStats.Counter.ACK);
                     unstore(entry);
                     entry.message.release();
                 }
             }
+            stats.gauges(unacked.size(), ready.bytes());
         });
     }
 
@@ -507,7 +522,10 @@ public final class MessageQueue {
                 return new GetResult(null, 0);
             }
             int left = messageCount;
-            return new GetResult(handOut(entry, autoAck, left), left);
+            stats.increment(autoAck ? QueueStats.Counter.GET_NO_ACK : QueueStats.Counter.GET);
+            GetResult result = new GetResult(handOut(entry, autoAck, left), left);
+            stats.gauges(unacked.size(), ready.bytes());
+            return result;
         });
     }
 
@@ -712,6 +730,9 @@ public final class MessageQueue {
     /** Gives an entry to a consumer or basic.get: unacked unless auto-ack; with x-delivery-count when due. */
     private Delivery handOut(Entry entry, boolean autoAck, long messageCountAfter) {
         Message message = entry.message; // callers materialized it
+        if (entry.redelivered) {
+            stats.increment(QueueStats.Counter.REDELIVER);
+        }
         if (!autoAck) {
             unacked.put(entry.id, entry);
             message.retain();
@@ -796,6 +817,7 @@ public final class MessageQueue {
             }
             Entry entry = ready.poll(); // the live entry just peeked: nothing ran in between
             forgetExpiry(entry);
+            stats.increment(consumer.autoAck() ? QueueStats.Counter.DELIVER_NO_ACK : QueueStats.Counter.DELIVER);
             consumer.deliver(handOut(entry, consumer.autoAck(), -1));
         }
         published();

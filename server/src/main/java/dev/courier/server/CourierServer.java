@@ -6,6 +6,7 @@ import dev.courier.server.amqp.AmqpChannelInitializer;
 import dev.courier.server.amqp.Authenticator;
 import dev.courier.server.amqp.DirectReplyTo;
 import dev.courier.server.amqp.ServerContext;
+import dev.courier.server.management.ManagementServer;
 import dev.courier.store.MessageStore;
 import dev.courier.store.StoreConfig;
 import io.netty.bootstrap.ServerBootstrap;
@@ -42,6 +43,7 @@ public final class CourierServer implements AutoCloseable {
     private final EventLoopGroup bossGroup;
     private final EventLoopGroup workerGroup;
     private final Channel amqpChannel;
+    private final ManagementServer management;
     private final Set<Object> connections = ConcurrentHashMap.newKeySet();
     private final ResourceAlarms alarms;
     private volatile boolean closed;
@@ -69,13 +71,10 @@ public final class CourierServer implements AutoCloseable {
                 }
             }
         });
-        ServerContext context = new ServerContext(
-                config,
-                broker,
-                new Authenticator(config.defaultUser(), config.defaultPassword(), config.loopbackUsersOnly()),
-                new DirectReplyTo(),
-                connections,
-                alarms::reason);
+        Authenticator authenticator =
+                new Authenticator(config.defaultUser(), config.defaultPassword(), config.loopbackUsersOnly());
+        ServerContext context =
+                new ServerContext(config, broker, authenticator, new DirectReplyTo(), connections, alarms::reason);
         this.bossGroup = new MultiThreadIoEventLoopGroup(
                 1, new DefaultThreadFactory("courier-accept", true), NioIoHandler.newFactory());
         this.workerGroup = new MultiThreadIoEventLoopGroup(
@@ -96,8 +95,12 @@ public final class CourierServer implements AutoCloseable {
                     .bind(new InetSocketAddress(config.bindAddress(), config.amqpPort()))
                     .sync()
                     .channel();
+            this.management = config.httpPort() < 0
+                    ? null
+                    : ManagementServer.start(
+                            config, broker, store, authenticator, connections, this::amqpPort, bossGroup, workerGroup);
         } catch (RuntimeException | InterruptedException e) {
-            shutdownGroups();
+            shutdownGroups(); // closes the AMQP listener too when it was bound
             alarms.close();
             broker.close();
             store.close();
@@ -145,9 +148,9 @@ public final class CourierServer implements AutoCloseable {
         return ((InetSocketAddress) amqpChannel.localAddress()).getPort();
     }
 
-    /** The management HTTP port, or -1: the management API is not part of this build yet. */
+    /** The management HTTP port actually bound, or -1 when the listener is disabled ({@code http.port=-1}). */
     public int httpPort() {
-        return -1;
+        return management == null ? -1 : management.port();
     }
 
     public ServerConfig config() {
@@ -176,6 +179,9 @@ public final class CourierServer implements AutoCloseable {
         closed = true;
         LOG.info("shutting down");
         amqpChannel.close().syncUninterruptibly();
+        if (management != null) {
+            management.close();
+        }
         shutdownGroups();
         alarms.close();
         broker.close();

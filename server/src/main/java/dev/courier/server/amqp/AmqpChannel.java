@@ -78,6 +78,27 @@ final class AmqpChannel {
         this.publisher = new Publisher(this, connection, vhost);
     }
 
+    /** A snapshot for the management API; event loop only. */
+    ConnectionInfo.ChannelInfo describe() {
+        List<ConnectionInfo.ConsumerInfo> consumerInfos = new ArrayList<>(consumers.size());
+        for (ChannelConsumer consumer : consumers.values()) {
+            consumerInfos.add(new ConnectionInfo.ConsumerInfo(
+                    consumer.consumerTag(),
+                    consumer.queue().name(),
+                    !consumer.autoAck(),
+                    consumer.prefetchCount(),
+                    consumer.priority()));
+        }
+        return new ConnectionInfo.ChannelInfo(
+                id,
+                consumers.size(),
+                consumerPrefetch,
+                globalPrefetch,
+                unacked.size(),
+                confirms != null,
+                consumerInfos);
+    }
+
     int id() {
         return id;
     }

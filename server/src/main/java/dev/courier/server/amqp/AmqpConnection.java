@@ -3,6 +3,7 @@ package dev.courier.server.amqp;
 import static dev.courier.protocol.AmqpConstants.ACCESS_REFUSED;
 import static dev.courier.protocol.AmqpConstants.CHANNEL_ERROR;
 import static dev.courier.protocol.AmqpConstants.COMMAND_INVALID;
+import static dev.courier.protocol.AmqpConstants.CONNECTION_FORCED;
 import static dev.courier.protocol.AmqpConstants.INTERNAL_ERROR;
 import static dev.courier.protocol.AmqpConstants.NOT_ALLOWED;
 import static dev.courier.protocol.AmqpConstants.UNEXPECTED_FRAME;
@@ -23,9 +24,12 @@ import io.netty.handler.timeout.IdleState;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.collection.IntObjectHashMap;
+import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
@@ -41,7 +45,7 @@ import org.slf4j.LoggerFactory;
  * <p>A Netty handler; every method runs on the connection's event loop except those documented
  * as thread-safe ({@link #execute}, {@link #releasePublishCharge}, {@link #isWritable}).
  */
-final class AmqpConnection extends ChannelInboundHandlerAdapter {
+final class AmqpConnection extends ChannelInboundHandlerAdapter implements ManagedConnection {
     private static final Logger LOG = LoggerFactory.getLogger(AmqpConnection.class);
 
     /** Publish bytes in flight to queue actors above which the socket stops being read. */
@@ -82,6 +86,10 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
     private boolean blockedNotify;
     private boolean blockedByAlarm;
     private boolean authenticationFailureClose;
+    private Map<String, Object> clientProperties = Map.of();
+    private int heartbeatSeconds;
+    private final long connectedAtMs = System.currentTimeMillis();
+    private volatile String name = "";
 
     AmqpConnection(ServerContext server, AmqpFrameDecoder decoder) {
         this.server = server;
@@ -132,6 +140,8 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
+        name = name((InetSocketAddress) ctx.channel().remoteAddress(), (InetSocketAddress)
+                ctx.channel().localAddress());
         server.connections().add(this);
         handshakeTimeout = ctx.executor()
                 .schedule(
@@ -332,6 +342,7 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
     @SuppressWarnings("unchecked")
     private void onStartOk(Amqp.Connection.StartOk startOk) {
         Map<String, Object> clientProperties = startOk.clientProperties();
+        this.clientProperties = clientProperties;
         Object capabilities = clientProperties.get("capabilities");
         if (capabilities instanceof Map<?, ?> caps) {
             Map<String, Object> c = (Map<String, Object>) caps;
@@ -390,6 +401,7 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
         channelMax = requestedChannelMax;
         decoder.maxFrameSizeBytes(frameMax);
         int heartbeat = tuneOk.heartbeat();
+        heartbeatSeconds = heartbeat;
         if (heartbeat > 0) {
             // give up after two silent intervals, as RabbitMQ does; only reads are watched, so the
             // handler adds no listener to every write on the delivery path
@@ -587,6 +599,68 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter {
                 writeMethod(channelId, new Amqp.Basic.Nack(deliveryTag, multiple, false));
             }
         };
+    }
+
+    /**
+     * A snapshot for the management API, taken on the event loop; completes with null when the
+     * connection is not open (still in the handshake, or closing).
+     */
+    @Override
+    public CompletableFuture<ConnectionInfo> describe() {
+        CompletableFuture<ConnectionInfo> result = new CompletableFuture<>();
+        ChannelHandlerContext c = ctx;
+        if (c == null) {
+            result.complete(null);
+            return result;
+        }
+        try {
+            c.executor().execute(() -> result.complete(state == State.OPEN ? snapshot() : null));
+        } catch (RejectedExecutionException e) {
+            result.complete(null);
+        }
+        return result;
+    }
+
+    private ConnectionInfo snapshot() {
+        InetSocketAddress peer = (InetSocketAddress) ctx.channel().remoteAddress();
+        InetSocketAddress local = (InetSocketAddress) ctx.channel().localAddress();
+        List<ConnectionInfo.ChannelInfo> channelInfos = new ArrayList<>(channelList.size());
+        for (AmqpChannel channel : channelList) {
+            channelInfos.add(channel.describe());
+        }
+        return new ConnectionInfo(
+                name,
+                user,
+                vhost.name(),
+                peer.getAddress().getHostAddress(),
+                peer.getPort(),
+                local.getAddress().getHostAddress(),
+                local.getPort(),
+                clientProperties,
+                connectedAtMs,
+                channelMax,
+                frameMax,
+                heartbeatSeconds,
+                blockedByAlarm,
+                channelInfos);
+    }
+
+    /** RabbitMQ's connection name: {@code "127.0.0.1:54321 -> 127.0.0.1:5672"}. */
+    static String name(InetSocketAddress peer, InetSocketAddress local) {
+        return peer.getAddress().getHostAddress() + ":" + peer.getPort() + " -> "
+                + local.getAddress().getHostAddress() + ":" + local.getPort();
+    }
+
+    /** RabbitMQ's name for this connection, {@code "peer -> local"}; thread-safe. */
+    @Override
+    public String name() {
+        return name;
+    }
+
+    /** Thread-safe: closes the connection with 320 CONNECTION_FORCED, as an operator asked. */
+    @Override
+    public void forceClose(String reason) {
+        execute(() -> connectionError(CONNECTION_FORCED, "CONNECTION_FORCED - " + reason, 0, 0));
     }
 
     SocketAddress remote() {

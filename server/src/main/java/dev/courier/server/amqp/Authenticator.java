@@ -32,7 +32,7 @@ public final class Authenticator {
     }
 
     /** Why a login was refused, in words fit for the client (never containing the password). */
-    static final class LoginRefused extends Exception {
+    public static final class LoginRefused extends Exception {
         private static final long serialVersionUID = 1L;
 
         LoginRefused(String text) {
@@ -55,10 +55,21 @@ public final class Authenticator {
                         throw new LoginRefused(
                                 "unsupported authentication mechanism '" + mechanism + "'; supported: " + MECHANISMS);
                 };
+        return check(credentials, "using authentication mechanism " + mechanism, remote);
+    }
+
+    /**
+     * Checks a user name and password from another protocol (the management API's HTTP basic
+     * auth); the same rules as an AMQP login.
+     */
+    public String login(String userName, String userPassword, SocketAddress remote) throws LoginRefused {
+        return check(new Credentials(userName, userPassword), "for the management API", remote);
+    }
+
+    private String check(Credentials credentials, String how, SocketAddress remote) throws LoginRefused {
         if (!credentials.user().equals(user)
                 || !MessageDigest.isEqual(credentials.password().getBytes(StandardCharsets.UTF_8), password)) {
-            throw new LoginRefused("Login was refused using authentication mechanism " + mechanism
-                    + ". For details see the broker logfile.");
+            throw new LoginRefused("Login was refused " + how + ". For details see the broker logfile.");
         }
         if (loopbackOnly && !isLoopback(remote)) {
             throw new LoginRefused("user '" + credentials.user()

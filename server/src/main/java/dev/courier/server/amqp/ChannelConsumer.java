@@ -52,6 +52,10 @@ final class ChannelConsumer implements Consumer {
         return autoAck;
     }
 
+    int prefetchCount() {
+        return prefetchCount;
+    }
+
     @Override
     public int priority() {
         return priority;

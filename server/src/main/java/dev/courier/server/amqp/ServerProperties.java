@@ -4,9 +4,9 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /** The server-properties table of connection.start, with the capabilities RabbitMQ announces. */
-final class ServerProperties {
+public final class ServerProperties {
     /** Courier's version, from the jar manifest when packaged. */
-    static final String VERSION = versionOf();
+    public static final String VERSION = versionOf();
 
     private static final Map<String, Object> PROPERTIES = build();
 

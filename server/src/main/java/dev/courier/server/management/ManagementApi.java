@@ -1,0 +1,1114 @@
+package dev.courier.server.management;
+
+import dev.courier.broker.AmqpException;
+import dev.courier.broker.Binding;
+import dev.courier.broker.Broker;
+import dev.courier.broker.Consumer;
+import dev.courier.broker.Delivery;
+import dev.courier.broker.Exchange;
+import dev.courier.broker.GetResult;
+import dev.courier.broker.Message;
+import dev.courier.broker.MessageQueue;
+import dev.courier.broker.QueueStats;
+import dev.courier.broker.VirtualHost;
+import dev.courier.protocol.AmqpConstants;
+import dev.courier.protocol.BasicProperties;
+import dev.courier.server.ServerConfig;
+import dev.courier.server.amqp.ConnectionInfo;
+import dev.courier.server.amqp.ManagedConnection;
+import dev.courier.server.amqp.ServerProperties;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
+import java.lang.management.ManagementFactory;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.IntSupplier;
+
+/**
+ * The management API's resources, with RabbitMQ's paths and JSON field names (see DESIGN.md):
+ * overview, nodes, vhosts, exchanges, queues, bindings, connections, channels, consumers, users,
+ * permissions, plus publish/get/purge for debugging and {@code move} (DLQ redrive, a Courier
+ * extension). Runs on the management executor, never on an event loop: it may wait for queue
+ * actors and connections, each wait bounded.
+ */
+final class ManagementApi {
+    /** How RabbitMQ's management API names the default exchange (whose name is empty) in paths. */
+    private static final String DEFAULT_EXCHANGE_ALIAS = "amq.default";
+
+    /** Longest wait for a queue actor or a connection to answer. */
+    private static final long ANSWER_TIMEOUT_MS = 5_000;
+
+    private final ServerConfig config;
+    private final Broker broker;
+    private final Set<Object> connections;
+    private final StatsSampler stats;
+    private final IntSupplier amqpPort;
+    private final String nodeName;
+    private final long startedAtMs = System.currentTimeMillis();
+
+    ManagementApi(
+            ServerConfig config, Broker broker, Set<Object> connections, StatsSampler stats, IntSupplier amqpPort) {
+        this.config = config;
+        this.broker = broker;
+        this.connections = connections;
+        this.stats = stats;
+        this.amqpPort = amqpPort;
+        this.nodeName = "courier@" + hostName();
+    }
+
+    /** One HTTP request, its path split into decoded segments after {@code /api}. */
+    record Request(String method, List<String> path, Map<String, List<String>> query, Object body, String user) {
+        String segment(int i) {
+            return i < path.size() ? path.get(i) : null;
+        }
+
+        boolean flag(String name) {
+            List<String> values = query.get(name);
+            return values != null && !values.isEmpty() && "true".equals(values.get(0));
+        }
+    }
+
+    /** An answer: status, a JSON value (null for no body) and an optional Location header. */
+    record Response(int status, Object body, String location) {
+        static Response ok(Object body) {
+            return new Response(200, body, null);
+        }
+
+        static Response created(String location) {
+            return new Response(201, null, location);
+        }
+
+        static Response noContent() {
+            return new Response(204, null, null);
+        }
+    }
+
+    Response handle(Request request) {
+        try {
+            return route(request);
+        } catch (AmqpException e) {
+            throw fromAmqp(e);
+        }
+    }
+
+    private Response route(Request r) {
+        String resource = r.segment(0);
+        if (resource == null) {
+            throw ApiException.notFound("Not Found");
+        }
+        return switch (resource) {
+            case "overview" -> get(r, this::overview);
+            case "whoami" -> get(r, () -> user(r.user()));
+            case "nodes" -> get(r, () -> r.segment(1) == null ? List.of(node()) : single(node(), r.segment(1)));
+            case "vhosts" -> get(r, () -> r.segment(1) == null ? vhosts() : vhostJson(vhost(r.segment(1))));
+            case "users" ->
+                get(r, () -> r.segment(1) == null ? List.of(user(config.defaultUser())) : knownUser(r.segment(1)));
+            case "permissions" -> get(r, () -> permissions(r));
+            case "exchanges" -> exchanges(r);
+            case "queues" -> queues(r);
+            case "bindings" -> bindings(r);
+            case "connections" -> connections(r);
+            case "channels" -> get(r, () -> channels(r.segment(1)));
+            case "consumers" -> get(r, () -> consumers(r.segment(1)));
+            default -> throw ApiException.notFound("Not Found");
+        };
+    }
+
+    private static Response get(Request r, java.util.function.Supplier<Object> answer) {
+        if (!r.method().equals("GET")) {
+            throw ApiException.methodNotAllowed(r.method(), "/api/" + String.join("/", r.path()));
+        }
+        return Response.ok(answer.get());
+    }
+
+    // ---------------------------------------------------------------- overview, nodes, users
+
+    private Object overview() {
+        long ready = 0;
+        long unacked = 0;
+        int queues = 0;
+        int exchanges = 0;
+        int consumers = 0;
+        Map<String, Long> totals = new LinkedHashMap<>();
+        Map<String, Double> rates = new LinkedHashMap<>();
+        for (VirtualHost vhost : broker.vhosts()) {
+            exchanges += vhost.exchanges().size();
+            for (MessageQueue queue : vhost.queues()) {
+                queues++;
+                ready += queue.messageCount();
+                unacked += queue.stats().unacked();
+                consumers += queue.consumerCount();
+                for (QueueStats.Counter counter : QueueStats.counters()) {
+                    totals.merge(counter.jsonName(), queue.stats().get(counter), Long::sum);
+                    rates.merge(counter.jsonName(), stats.rate(queue, counter), Double::sum);
+                }
+            }
+        }
+        List<ConnectionInfo> open = openConnections();
+        int channels = open.stream().mapToInt(c -> c.channels().size()).sum();
+        Map<String, Object> messageStats = new LinkedHashMap<>();
+        totals.forEach((name, count) -> {
+            messageStats.put(name, count);
+            messageStats.put(name + "_details", Map.of("rate", rates.get(name)));
+        });
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("management_version", ServerProperties.VERSION);
+        out.put("product_name", "Courier");
+        out.put("product_version", ServerProperties.VERSION);
+        out.put("rabbitmq_version", "3.13.0"); // what clients that check the version should assume
+        out.put("cluster_name", nodeName);
+        out.put("node", nodeName);
+        out.put("message_stats", messageStats);
+        out.put(
+                "queue_totals",
+                Map.of("messages", ready + unacked, "messages_ready", ready, "messages_unacknowledged", unacked));
+        out.put(
+                "object_totals",
+                Map.of(
+                        "connections", open.size(),
+                        "channels", channels,
+                        "exchanges", exchanges,
+                        "queues", queues,
+                        "consumers", consumers));
+        out.put("listeners", listeners());
+        return out;
+    }
+
+    private List<Object> listeners() {
+        List<Object> out = new ArrayList<>();
+        out.add(Map.of(
+                "node", nodeName, "protocol", "amqp", "ip_address", config.bindAddress(), "port", amqpPort.getAsInt()));
+        return out;
+    }
+
+    private Map<String, Object> node() {
+        Runtime runtime = Runtime.getRuntime();
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("name", nodeName);
+        out.put("type", "disc");
+        out.put("running", true);
+        out.put("uptime", System.currentTimeMillis() - startedAtMs);
+        out.put("processors", runtime.availableProcessors());
+        out.put("mem_used", runtime.totalMemory() - runtime.freeMemory());
+        out.put("mem_limit", (long) (runtime.maxMemory() * config.memoryHighWatermark()));
+        out.put("disk_free_limit", config.diskFreeLimitBytes());
+        out.put("run_queue", 0);
+        out.put("os_pid", Long.toString(ProcessHandle.current().pid()));
+        out.put("jvm", Runtime.version().toString());
+        out.put("threads", ManagementFactory.getThreadMXBean().getThreadCount());
+        return out;
+    }
+
+    private Object single(Map<String, Object> item, String name) {
+        if (!item.get("name").equals(name)) {
+            throw ApiException.notFound("Object Not Found");
+        }
+        return item;
+    }
+
+    private Map<String, Object> user(String name) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("name", name);
+        out.put("tags", List.of("administrator"));
+        return out;
+    }
+
+    private Object knownUser(String name) {
+        if (!name.equals(config.defaultUser())) {
+            throw ApiException.notFound("Object Not Found");
+        }
+        return user(name);
+    }
+
+    private Object permissions(Request r) {
+        List<Object> all = new ArrayList<>();
+        for (VirtualHost vhost : broker.vhosts()) {
+            Map<String, Object> p = new LinkedHashMap<>();
+            p.put("user", config.defaultUser());
+            p.put("vhost", vhost.name());
+            p.put("configure", ".*");
+            p.put("write", ".*");
+            p.put("read", ".*");
+            all.add(p);
+        }
+        String vhost = r.segment(1);
+        String user = r.segment(2);
+        if (vhost == null) {
+            return all;
+        }
+        vhost(vhost);
+        if (!config.defaultUser().equals(user)) {
+            throw ApiException.notFound("Object Not Found");
+        }
+        return all.stream()
+                .filter(p -> vhost.equals(((Map<?, ?>) p).get("vhost")))
+                .findFirst()
+                .orElseThrow(() -> ApiException.notFound("Object Not Found"));
+    }
+
+    // ---------------------------------------------------------------- vhosts
+
+    private VirtualHost vhost(String name) {
+        VirtualHost vhost = broker.vhost(name);
+        if (vhost == null) {
+            throw ApiException.notFound("vhost '" + name + "' not found");
+        }
+        return vhost;
+    }
+
+    private List<Object> vhosts() {
+        List<Object> out = new ArrayList<>();
+        for (VirtualHost vhost : broker.vhosts()) {
+            out.add(vhostJson(vhost));
+        }
+        return out;
+    }
+
+    private Map<String, Object> vhostJson(VirtualHost vhost) {
+        long ready = 0;
+        long unacked = 0;
+        for (MessageQueue queue : vhost.queues()) {
+            ready += queue.messageCount();
+            unacked += queue.stats().unacked();
+        }
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("name", vhost.name());
+        out.put("description", vhost.name().equals("/") ? "Default virtual host" : "");
+        out.put("tags", List.of());
+        out.put("tracing", false);
+        out.put("messages", ready + unacked);
+        out.put("messages_ready", ready);
+        out.put("messages_unacknowledged", unacked);
+        return out;
+    }
+
+    // ---------------------------------------------------------------- exchanges
+
+    private Response exchanges(Request r) {
+        String vhostName = r.segment(1);
+        String name = r.segment(2);
+        String sub = r.segment(3);
+        if (vhostName == null) {
+            return get(r, () -> allVhosts(v -> exchangesOf(v)));
+        }
+        VirtualHost vhost = vhost(vhostName);
+        if (name == null) {
+            return get(r, () -> exchangesOf(vhost));
+        }
+        if (name.equals(DEFAULT_EXCHANGE_ALIAS)) {
+            name = "";
+        }
+        if (sub == null) {
+            return switch (r.method()) {
+                case "GET" -> Response.ok(exchangeJson(existingExchange(vhost, name)));
+                case "PUT" -> declareExchange(vhost, name, r);
+                case "DELETE" -> {
+                    existingExchange(vhost, name);
+                    vhost.deleteExchange(name, r.flag("if-unused"));
+                    yield Response.noContent();
+                }
+                default -> throw ApiException.methodNotAllowed(r.method(), "an exchange");
+            };
+        }
+        Exchange exchange = existingExchange(vhost, name);
+        if (sub.equals("publish") && r.method().equals("POST")) {
+            return Response.ok(Map.of("routed", publish(vhost, exchange, body(r))));
+        }
+        if (sub.equals("bindings") && "source".equals(r.segment(4))) {
+            return get(r, () -> bindingsJson(exchange.bindings()));
+        }
+        if (sub.equals("bindings") && "destination".equals(r.segment(4))) {
+            return get(
+                    r,
+                    () -> bindingsJson(vhost.bindings().stream()
+                            .filter(b -> b.destination() == exchange)
+                            .toList()));
+        }
+        throw ApiException.notFound("Not Found");
+    }
+
+    private static Exchange existingExchange(VirtualHost vhost, String name) {
+        Exchange exchange = vhost.exchange(name);
+        if (exchange == null) {
+            throw ApiException.notFound("no exchange '" + name + "' in vhost '" + vhost.name() + "'");
+        }
+        return exchange;
+    }
+
+    private List<Object> exchangesOf(VirtualHost vhost) {
+        List<Object> out = new ArrayList<>();
+        vhost.exchanges().stream().sorted(Comparator.comparing(Exchange::name)).forEach(e -> out.add(exchangeJson(e)));
+        return out;
+    }
+
+    private Map<String, Object> exchangeJson(Exchange exchange) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("name", exchange.name());
+        out.put("vhost", vhostOf(exchange));
+        out.put("type", exchange.type());
+        out.put("durable", exchange.durable());
+        out.put("auto_delete", exchange.autoDelete());
+        out.put("internal", exchange.internal());
+        out.put("arguments", JsonValues.toJson(exchange.arguments()));
+        return out;
+    }
+
+    private String vhostOf(Exchange exchange) {
+        for (VirtualHost vhost : broker.vhosts()) {
+            if (vhost.exchange(exchange.name()) == exchange) {
+                return vhost.name();
+            }
+        }
+        return "/";
+    }
+
+    private Response declareExchange(VirtualHost vhost, String name, Request r) {
+        Map<String, Object> body = body(r);
+        Object type = body.get("type");
+        if (!(type instanceof String typeName)) {
+            throw ApiException.badRequest("an exchange needs a \"type\": direct, fanout, topic or headers");
+        }
+        boolean existed = vhost.exchange(name) != null;
+        vhost.declareExchange(
+                name,
+                typeName,
+                false,
+                bool(body, "durable", true),
+                bool(body, "auto_delete", false),
+                bool(body, "internal", false),
+                JsonValues.toTable(body.get("arguments"), "arguments"));
+        return existed ? Response.noContent() : Response.created(null);
+    }
+
+    /** POST /api/exchanges/{vhost}/{name}/publish: answers whether any queue took the message. */
+    private boolean publish(VirtualHost vhost, Exchange exchange, Map<String, Object> body) {
+        String routingKey = string(body, "routing_key", "");
+        String payload = string(body, "payload", "");
+        String encoding = string(body, "payload_encoding", "string");
+        byte[] bytes =
+                switch (encoding) {
+                    case "string" -> payload.getBytes(StandardCharsets.UTF_8);
+                    case "base64" -> {
+                        try {
+                            yield Base64.getDecoder().decode(payload);
+                        } catch (IllegalArgumentException e) {
+                            throw ApiException.badRequest("payload is not valid base64");
+                        }
+                    }
+                    default -> throw ApiException.badRequest("payload_encoding must be \"string\" or \"base64\"");
+                };
+        if (bytes.length > config.maxMessageSizeBytes()) {
+            throw ApiException.badRequest(
+                    "message size " + bytes.length + " is larger than the maximum " + config.maxMessageSizeBytes());
+        }
+        BasicProperties properties = properties(JsonValues.toTable(body.get("properties"), "properties"));
+        ByteBuf raw = Unpooled.buffer();
+        properties.encode(raw);
+        Message message = new Message(exchange.name(), routingKey, raw, Unpooled.wrappedBuffer(bytes));
+        try {
+            List<MessageQueue> targets = new ArrayList<>();
+            vhost.route(exchange.name(), routingKey, message, targets);
+            if (targets.isEmpty()) {
+                return false;
+            }
+            CompletableFuture<Boolean> taken = new CompletableFuture<>();
+            int[] answers = {targets.size()};
+            boolean[] any = {false};
+            vhost.enqueue(message, targets, accepted -> {
+                synchronized (answers) {
+                    any[0] |= accepted;
+                    if (--answers[0] == 0) {
+                        taken.complete(any[0]);
+                    }
+                }
+            });
+            return await(taken);
+        } finally {
+            message.release();
+        }
+    }
+
+    private static BasicProperties properties(Map<String, Object> p) {
+        Object headers = p.get("headers");
+        Object timestamp = p.get("timestamp");
+        return new BasicProperties(
+                str(p.get("content_type")),
+                str(p.get("content_encoding")),
+                headers instanceof Map<?, ?> ? castTable(headers) : null,
+                integer(p.get("delivery_mode")),
+                integer(p.get("priority")),
+                str(p.get("correlation_id")),
+                str(p.get("reply_to")),
+                str(p.get("expiration")),
+                str(p.get("message_id")),
+                timestamp instanceof Number n ? Instant.ofEpochSecond(n.longValue()) : null,
+                str(p.get("type")),
+                str(p.get("user_id")),
+                str(p.get("app_id")),
+                str(p.get("cluster_id")));
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> castTable(Object table) {
+        return (Map<String, Object>) table;
+    }
+
+    private static String str(Object value) {
+        return value == null ? null : value.toString();
+    }
+
+    private static Integer integer(Object value) {
+        if (value == null) {
+            return null;
+        }
+        if (value instanceof Number n) {
+            return n.intValue();
+        }
+        throw ApiException.badRequest("expected a number, got " + value);
+    }
+
+    // ---------------------------------------------------------------- queues
+
+    private Response queues(Request r) {
+        String vhostName = r.segment(1);
+        String name = r.segment(2);
+        String sub = r.segment(3);
+        if (vhostName == null) {
+            return get(r, () -> allVhosts(v -> queuesOf(v)));
+        }
+        VirtualHost vhost = vhost(vhostName);
+        if (name == null) {
+            return get(r, () -> queuesOf(vhost));
+        }
+        if (sub == null) {
+            return switch (r.method()) {
+                case "GET" -> Response.ok(queueDetail(existingQueue(vhost, name)));
+                case "PUT" -> declareQueue(vhost, name, r);
+                case "DELETE" -> {
+                    existingQueue(vhost, name);
+                    await(vhost.deleteQueue(name, r.flag("if-unused"), r.flag("if-empty"), null));
+                    yield Response.noContent();
+                }
+                default -> throw ApiException.methodNotAllowed(r.method(), "a queue");
+            };
+        }
+        MessageQueue queue = existingQueue(vhost, name);
+        return switch (sub) {
+            case "contents" -> {
+                if (!r.method().equals("DELETE")) {
+                    throw ApiException.methodNotAllowed(r.method(), "a queue's contents");
+                }
+                await(vhost.purgeQueue(name, null));
+                yield Response.noContent();
+            }
+            case "get" -> {
+                if (!r.method().equals("POST")) {
+                    throw ApiException.methodNotAllowed(r.method(), "get");
+                }
+                yield Response.ok(getMessages(queue, body(r)));
+            }
+            case "move" -> {
+                if (!r.method().equals("POST")) {
+                    throw ApiException.methodNotAllowed(r.method(), "move");
+                }
+                Map<String, Object> body = body(r);
+                String destination = string(body, "destination", null);
+                if (destination == null) {
+                    throw ApiException.badRequest("move needs a \"destination\" queue");
+                }
+                existingQueue(vhost, destination);
+                Object max = body.get("max");
+                int limit = max == null ? Integer.MAX_VALUE : integer(max);
+                if (limit < 0) {
+                    throw ApiException.badRequest("max must not be negative");
+                }
+                int moved = await(vhost.moveMessages(name, destination, limit, null));
+                yield Response.ok(Map.of("moved", moved));
+            }
+            case "bindings" ->
+                get(
+                        r,
+                        () -> bindingsJson(vhost.bindings().stream()
+                                .filter(b -> b.destination() == queue)
+                                .toList()));
+            case "history" -> get(r, () -> history(queue));
+            default -> throw ApiException.notFound("Not Found");
+        };
+    }
+
+    private static MessageQueue existingQueue(VirtualHost vhost, String name) {
+        for (MessageQueue queue : vhost.queues()) {
+            if (queue.name().equals(name)) {
+                return queue;
+            }
+        }
+        throw ApiException.notFound("no queue '" + name + "' in vhost '" + vhost.name() + "'");
+    }
+
+    private List<Object> queuesOf(VirtualHost vhost) {
+        List<Object> out = new ArrayList<>();
+        vhost.queues().stream().sorted(Comparator.comparing(MessageQueue::name)).forEach(q -> out.add(queueJson(q)));
+        return out;
+    }
+
+    private Map<String, Object> queueJson(MessageQueue queue) {
+        QueueStats queueStats = queue.stats();
+        int ready = queue.messageCount();
+        int unacked = queueStats.unacked();
+        long readyBytes = queueStats.readyBytes();
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("name", queue.name());
+        out.put("vhost", queue.vhost().name());
+        out.put("type", "classic");
+        out.put("durable", queue.durable());
+        out.put("auto_delete", queue.autoDelete());
+        out.put("exclusive", queue.exclusive());
+        out.put("arguments", JsonValues.toJson(queue.arguments()));
+        out.put("node", nodeName);
+        out.put("state", "running");
+        out.put("consumers", queue.consumerCount());
+        out.put("messages", ready + unacked);
+        out.put("messages_ready", ready);
+        out.put("messages_unacknowledged", unacked);
+        out.put("messages_ram", queue.residentMessageCount() + unacked);
+        out.put("messages_paged_out", ready - queue.residentMessageCount());
+        out.put("message_bytes_ready", readyBytes);
+        out.put("memory", memoryEstimate(queue, ready, readyBytes));
+        Map<String, Object> messageStats = stats.messageStats(queue);
+        out.put("message_stats", messageStats);
+        double publishRate = stats.rate(queue, QueueStats.Counter.PUBLISH);
+        double outRate = ((Number) ((Map<?, ?>) messageStats.get("deliver_get_details")).get("rate")).doubleValue();
+        out.put("messages_details", Map.of("rate", publishRate - outRate));
+        return out;
+    }
+
+    /**
+     * Heap held by a queue, estimated: an index entry per ready message (about 120 bytes) plus the
+     * bodies of the resident ones (paged-out bodies are on disk only).
+     */
+    private static long memoryEstimate(MessageQueue queue, int ready, long readyBytes) {
+        int resident = queue.residentMessageCount();
+        long residentBytes = ready == 0 ? 0 : readyBytes * resident / ready;
+        return 1024 + 120L * ready + residentBytes;
+    }
+
+    private Map<String, Object> queueDetail(MessageQueue queue) {
+        Map<String, Object> out = queueJson(queue);
+        List<Object> consumerDetails = new ArrayList<>();
+        for (Map<String, Object> consumer : consumersOf(queue)) {
+            consumerDetails.add(consumer);
+        }
+        out.put("consumer_details", consumerDetails);
+        return out;
+    }
+
+    private Response declareQueue(VirtualHost vhost, String name, Request r) {
+        Map<String, Object> body = body(r);
+        boolean existed = vhost.queues().stream().anyMatch(q -> q.name().equals(name));
+        await(vhost.declareQueue(
+                name,
+                false,
+                bool(body, "durable", true),
+                false,
+                bool(body, "auto_delete", false),
+                JsonValues.toTable(body.get("arguments"), "arguments"),
+                null));
+        return existed ? Response.noContent() : Response.created(null);
+    }
+
+    /**
+     * POST /api/queues/{vhost}/{name}/get with RabbitMQ's {@code count}, {@code ackmode}
+     * ({@code ack_requeue_true}, {@code ack_requeue_false}, {@code reject_requeue_true},
+     * {@code reject_requeue_false}), {@code encoding} ({@code auto} or {@code base64}) and
+     * {@code truncate}.
+     */
+    private List<Object> getMessages(MessageQueue queue, Map<String, Object> body) {
+        Object countValue = body.getOrDefault("count", 1);
+        int count = integer(countValue);
+        String ackMode = string(body, "ackmode", "ack_requeue_true");
+        boolean requeue =
+                switch (ackMode) {
+                    case "ack_requeue_true", "reject_requeue_true" -> true;
+                    case "ack_requeue_false", "reject_requeue_false" -> false;
+                    default ->
+                        throw ApiException.badRequest("ackmode must be ack_requeue_true, ack_requeue_false, "
+                                + "reject_requeue_true or reject_requeue_false");
+                };
+        boolean dead = ackMode.startsWith("reject");
+        String encoding = string(body, "encoding", "auto");
+        if (!encoding.equals("auto") && !encoding.equals("base64")) {
+            throw ApiException.badRequest("encoding must be auto or base64");
+        }
+        Object truncateValue = body.get("truncate");
+        int truncate = truncateValue == null ? Integer.MAX_VALUE : integer(truncateValue);
+        List<Object> out = new ArrayList<>();
+        List<Delivery> taken = new ArrayList<>();
+        try {
+            for (int i = 0; i < count; i++) {
+                GetResult result = await(queue.get(false));
+                if (result.delivery() == null) {
+                    break;
+                }
+                taken.add(result.delivery());
+                out.add(messageJson(result, encoding, truncate));
+            }
+        } finally {
+            long[] ids = new long[taken.size()];
+            for (int i = 0; i < ids.length; i++) {
+                ids[i] = taken.get(i).entryId();
+                taken.get(i).message().release();
+            }
+            if (requeue) {
+                queue.requeue(ids, ids.length);
+            } else if (dead) {
+                queue.discard(ids, ids.length);
+            } else {
+                queue.ack(ids, ids.length);
+            }
+        }
+        return out;
+    }
+
+    private static Map<String, Object> messageJson(GetResult result, String encoding, int truncate) {
+        Delivery delivery = result.delivery();
+        Message message = delivery.message();
+        ByteBuf body = message.body();
+        int length = Math.min(body.readableBytes(), truncate);
+        byte[] bytes = ByteBufUtil.getBytes(body, body.readerIndex(), length);
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("payload_bytes", body.readableBytes());
+        out.put("redelivered", delivery.redelivered());
+        out.put("exchange", message.exchange());
+        out.put("routing_key", message.routingKey());
+        out.put("message_count", result.messageCount());
+        out.put("properties", propertiesJson(message.properties()));
+        String text = encoding.equals("auto") ? utf8(bytes) : null;
+        out.put("payload", text != null ? text : Base64.getEncoder().encodeToString(bytes));
+        out.put("payload_encoding", text != null ? "string" : "base64");
+        return out;
+    }
+
+    private static String utf8(byte[] bytes) {
+        try {
+            return StandardCharsets.UTF_8
+                    .newDecoder()
+                    .decode(java.nio.ByteBuffer.wrap(bytes))
+                    .toString();
+        } catch (CharacterCodingException e) {
+            return null;
+        }
+    }
+
+    private static Map<String, Object> propertiesJson(BasicProperties p) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        putIfSet(out, "content_type", p.contentType());
+        putIfSet(out, "content_encoding", p.contentEncoding());
+        if (p.headers() != null) {
+            out.put("headers", JsonValues.toJson(p.headers()));
+        }
+        putIfSet(out, "delivery_mode", p.deliveryMode());
+        putIfSet(out, "priority", p.priority());
+        putIfSet(out, "correlation_id", p.correlationId());
+        putIfSet(out, "reply_to", p.replyTo());
+        putIfSet(out, "expiration", p.expiration());
+        putIfSet(out, "message_id", p.messageId());
+        if (p.timestamp() != null) {
+            out.put("timestamp", p.timestamp().getEpochSecond());
+        }
+        putIfSet(out, "type", p.type());
+        putIfSet(out, "user_id", p.userId());
+        putIfSet(out, "app_id", p.appId());
+        putIfSet(out, "cluster_id", p.clusterId());
+        return out;
+    }
+
+    private static void putIfSet(Map<String, Object> out, String key, Object value) {
+        if (value != null) {
+            out.put(key, value);
+        }
+    }
+
+    private Object history(MessageQueue queue) {
+        List<Object> points = new ArrayList<>();
+        for (double[] p : stats.history(queue)) {
+            Map<String, Object> point = new LinkedHashMap<>();
+            point.put("timestamp", (long) p[0]);
+            point.put("messages_ready", (long) p[1]);
+            point.put("messages_unacknowledged", (long) p[2]);
+            point.put("publish_rate", p[3]);
+            point.put("deliver_get_rate", p[4]);
+            point.put("ack_rate", p[5]);
+            points.add(point);
+        }
+        return points;
+    }
+
+    // ---------------------------------------------------------------- bindings
+
+    private Response bindings(Request r) {
+        String vhostName = r.segment(1);
+        if (vhostName == null) {
+            return get(r, () -> allVhosts(v -> bindingsJson(v.bindings())));
+        }
+        VirtualHost vhost = vhost(vhostName);
+        if (r.segment(2) == null) {
+            return get(r, () -> bindingsJson(vhost.bindings()));
+        }
+        // /api/bindings/{vhost}/e/{source}/{q|e}/{destination}[/{props}]
+        if (!"e".equals(r.segment(2))
+                || r.segment(3) == null
+                || !("q".equals(r.segment(4)) || "e".equals(r.segment(4)))
+                || r.segment(5) == null) {
+            throw ApiException.notFound("Not Found");
+        }
+        String source = r.segment(3);
+        boolean toQueue = "q".equals(r.segment(4));
+        String destination = r.segment(5);
+        String props = r.segment(6);
+        existingExchange(vhost, source);
+        if (toQueue) {
+            existingQueue(vhost, destination);
+        } else {
+            existingExchange(vhost, destination);
+        }
+        List<Binding> between = vhost.bindings().stream()
+                .filter(b -> b.source().name().equals(source)
+                        && b.destinationName().equals(destination)
+                        && b.destinationType().equals(toQueue ? "queue" : "exchange"))
+                .toList();
+        if (props == null) {
+            return switch (r.method()) {
+                case "GET" -> Response.ok(bindingsJson(between));
+                case "POST" -> {
+                    Map<String, Object> body = body(r);
+                    String key = string(body, "routing_key", "");
+                    Map<String, Object> arguments = JsonValues.toTable(body.get("arguments"), "arguments");
+                    if (toQueue) {
+                        vhost.bindQueue(destination, source, key, arguments, null);
+                    } else {
+                        vhost.bindExchange(destination, source, key, arguments);
+                    }
+                    yield Response.created(propertiesKey(key, arguments));
+                }
+                default -> throw ApiException.methodNotAllowed(r.method(), "bindings");
+            };
+        }
+        Binding binding = between.stream()
+                .filter(b -> propertiesKey(b.routingKey(), b.arguments()).equals(props))
+                .findFirst()
+                .orElseThrow(() -> ApiException.notFound("no binding " + props));
+        return switch (r.method()) {
+            case "GET" -> Response.ok(bindingJson(binding));
+            case "DELETE" -> {
+                if (toQueue) {
+                    vhost.unbindQueue(destination, source, binding.routingKey(), binding.arguments(), null);
+                } else {
+                    vhost.unbindExchange(destination, source, binding.routingKey(), binding.arguments());
+                }
+                yield Response.noContent();
+            }
+            default -> throw ApiException.methodNotAllowed(r.method(), "a binding");
+        };
+    }
+
+    private List<Object> bindingsJson(List<Binding> bindings) {
+        List<Object> out = new ArrayList<>();
+        for (Binding binding : bindings) {
+            out.add(bindingJson(binding));
+        }
+        return out;
+    }
+
+    private Map<String, Object> bindingJson(Binding binding) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("source", binding.source().name());
+        out.put("vhost", vhostOf(binding.source()));
+        out.put("destination", binding.destinationName());
+        out.put("destination_type", binding.destinationType());
+        out.put("routing_key", binding.routingKey());
+        out.put("arguments", JsonValues.toJson(binding.arguments()));
+        out.put("properties_key", propertiesKey(binding.routingKey(), binding.arguments()));
+        return out;
+    }
+
+    /**
+     * RabbitMQ's binding "properties key": the routing key, {@code ~} for an empty one, followed
+     * by {@code ~} and a hash of the arguments when there are any.
+     */
+    static String propertiesKey(String routingKey, Map<String, Object> arguments) {
+        String key = routingKey.isEmpty() ? "~" : routingKey;
+        if (arguments == null || arguments.isEmpty()) {
+            return key;
+        }
+        return key + "~" + Integer.toHexString(arguments.hashCode());
+    }
+
+    // ---------------------------------------------------------------- connections, channels, consumers
+
+    private List<ConnectionInfo> openConnections() {
+        List<CompletableFuture<ConnectionInfo>> pending = new ArrayList<>();
+        for (Object connection : connections) {
+            if (connection instanceof ManagedConnection amqp) {
+                pending.add(amqp.describe());
+            }
+        }
+        List<ConnectionInfo> out = new ArrayList<>();
+        for (CompletableFuture<ConnectionInfo> info : pending) {
+            try {
+                ConnectionInfo answered = info.get(ANSWER_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+                if (answered != null) {
+                    out.add(answered);
+                }
+            } catch (TimeoutException | ExecutionException e) {
+                // a connection closing right now, or a stuck event loop: leave it out of the list
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new ApiException(503, "unavailable", "interrupted");
+            }
+        }
+        out.sort(Comparator.comparing(ConnectionInfo::name));
+        return out;
+    }
+
+    private Response connections(Request r) {
+        String name = r.segment(1);
+        if (name == null) {
+            return get(
+                    r,
+                    () -> openConnections().stream().map(this::connectionJson).toList());
+        }
+        ConnectionInfo info = openConnections().stream()
+                .filter(c -> c.name().equals(name))
+                .findFirst()
+                .orElseThrow(() -> ApiException.notFound("no connection '" + name + "'"));
+        if ("channels".equals(r.segment(2))) {
+            return get(r, () -> info.channels().stream()
+                    .map(ch -> channelJson(info, ch))
+                    .toList());
+        }
+        return switch (r.method()) {
+            case "GET" -> Response.ok(connectionJson(info));
+            case "DELETE" -> {
+                List<String> reason = r.query().get("reason");
+                for (Object connection : connections) {
+                    if (connection instanceof ManagedConnection amqp && name.equals(amqp.name())) {
+                        amqp.forceClose(
+                                reason == null || reason.isEmpty() ? "Closed via management plugin" : reason.get(0));
+                    }
+                }
+                yield Response.noContent();
+            }
+            default -> throw ApiException.methodNotAllowed(r.method(), "a connection");
+        };
+    }
+
+    private Map<String, Object> connectionJson(ConnectionInfo c) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("name", c.name());
+        out.put("node", nodeName);
+        out.put("type", "network");
+        out.put("protocol", "AMQP 0-9-1");
+        out.put("user", c.user());
+        out.put("vhost", c.vhost());
+        out.put("peer_host", c.peerHost());
+        out.put("peer_port", c.peerPort());
+        out.put("host", c.host());
+        out.put("port", c.port());
+        out.put("ssl", false);
+        out.put("auth_mechanism", "PLAIN");
+        out.put("state", c.blocked() ? "blocked" : "running");
+        out.put("channels", c.channels().size());
+        out.put("channel_max", c.channelMax());
+        out.put("frame_max", c.frameMax());
+        out.put("timeout", c.heartbeatSeconds());
+        out.put("connected_at", c.connectedAtMs());
+        out.put("client_properties", JsonValues.toJson(c.clientProperties()));
+        return out;
+    }
+
+    private Map<String, Object> channelJson(ConnectionInfo c, ConnectionInfo.ChannelInfo ch) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("name", c.name() + " (" + ch.number() + ")");
+        out.put("number", ch.number());
+        out.put("node", nodeName);
+        out.put("user", c.user());
+        out.put("vhost", c.vhost());
+        out.put("state", "running");
+        out.put("consumer_count", ch.consumerCount());
+        out.put("prefetch_count", ch.prefetchCount());
+        out.put("global_prefetch_count", ch.globalPrefetchCount());
+        out.put("messages_unacknowledged", ch.unacknowledged());
+        out.put("confirm", ch.confirm());
+        out.put("transactional", false);
+        out.put("connection_details", Map.of("name", c.name(), "peer_host", c.peerHost(), "peer_port", c.peerPort()));
+        return out;
+    }
+
+    private List<Object> channels(String vhostFilter) {
+        List<Object> out = new ArrayList<>();
+        for (ConnectionInfo c : openConnections()) {
+            if (vhostFilter == null || vhostFilter.equals(c.vhost())) {
+                for (ConnectionInfo.ChannelInfo ch : c.channels()) {
+                    out.add(channelJson(c, ch));
+                }
+            }
+        }
+        return out;
+    }
+
+    private List<Object> consumers(String vhostFilter) {
+        if (vhostFilter != null) {
+            vhost(vhostFilter);
+        }
+        List<Object> out = new ArrayList<>();
+        for (ConnectionInfo c : openConnections()) {
+            if (vhostFilter != null && !vhostFilter.equals(c.vhost())) {
+                continue;
+            }
+            for (ConnectionInfo.ChannelInfo ch : c.channels()) {
+                for (ConnectionInfo.ConsumerInfo consumer : ch.consumers()) {
+                    out.add(consumerJson(c, ch, consumer));
+                }
+            }
+        }
+        return out;
+    }
+
+    private List<Map<String, Object>> consumersOf(MessageQueue queue) {
+        List<Map<String, Object>> out = new ArrayList<>();
+        List<Consumer> attached = await(queue.consumers());
+        Set<String> tags = new java.util.HashSet<>();
+        for (Consumer consumer : attached) {
+            tags.add(consumer.consumerTag());
+        }
+        for (ConnectionInfo c : openConnections()) {
+            for (ConnectionInfo.ChannelInfo ch : c.channels()) {
+                for (ConnectionInfo.ConsumerInfo consumer : ch.consumers()) {
+                    if (consumer.queue().equals(queue.name())
+                            && c.vhost().equals(queue.vhost().name())
+                            && tags.contains(consumer.consumerTag())) {
+                        out.add(consumerJson(c, ch, consumer));
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    private Map<String, Object> consumerJson(
+            ConnectionInfo c, ConnectionInfo.ChannelInfo ch, ConnectionInfo.ConsumerInfo consumer) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("consumer_tag", consumer.consumerTag());
+        out.put("queue", Map.of("name", consumer.queue(), "vhost", c.vhost()));
+        out.put("ack_required", consumer.ackRequired());
+        out.put("prefetch_count", consumer.prefetchCount());
+        out.put("active", true);
+        out.put("arguments", Map.of("x-priority", consumer.priority()));
+        out.put(
+                "channel_details",
+                Map.of(
+                        "name", c.name() + " (" + ch.number() + ")",
+                        "number", ch.number(),
+                        "connection_name", c.name(),
+                        "peer_host", c.peerHost(),
+                        "peer_port", c.peerPort(),
+                        "user", c.user()));
+        return out;
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private List<Object> allVhosts(java.util.function.Function<VirtualHost, List<Object>> perVhost) {
+        List<Object> out = new ArrayList<>();
+        for (VirtualHost vhost : broker.vhosts()) {
+            out.addAll(perVhost.apply(vhost));
+        }
+        return out;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> body(Request r) {
+        if (r.body() == null) {
+            return Map.of();
+        }
+        if (!(r.body() instanceof Map<?, ?> map)) {
+            throw ApiException.badRequest("the request body must be a JSON object");
+        }
+        return (Map<String, Object>) map;
+    }
+
+    private static boolean bool(Map<String, Object> body, String key, boolean otherwise) {
+        Object value = body.get(key);
+        if (value == null) {
+            return otherwise;
+        }
+        if (value instanceof Boolean b) {
+            return b;
+        }
+        if ("true".equals(value) || "false".equals(value)) {
+            return Boolean.parseBoolean((String) value);
+        }
+        throw ApiException.badRequest("\"" + key + "\" must be true or false");
+    }
+
+    private static String string(Map<String, Object> body, String key, String otherwise) {
+        Object value = body.get(key);
+        if (value == null) {
+            return otherwise;
+        }
+        if (value instanceof String s) {
+            return s;
+        }
+        throw ApiException.badRequest("\"" + key + "\" must be a string");
+    }
+
+    private static <T> T await(CompletableFuture<T> future) {
+        try {
+            return future.get(ANSWER_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof AmqpException amqp) {
+                throw fromAmqp(amqp);
+            }
+            if (e.getCause() instanceof ApiException api) {
+                throw api;
+            }
+            throw new ApiException(500, "internal_error", String.valueOf(e.getCause()));
+        } catch (TimeoutException e) {
+            throw new ApiException(503, "timeout", "the broker did not answer within " + ANSWER_TIMEOUT_MS + " ms");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ApiException(503, "unavailable", "interrupted");
+        }
+    }
+
+    /** AMQP refusals as RabbitMQ's management API reports them. */
+    private static ApiException fromAmqp(AmqpException e) {
+        String text = AmqpConstants.replyText(e.replyCode()) + " - " + e.getMessage();
+        return switch (e.replyCode()) {
+            case AmqpConstants.NOT_FOUND -> ApiException.notFound(text);
+            case AmqpConstants.ACCESS_REFUSED -> new ApiException(403, "access_refused", text);
+            default -> ApiException.badRequest(text);
+        };
+    }
+
+    private static String hostName() {
+        try {
+            return java.net.InetAddress.getLocalHost().getHostName();
+        } catch (java.net.UnknownHostException e) {
+            return "localhost";
+        }
+    }
+}
