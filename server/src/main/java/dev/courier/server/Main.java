@@ -1,5 +1,6 @@
 package dev.courier.server;
 
+import dev.courier.server.ctl.Ctl;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -11,13 +12,13 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** The {@code courier} command line: {@code courier server [options]}. */
+/** The {@code courier} command line: {@code courier server [options]} and {@code courier ctl ...}. */
 @Command(
         name = "courier",
         mixinStandardHelpOptions = true,
         versionProvider = Main.Version.class,
         description = "Courier, an AMQP 0-9-1 message broker.",
-        subcommands = {Main.Server.class})
+        subcommands = {Main.Server.class, Ctl.class})
 public final class Main implements Callable<Integer> {
     private static final Logger LOG = LoggerFactory.getLogger(Main.class);
 

@@ -1,0 +1,180 @@
+package dev.courier.wire;
+
+import static dev.courier.wire.Wire.await;
+import static dev.courier.wire.Wire.bytes;
+import static dev.courier.wire.Wire.text;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.rabbitmq.client.Channel;
+import dev.courier.server.ctl.Ctl;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** {@code courier ctl} against a running broker's management API: tables, --json, errors and exit codes. */
+class CtlTest {
+    @RegisterExtension
+    static final CourierBroker broker = new CourierBroker();
+
+    private String url;
+
+    @BeforeEach
+    void onlyOnCourier() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(broker.isCourier(), "ctl talks to Courier's management port");
+        url = "http://127.0.0.1:" + broker.server().httpPort();
+    }
+
+    private record Run(int exitCode, String out, String err) {}
+
+    private Run ctl(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        List<String> all = new ArrayList<>(List.of(args));
+        if (!all.contains("--url")) {
+            all.add("--url");
+            all.add(url);
+        }
+        int code = new CommandLine(new Ctl())
+                .setOut(new PrintWriter(out))
+                .setErr(new PrintWriter(err))
+                .execute(all.toArray(String[]::new));
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    @Test
+    void shouldDeclarePublishListGetAndPurgeAQueue() throws Exception {
+        String queue = CourierBroker.unique("ctl-q");
+        Run declared = ctl("declare", "queue", queue, "--no-durable", "--arg", "x-max-length=50");
+        assertThat(declared.exitCode()).as(declared.err()).isZero();
+        assertThat(ctl("publish", "--routing-key", queue, "--payload", "first", "--header", "origin=ctl")
+                        .out())
+                .contains("routed");
+        assertThat(ctl("publish", "--routing-key", queue, "--payload", "second").exitCode())
+                .isZero();
+
+        await().until(() -> ctl("list", "queues")
+                .out()
+                .lines()
+                .anyMatch(l -> l.startsWith(queue + " ") && l.split("\\s+")[1].equals("2")));
+        Run table = ctl("list", "queues");
+        assertThat(table.out().lines().findFirst())
+                .hasValueSatisfying(header -> assertThat(header).contains("name", "ready", "unacked", "consumers"));
+
+        Run json = ctl("list", "queues", "--json");
+        JsonNode queues = new ObjectMapper().readTree(json.out());
+        JsonNode mine = null;
+        for (JsonNode q : queues) {
+            if (q.get("name").asText().equals(queue)) {
+                mine = q;
+            }
+        }
+        assertThat(mine).isNotNull();
+        assertThat(mine.get("arguments").get("x-max-length").asInt()).isEqualTo(50);
+
+        Run peek = ctl("get", queue, "--count", "5");
+        assertThat(peek.out()).contains("first", "second");
+        Channel channel = broker.connect().createChannel();
+        assertThat(channel.queueDeclarePassive(queue).getMessageCount()).isEqualTo(2); // requeued by default
+
+        assertThat(ctl("purge", queue).exitCode()).isZero();
+        assertThat(channel.queueDeclarePassive(queue).getMessageCount()).isZero();
+        assertThat(ctl("delete", "queue", queue).exitCode()).isZero();
+    }
+
+    @Test
+    void shouldPublishAFileAndBindThroughAnExchange(@TempDir Path dir) throws Exception {
+        String exchange = CourierBroker.unique("ctl-x");
+        String queue = CourierBroker.unique("ctl-bq");
+        assertThat(ctl("declare", "exchange", exchange, "--type", "fanout", "--no-durable")
+                        .exitCode())
+                .isZero();
+        assertThat(ctl("declare", "queue", queue, "--no-durable").exitCode()).isZero();
+        assertThat(ctl("declare", "binding", "--source", exchange, "--destination", queue)
+                        .exitCode())
+                .isZero();
+        assertThat(ctl("list", "bindings").out()).contains(exchange);
+        Path file = dir.resolve("body.bin");
+        Files.write(file, new byte[] {0, 1, 2, (byte) 0xff});
+        assertThat(ctl("publish", "--exchange", exchange, "--routing-key", "any", "--file", file.toString())
+                        .out())
+                .contains("routed");
+        Channel channel = broker.connect().createChannel();
+        assertThat(Wire.getEventually(channel, queue).getBody()).containsExactly(0, 1, 2, 0xff);
+
+        assertThat(ctl("delete", "binding", "--source", exchange, "--destination", queue)
+                        .exitCode())
+                .isZero();
+        assertThat(ctl("publish", "--exchange", exchange, "--routing-key", "any", "--payload", "x")
+                        .out())
+                .contains("unroutable");
+        assertThat(ctl("list", "exchanges").out()).contains(exchange, "fanout");
+    }
+
+    @Test
+    void shouldMoveDeadLetteredMessagesBack() throws Exception {
+        String source = CourierBroker.unique("ctl-src");
+        String dlq = CourierBroker.unique("ctl-dlq");
+        Channel channel = broker.connect().createChannel();
+        channel.queueDeclare(dlq, false, false, true, null);
+        channel.queueDeclare(
+                source, false, false, true, Map.of("x-dead-letter-exchange", "", "x-dead-letter-routing-key", dlq));
+        channel.basicPublish("", source, null, bytes("poison"));
+        channel.basicReject(
+                Wire.getEventually(channel, source, false).getEnvelope().getDeliveryTag(), false);
+        await().until(() -> channel.queueDeclarePassive(dlq).getMessageCount() == 1);
+
+        Run moved = ctl("move", dlq, source);
+        assertThat(moved.exitCode()).as(moved.err()).isZero();
+        assertThat(moved.out()).contains("moved 1 message(s)");
+        assertThat(text(Wire.getEventually(channel, source).getBody())).isEqualTo("poison");
+    }
+
+    @Test
+    void shouldListConnectionsAndShowStatus() throws Exception {
+        broker.track(broker.factory().newConnection("ctl-visible")).createChannel();
+        await().until(() -> ctl("list", "connections").out().contains("ctl-visible"));
+        Run status = ctl("status");
+        assertThat(status.exitCode()).isZero();
+        assertThat(status.out()).contains("Courier", "connections", "running");
+        assertThat(ctl("list", "nodes").out()).contains("true");
+        assertThat(ctl("list", "vhosts").out()).contains("/");
+        assertThat(ctl("list", "users").out()).contains("guest");
+    }
+
+    @Test
+    void shouldExplainFailuresWithExitCodes() {
+        Run missing = ctl("purge", "no-such-queue");
+        assertThat(missing.exitCode()).isEqualTo(1);
+        assertThat(missing.err()).contains("no queue 'no-such-queue'", "404");
+
+        Run badLogin = ctl("list", "queues", "--password", "wrong");
+        assertThat(badLogin.exitCode()).isEqualTo(1);
+        assertThat(badLogin.err()).contains("login failed");
+
+        Run unreachable = ctl("list", "queues", "--url", "http://127.0.0.1:1");
+        assertThat(unreachable.exitCode()).isEqualTo(3);
+        assertThat(unreachable.err()).contains("cannot reach");
+
+        Run usage = ctl("list", "nonsense");
+        assertThat(usage.exitCode()).isEqualTo(2);
+        assertThat(usage.err()).contains("cannot list 'nonsense'");
+
+        Run noBody = ctl("publish", "--routing-key", "q");
+        assertThat(noBody.exitCode()).isEqualTo(2);
+        assertThat(noBody.err()).contains("--payload");
+
+        Run unknownOption = ctl("list", "queues", "--bogus");
+        assertThat(unknownOption.exitCode()).isEqualTo(2);
+    }
+}
