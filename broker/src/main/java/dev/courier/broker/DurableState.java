@@ -257,14 +257,13 @@ final class DurableState {
                                 | (value[3] & 0xff));
                 return;
             }
-            Map<String, Object> table = decode(value);
             if (key.startsWith(EXCHANGE)) {
-                exchanges.add(table);
+                exchanges.add(decode(value));
             } else if (key.startsWith(QUEUE)) {
-                queues.add(table);
+                queues.add(decode(value));
             } else if (key.startsWith(BINDING)) {
-                bindings.add(table);
-            }
+                bindings.add(decode(value));
+            } // other keys belong to other owners of the store (the server's users and permissions)
         });
         for (Map<String, Object> x : exchanges) {
             vhost.restoreExchange(

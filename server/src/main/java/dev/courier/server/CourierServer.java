@@ -6,6 +6,7 @@ import dev.courier.server.amqp.AmqpChannelInitializer;
 import dev.courier.server.amqp.Authenticator;
 import dev.courier.server.amqp.DirectReplyTo;
 import dev.courier.server.amqp.ServerContext;
+import dev.courier.server.auth.UserDatabase;
 import dev.courier.server.management.ManagementServer;
 import dev.courier.store.MessageStore;
 import dev.courier.store.StoreConfig;
@@ -53,7 +54,12 @@ public final class CourierServer implements AutoCloseable {
         Files.createDirectories(config.dataDir());
         this.store = MessageStore.open(config.dataDir().resolve("store"), storeConfig(config));
         Broker created;
+        UserDatabase users;
         try {
+            users = UserDatabase.open(
+                    store,
+                    config.defaultUser(),
+                    config.defaultPassword()); // before the broker releases what the store recovered
             created = new Broker(
                     BrokerConfig.defaults()
                             .withMemoryWindowMessages(config.queueMemoryWindowMessages())
@@ -72,7 +78,7 @@ public final class CourierServer implements AutoCloseable {
             }
         });
         Authenticator authenticator =
-                new Authenticator(config.defaultUser(), config.defaultPassword(), config.loopbackUsersOnly());
+                new Authenticator(users, config.loopbackUsersOnly() ? config.defaultUser() : null);
         ServerContext context =
                 new ServerContext(config, broker, authenticator, new DirectReplyTo(), connections, alarms::reason);
         this.bossGroup = new MultiThreadIoEventLoopGroup(

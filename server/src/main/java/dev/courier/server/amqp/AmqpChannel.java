@@ -1,5 +1,6 @@
 package dev.courier.server.amqp;
 
+import static dev.courier.protocol.AmqpConstants.ACCESS_REFUSED;
 import static dev.courier.protocol.AmqpConstants.COMMAND_INVALID;
 import static dev.courier.protocol.AmqpConstants.NOT_ALLOWED;
 import static dev.courier.protocol.AmqpConstants.NOT_FOUND;
@@ -19,6 +20,8 @@ import dev.courier.protocol.Frame;
 import dev.courier.protocol.Method;
 import dev.courier.protocol.MethodFrame;
 import dev.courier.protocol.ProtocolException;
+import dev.courier.server.auth.Permission;
+import dev.courier.server.auth.Permission.Access;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -215,21 +218,30 @@ final class AmqpChannel {
         } else if (method instanceof Amqp.Queue.Declare declare) {
             queueDeclare(declare);
         } else if (method instanceof Amqp.Queue.Bind bind) {
+            check(Access.WRITE, "queue", queueName(bind.queue()));
+            check(Access.READ, "exchange", bind.exchange());
             vhost.bindQueue(queueName(bind.queue()), bind.exchange(), bind.routingKey(), bind.arguments(), connection);
             replyUnlessNoWait(bind.nowait(), new Amqp.Queue.BindOk());
         } else if (method instanceof Amqp.Queue.Unbind unbind) {
+            check(Access.WRITE, "queue", queueName(unbind.queue()));
+            check(Access.READ, "exchange", unbind.exchange());
             vhost.unbindQueue(
                     queueName(unbind.queue()), unbind.exchange(), unbind.routingKey(), unbind.arguments(), connection);
             connection.writeMethod(id, new Amqp.Queue.UnbindOk());
         } else if (method instanceof Amqp.Queue.Purge purge) {
+            check(Access.READ, "queue", queueName(purge.queue()));
             await(vhost.purgeQueue(queueName(purge.queue()), connection), count -> {
                 replyUnlessNoWait(purge.nowait(), new Amqp.Queue.PurgeOk(count));
             });
         } else if (method instanceof Amqp.Queue.Delete delete) {
+            check(Access.CONFIGURE, "queue", queueName(delete.queue()));
             await(
                     vhost.deleteQueue(queueName(delete.queue()), delete.ifUnused(), delete.ifEmpty(), connection),
                     count -> replyUnlessNoWait(delete.nowait(), new Amqp.Queue.DeleteOk(count)));
         } else if (method instanceof Amqp.Exchange.Declare declare) {
+            if (!declare.passive()) {
+                check(Access.CONFIGURE, "exchange", declare.exchange());
+            }
             vhost.declareExchange(
                     declare.exchange(),
                     declare.type(),
@@ -240,12 +252,17 @@ final class AmqpChannel {
                     declare.arguments());
             replyUnlessNoWait(declare.nowait(), new Amqp.Exchange.DeclareOk());
         } else if (method instanceof Amqp.Exchange.Delete delete) {
+            check(Access.CONFIGURE, "exchange", delete.exchange());
             vhost.deleteExchange(delete.exchange(), delete.ifUnused());
             replyUnlessNoWait(delete.nowait(), new Amqp.Exchange.DeleteOk());
         } else if (method instanceof Amqp.Exchange.Bind bind) {
+            check(Access.WRITE, "exchange", bind.destination());
+            check(Access.READ, "exchange", bind.source());
             vhost.bindExchange(bind.destination(), bind.source(), bind.routingKey(), bind.arguments());
             replyUnlessNoWait(bind.nowait(), new Amqp.Exchange.BindOk());
         } else if (method instanceof Amqp.Exchange.Unbind unbind) {
+            check(Access.WRITE, "exchange", unbind.destination());
+            check(Access.READ, "exchange", unbind.source());
             vhost.unbindExchange(unbind.destination(), unbind.source(), unbind.routingKey(), unbind.arguments());
             replyUnlessNoWait(unbind.nowait(), new Amqp.Exchange.UnbindOk());
         } else if (method instanceof Amqp.Confirm.Select select) {
@@ -279,6 +296,21 @@ final class AmqpChannel {
         }
     }
 
+    /**
+     * RabbitMQ's access control: 403 ACCESS_REFUSED (closing the channel) unless the user's
+     * permission in this vhost allows {@code access} on the resource.
+     */
+    void check(Access access, String kind, String name) {
+        Permission permission = connection.permission();
+        if (permission == null || !permission.allows(access, name)) {
+            throw new AmqpException(
+                    ACCESS_REFUSED,
+                    access.name().toLowerCase(java.util.Locale.ROOT) + " access to " + kind + " '"
+                            + (name.isEmpty() ? "amq.default" : name) + "' in vhost '" + vhost.name()
+                            + "' refused for user '" + connection.user() + "'");
+        }
+    }
+
     private void replyUnlessNoWait(boolean nowait, Method reply) {
         if (!nowait) {
             connection.writeMethod(id, reply);
@@ -301,6 +333,10 @@ final class AmqpChannel {
         String name = declare.queue();
         if (name.isEmpty() && declare.passive()) {
             name = queueName(name);
+        }
+        if (!declare.passive()) {
+            // a server-named queue is checked as its name's fixed prefix, "amq.gen-"
+            check(Access.CONFIGURE, "queue", name.isEmpty() ? "amq.gen-" : name);
         }
         await(
                 vhost.declareQueue(
@@ -388,6 +424,7 @@ final class AmqpChannel {
             replyUnlessNoWait(consume.nowait(), new Amqp.Basic.ConsumeOk(tag));
             return;
         }
+        check(Access.READ, "queue", queueName(consume.queue()));
         MessageQueue queue = vhost.queue(queueName(consume.queue()), connection);
         int priority = consumerPriority(consume.arguments());
         ChannelConsumer consumer = new ChannelConsumer(this, queue, tag, consume.noAck(), priority, consumerPrefetch);
@@ -456,6 +493,7 @@ final class AmqpChannel {
     }
 
     private void basicGet(Amqp.Basic.Get get) {
+        check(Access.READ, "queue", queueName(get.queue()));
         MessageQueue queue = vhost.queue(queueName(get.queue()), connection);
         await(queue.get(get.noAck()), (GetResult result) -> {
             Delivery delivery = result.delivery();

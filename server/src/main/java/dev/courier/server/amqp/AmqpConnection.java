@@ -16,6 +16,7 @@ import dev.courier.protocol.FrameWriter;
 import dev.courier.protocol.HeartbeatFrame;
 import dev.courier.protocol.Method;
 import dev.courier.protocol.MethodFrame;
+import dev.courier.server.auth.Permission;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -90,6 +91,7 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter implements Manag
     private int heartbeatSeconds;
     private final long connectedAtMs = System.currentTimeMillis();
     private volatile String name = "";
+    private Permission permission;
 
     AmqpConnection(ServerContext server, AmqpFrameDecoder decoder) {
         this.server = server;
@@ -420,6 +422,14 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter implements Manag
             connectionError(NOT_ALLOWED, "vhost '" + open.virtualHost() + "' not found", 10, 40);
             return;
         }
+        Permission access = server.authenticator().users().permission(host.name(), user);
+        if (access == null) {
+            LOG.warn("user '{}' from {} has no permissions on vhost '{}'", user, remote(), host.name());
+            connectionError(
+                    NOT_ALLOWED, "access to vhost '" + host.name() + "' refused for user '" + user + "'", 10, 40);
+            return;
+        }
+        permission = access;
         vhost = host;
         state = State.OPEN;
         handshakeTimeout.cancel(false);
@@ -649,6 +659,11 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter implements Manag
     static String name(InetSocketAddress peer, InetSocketAddress local) {
         return peer.getAddress().getHostAddress() + ":" + peer.getPort() + " -> "
                 + local.getAddress().getHostAddress() + ":" + local.getPort();
+    }
+
+    /** The user's permissions in this connection's vhost, as they were when it opened; event loop only. */
+    Permission permission() {
+        return permission;
     }
 
     /** RabbitMQ's name for this connection, {@code "peer -> local"}; thread-safe. */

@@ -1,13 +1,15 @@
 package dev.courier.server.amqp;
 
 import dev.courier.protocol.FieldTables;
+import dev.courier.server.auth.PasswordHash;
+import dev.courier.server.auth.User;
+import dev.courier.server.auth.UserDatabase;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.util.Map;
 
 /**
@@ -21,14 +23,25 @@ public final class Authenticator {
     /** The mechanisms advertised in connection.start, space separated. */
     static final String MECHANISMS = "AMQPLAIN PLAIN";
 
-    private final String user;
-    private final byte[] password;
-    private final boolean loopbackOnly;
+    private final UserDatabase users;
+    private final String loopbackUser;
 
+    /**
+     * @param loopbackUser the user allowed to log in from loopback addresses only (RabbitMQ's
+     *     {@code loopback_users}: the default user), or null for none
+     */
+    public Authenticator(UserDatabase users, String loopbackUser) {
+        this.users = users;
+        this.loopbackUser = loopbackUser;
+    }
+
+    /** One user with this password and full permissions on {@code /}, in memory only (tests). */
     public Authenticator(String user, String password, boolean loopbackOnly) {
-        this.user = user;
-        this.password = password.getBytes(StandardCharsets.UTF_8);
-        this.loopbackOnly = loopbackOnly;
+        this(UserDatabase.open(null, user, password), loopbackOnly ? user : null);
+    }
+
+    public UserDatabase users() {
+        return users;
     }
 
     /** Why a login was refused, in words fit for the client (never containing the password). */
@@ -67,11 +80,11 @@ public final class Authenticator {
     }
 
     private String check(Credentials credentials, String how, SocketAddress remote) throws LoginRefused {
-        if (!credentials.user().equals(user)
-                || !MessageDigest.isEqual(credentials.password().getBytes(StandardCharsets.UTF_8), password)) {
+        User user = users.user(credentials.user());
+        if (user == null || !PasswordHash.matches(credentials.password(), user.passwordHash())) {
             throw new LoginRefused("Login was refused " + how + ". For details see the broker logfile.");
         }
-        if (loopbackOnly && !isLoopback(remote)) {
+        if (credentials.user().equals(loopbackUser) && !isLoopback(remote)) {
             throw new LoginRefused("user '" + credentials.user()
                     + "' can only connect via localhost; set loopback_users=false to allow remote logins");
         }

@@ -10,6 +10,7 @@ import dev.courier.broker.MessageQueue;
 import dev.courier.broker.VirtualHost;
 import dev.courier.protocol.Amqp;
 import dev.courier.protocol.BasicProperties;
+import dev.courier.server.auth.Permission;
 import io.netty.buffer.ByteBuf;
 import java.util.List;
 
@@ -31,6 +32,7 @@ final class Publisher {
     private final AmqpChannel channel;
     private final AmqpConnection connection;
     private final VirtualHost vhost;
+    private String lastPermittedExchange;
 
     Publisher(AmqpChannel channel, AmqpConnection connection, VirtualHost vhost) {
         this.channel = channel;
@@ -57,6 +59,10 @@ final class Publisher {
                 }
                 settle(confirms, seqNo);
                 return;
+            }
+            if (!exchange.equals(lastPermittedExchange)) {
+                channel.check(Permission.Access.WRITE, "exchange", exchange);
+                lastPermittedExchange = exchange; // publishers mostly use one exchange: check it once
             }
             if (!exchange.isEmpty() && vhost.isInternal(exchange)) {
                 throw new AmqpException(

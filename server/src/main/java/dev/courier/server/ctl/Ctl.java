@@ -35,6 +35,10 @@ import picocli.CommandLine.Parameters;
             Ctl.Purge.class,
             Ctl.Move.class,
             Ctl.CloseConnection.class,
+            Ctl.AddUser.class,
+            Ctl.DeleteUser.class,
+            Ctl.SetPermissions.class,
+            Ctl.ClearPermissions.class,
             Ctl.Status.class
         })
 public final class Ctl implements Callable<Integer> {
@@ -145,7 +149,7 @@ public final class Ctl implements Callable<Integer> {
         @Parameters(
                 paramLabel = "WHAT",
                 description =
-                        "queues | exchanges | bindings | connections | channels | consumers | vhosts | users | nodes")
+                        "queues | exchanges | bindings | connections | channels | consumers | vhosts | users | permissions | nodes")
         String what;
 
         @Override
@@ -223,6 +227,16 @@ public final class Ctl implements Callable<Integer> {
                                     .column("messages", "messages")
                                     .column("ready", "messages_ready")
                                     .column("unacked", "messages_unacknowledged"),
+                            out);
+                case "permissions" ->
+                    print(
+                            api.get("/api/permissions"),
+                            new Table()
+                                    .column("user", "user")
+                                    .column("vhost", "vhost")
+                                    .column("configure", "configure")
+                                    .column("write", "write")
+                                    .column("read", "read"),
                             out);
                 case "users" ->
                     print(
@@ -571,6 +585,87 @@ public final class Ctl implements Callable<Integer> {
                     .column("uptime_ms", "uptime")
                     .column("mem_used", "mem_used")
                     .print(nodes, out);
+        }
+    }
+
+    @Command(
+            name = "add-user",
+            mixinStandardHelpOptions = true,
+            description = "Create a user (or change its password and tags).")
+    static final class AddUser extends Base {
+        @Parameters(paramLabel = "NAME")
+        String name;
+
+        @Option(names = "--new-password", required = true, description = "the user's password")
+        String newPassword;
+
+        @Option(
+                names = "--tags",
+                defaultValue = "",
+                description = "comma-separated: administrator, monitoring, management (none: AMQP only)")
+        String tags;
+
+        @Override
+        void run(ManagementClient api, PrintWriter out) throws Exception {
+            api.send(
+                    "PUT",
+                    "/api/users/" + ManagementClient.segment(name),
+                    Map.of("password", newPassword, "tags", tags));
+            out.println("user '" + name + "' saved");
+        }
+    }
+
+    @Command(name = "delete-user", mixinStandardHelpOptions = true, description = "Delete a user and its permissions.")
+    static final class DeleteUser extends Base {
+        @Parameters(paramLabel = "NAME")
+        String name;
+
+        @Override
+        void run(ManagementClient api, PrintWriter out) throws Exception {
+            api.send("DELETE", "/api/users/" + ManagementClient.segment(name), null);
+            out.println("user '" + name + "' deleted");
+        }
+    }
+
+    @Command(
+            name = "set-permissions",
+            mixinStandardHelpOptions = true,
+            description = "Set a user's configure/write/read regular expressions in a vhost (--vhost).")
+    static final class SetPermissions extends Base {
+        @Parameters(paramLabel = "USER")
+        String user;
+
+        @Option(names = "--configure", defaultValue = ".*", description = "default ${DEFAULT-VALUE}")
+        String configure;
+
+        @Option(names = "--write", defaultValue = ".*", description = "default ${DEFAULT-VALUE}")
+        String write;
+
+        @Option(names = "--read", defaultValue = ".*", description = "default ${DEFAULT-VALUE}")
+        String read;
+
+        @Override
+        void run(ManagementClient api, PrintWriter out) throws Exception {
+            api.send(
+                    "PUT",
+                    "/api/permissions/" + vhostPath() + "/" + ManagementClient.segment(user),
+                    Map.of("configure", configure, "write", write, "read", read));
+            out.println("permissions of '" + user + "' on vhost '" + target.vhost + "' set");
+        }
+    }
+
+    @Command(
+            name = "clear-permissions",
+            mixinStandardHelpOptions = true,
+            description = "Remove a user's access to a vhost (--vhost).")
+    static final class ClearPermissions extends Base {
+        @Parameters(paramLabel = "USER")
+        String user;
+
+        @Override
+        void run(ManagementClient api, PrintWriter out) throws Exception {
+            api.send("DELETE", "/api/permissions/" + vhostPath() + "/" + ManagementClient.segment(user), null);
+            out.println("permissions of '" + user + "' on vhost '" + target.vhost + "' cleared");
         }
     }
 

@@ -17,6 +17,9 @@ import dev.courier.server.ServerConfig;
 import dev.courier.server.amqp.ConnectionInfo;
 import dev.courier.server.amqp.ManagedConnection;
 import dev.courier.server.amqp.ServerProperties;
+import dev.courier.server.auth.Permission;
+import dev.courier.server.auth.User;
+import dev.courier.server.auth.UserDatabase;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
@@ -54,14 +57,21 @@ final class ManagementApi {
     private final ServerConfig config;
     private final Broker broker;
     private final Set<Object> connections;
+    private final UserDatabase users;
     private final StatsSampler stats;
     private final IntSupplier amqpPort;
     private final String nodeName;
     private final long startedAtMs = System.currentTimeMillis();
 
     ManagementApi(
-            ServerConfig config, Broker broker, Set<Object> connections, StatsSampler stats, IntSupplier amqpPort) {
+            ServerConfig config,
+            Broker broker,
+            UserDatabase users,
+            Set<Object> connections,
+            StatsSampler stats,
+            IntSupplier amqpPort) {
         this.config = config;
+        this.users = users;
         this.broker = broker;
         this.connections = connections;
         this.stats = stats;
@@ -97,8 +107,16 @@ final class ManagementApi {
     }
 
     Response handle(Request request) {
+        User user = users.user(request.user());
+        if (user == null) {
+            throw new ApiException(401, "not_authorised", "Login failed");
+        }
         try {
-            return route(request);
+            authorize(request, user);
+            Response response = route(request);
+            return response.body() == null
+                    ? response
+                    : new Response(response.status(), visibleTo(user, response.body()), response.location());
         } catch (AmqpException e) {
             throw fromAmqp(e);
         }
@@ -111,12 +129,11 @@ final class ManagementApi {
         }
         return switch (resource) {
             case "overview" -> get(r, this::overview);
-            case "whoami" -> get(r, () -> user(r.user()));
+            case "whoami" -> get(r, () -> userJson(existingUser(r.user())));
             case "nodes" -> get(r, () -> r.segment(1) == null ? List.of(node()) : single(node(), r.segment(1)));
             case "vhosts" -> get(r, () -> r.segment(1) == null ? vhosts() : vhostJson(vhost(r.segment(1))));
-            case "users" ->
-                get(r, () -> r.segment(1) == null ? List.of(user(config.defaultUser())) : knownUser(r.segment(1)));
-            case "permissions" -> get(r, () -> permissions(r));
+            case "users" -> usersResource(r);
+            case "permissions" -> permissionsResource(r);
             case "exchanges" -> exchanges(r);
             case "queues" -> queues(r);
             case "bindings" -> bindings(r);
@@ -219,44 +236,200 @@ final class ManagementApi {
         return item;
     }
 
-    private Map<String, Object> user(String name) {
+    private Map<String, Object> userJson(User user) {
         Map<String, Object> out = new LinkedHashMap<>();
-        out.put("name", name);
-        out.put("tags", List.of("administrator"));
+        out.put("name", user.name());
+        out.put("tags", user.tags());
         return out;
     }
 
-    private Object knownUser(String name) {
-        if (!name.equals(config.defaultUser())) {
-            throw ApiException.notFound("Object Not Found");
+    private User existingUser(String name) {
+        User user = users.user(name);
+        if (user == null) {
+            throw ApiException.notFound("no user '" + name + "'");
         }
-        return user(name);
+        return user;
     }
 
-    private Object permissions(Request r) {
-        List<Object> all = new ArrayList<>();
-        for (VirtualHost vhost : broker.vhosts()) {
-            Map<String, Object> p = new LinkedHashMap<>();
-            p.put("user", config.defaultUser());
-            p.put("vhost", vhost.name());
-            p.put("configure", ".*");
-            p.put("write", ".*");
-            p.put("read", ".*");
-            all.add(p);
+    /** /api/users[/{name}[/permissions]]: GET; PUT creates or changes a user, DELETE removes it. */
+    private Response usersResource(Request r) {
+        String name = r.segment(1);
+        if (name == null) {
+            return get(r, () -> users.users().stream().map(this::userJson).toList());
         }
-        String vhost = r.segment(1);
+        if ("permissions".equals(r.segment(2))) {
+            existingUser(name);
+            return get(r, () -> users.permissions().stream()
+                    .filter(p -> p.user().equals(name))
+                    .map(this::permissionJson)
+                    .toList());
+        }
+        return switch (r.method()) {
+            case "GET" -> Response.ok(userJson(existingUser(name)));
+            case "PUT" -> {
+                Map<String, Object> body = body(r);
+                List<String> tags = tags(body.get("tags"));
+                String password = string(body, "password", null);
+                boolean existed = users.user(name) != null;
+                if (password != null) {
+                    users.putUser(name, password, tags);
+                } else if (existed) {
+                    users.retag(name, tags);
+                } else if ("".equals(body.get("password_hash"))) {
+                    users.putUser(
+                            name, null,
+                            tags); // RabbitMQ: an empty hash makes a user that cannot log in with a password
+                } else {
+                    throw ApiException.badRequest("a new user needs a \"password\"");
+                }
+                yield existed ? Response.noContent() : Response.created(null);
+            }
+            case "DELETE" -> {
+                if (!users.deleteUser(name)) {
+                    throw ApiException.notFound("no user '" + name + "'");
+                }
+                yield Response.noContent();
+            }
+            default -> throw ApiException.methodNotAllowed(r.method(), "a user");
+        };
+    }
+
+    /** RabbitMQ sends tags as one comma-separated string; a JSON list is accepted too. */
+    private static List<String> tags(Object value) {
+        if (value == null) {
+            return List.of();
+        }
+        List<String> out = new ArrayList<>();
+        if (value instanceof List<?> list) {
+            list.forEach(t -> out.add(String.valueOf(t).trim()));
+        } else {
+            for (String tag : value.toString().split(",")) {
+                if (!tag.isBlank()) {
+                    out.add(tag.trim());
+                }
+            }
+        }
+        return out;
+    }
+
+    private Map<String, Object> permissionJson(Permission p) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("user", p.user());
+        out.put("vhost", p.vhost());
+        out.put("configure", p.configure());
+        out.put("write", p.write());
+        out.put("read", p.read());
+        return out;
+    }
+
+    /** /api/permissions[/{vhost}[/{user}]]. */
+    private Response permissionsResource(Request r) {
+        String vhostName = r.segment(1);
         String user = r.segment(2);
-        if (vhost == null) {
-            return all;
+        if (vhostName == null) {
+            return get(
+                    r,
+                    () -> users.permissions().stream().map(this::permissionJson).toList());
         }
-        vhost(vhost);
-        if (!config.defaultUser().equals(user)) {
-            throw ApiException.notFound("Object Not Found");
+        vhost(vhostName);
+        if (user == null) {
+            return get(r, () -> users.permissions().stream()
+                    .filter(p -> p.vhost().equals(vhostName))
+                    .map(this::permissionJson)
+                    .toList());
         }
-        return all.stream()
-                .filter(p -> vhost.equals(((Map<?, ?>) p).get("vhost")))
-                .findFirst()
-                .orElseThrow(() -> ApiException.notFound("Object Not Found"));
+        existingUser(user);
+        return switch (r.method()) {
+            case "GET" -> {
+                Permission p = users.permission(vhostName, user);
+                if (p == null) {
+                    throw ApiException.notFound("user '" + user + "' has no permissions on vhost '" + vhostName + "'");
+                }
+                yield Response.ok(permissionJson(p));
+            }
+            case "PUT" -> {
+                Map<String, Object> body = body(r);
+                boolean existed = users.permission(vhostName, user) != null;
+                try {
+                    users.setPermission(new Permission(
+                            user,
+                            vhostName,
+                            string(body, "configure", ""),
+                            string(body, "write", ""),
+                            string(body, "read", "")));
+                } catch (IllegalArgumentException e) {
+                    throw ApiException.badRequest(e.getMessage());
+                }
+                yield existed ? Response.noContent() : Response.created(null);
+            }
+            case "DELETE" -> {
+                if (!users.clearPermission(vhostName, user)) {
+                    throw ApiException.notFound("user '" + user + "' has no permissions on vhost '" + vhostName + "'");
+                }
+                yield Response.noContent();
+            }
+            default -> throw ApiException.methodNotAllowed(r.method(), "a permission");
+        };
+    }
+
+    // ---------------------------------------------------------------- authorization
+
+    /**
+     * RabbitMQ's management tags: {@code administrator} may do anything; {@code monitoring} may
+     * read everything; {@code management} (and {@code policymaker}) may read and change only the
+     * vhosts it has permissions in. Users and permissions are administrator-only, except reading
+     * oneself; closing connections too.
+     */
+    private void authorize(Request r, User user) {
+        if (user.hasTag(User.ADMINISTRATOR)) {
+            return;
+        }
+        String resource = r.segment(0);
+        boolean reading = r.method().equals("GET");
+        if ("whoami".equals(resource) || "overview".equals(resource)) {
+            return;
+        }
+        if ("users".equals(resource) || "permissions".equals(resource)) {
+            boolean self = "users".equals(resource) && user.name().equals(r.segment(1)) && reading;
+            if (!self) {
+                throw new ApiException(401, "not_authorised", "Not administrator user");
+            }
+            return;
+        }
+        if ("connections".equals(resource) && !reading) {
+            throw new ApiException(401, "not_authorised", "Not administrator user");
+        }
+        if (reading && user.hasTag(User.MONITORING)) {
+            return;
+        }
+        String vhost = vhostSegment(r);
+        if (vhost != null && users.permission(vhost, user.name()) == null) {
+            throw new ApiException(
+                    401, "not_authorised", "user '" + user.name() + "' has no access to vhost '" + vhost + "'");
+        }
+    }
+
+    /** The vhost a request names, for the resources addressed as /api/{resource}/{vhost}/... */
+    private static String vhostSegment(Request r) {
+        return switch (r.segment(0)) {
+            case "vhosts", "exchanges", "queues", "bindings", "consumers", "channels" -> r.segment(1);
+            default -> null;
+        };
+    }
+
+    /** For users who see only their own vhosts: drops list items that belong to other vhosts. */
+    private Object visibleTo(User user, Object answer) {
+        if (user.hasTag(User.ADMINISTRATOR) || user.hasTag(User.MONITORING) || !(answer instanceof List<?> list)) {
+            return answer;
+        }
+        List<Object> out = new ArrayList<>();
+        for (Object item : list) {
+            Object vhost = item instanceof Map<?, ?> map ? map.get("vhost") : null;
+            if (vhost == null || users.permission(vhost.toString(), user.name()) != null) {
+                out.add(item);
+            }
+        }
+        return out;
     }
 
     // ---------------------------------------------------------------- vhosts

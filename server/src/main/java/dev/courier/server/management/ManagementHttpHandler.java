@@ -76,6 +76,10 @@ final class ManagementHttpHandler extends SimpleChannelInboundHandler<FullHttpRe
             return;
         }
         String user = authenticate(ctx, request);
+        if (user != null && !authenticator.users().user(user).canUseManagement()) {
+            write(ctx, error(401, "not_authorised", "Not management user"), keepAlive);
+            return;
+        }
         if (user == null) {
             FullHttpResponse refused = error(401, "not_authorised", "Login failed");
             refused.headers().set(HttpHeaderNames.WWW_AUTHENTICATE, "Basic realm=\"Courier Management\"");

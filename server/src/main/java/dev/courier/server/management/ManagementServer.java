@@ -62,7 +62,7 @@ public final class ManagementServer implements AutoCloseable {
         this.timer = Executors.newSingleThreadScheduledExecutor(new DefaultThreadFactory("courier-stats", true));
         this.sampler = new StatsSampler(broker, timer, System::currentTimeMillis);
         this.metrics = new MetricsEndpoint(broker, store, connections);
-        ManagementApi api = new ManagementApi(config, broker, connections, sampler, amqpPort);
+        ManagementApi api = new ManagementApi(config, broker, authenticator.users(), connections, sampler, amqpPort);
         StaticPages pages = new StaticPages();
         try {
             this.listener = new ServerBootstrap()

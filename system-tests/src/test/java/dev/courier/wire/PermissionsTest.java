@@ -1,0 +1,258 @@
+package dev.courier.wire;
+
+import static dev.courier.wire.Wire.bytes;
+import static dev.courier.wire.Wire.closedBy;
+import static dev.courier.wire.Wire.replyCode;
+import static dev.courier.wire.Wire.replyText;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.rabbitmq.client.AuthenticationFailureException;
+import com.rabbitmq.client.Channel;
+import com.rabbitmq.client.Connection;
+import com.rabbitmq.client.ConnectionFactory;
+import com.rabbitmq.client.DefaultConsumer;
+import com.rabbitmq.client.ShutdownSignalException;
+import dev.courier.server.CourierServer;
+import dev.courier.server.ServerConfig;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Users and RabbitMQ's configure/write/read permissions, enforced on every AMQP operation and on
+ * the management API, kept across restarts with hashed passwords.
+ */
+class PermissionsTest {
+    static {
+        LeakTracker.install();
+    }
+
+    private static final String APP_PASSWORD = "s3cret-app-password";
+
+    @TempDir
+    Path dataDir;
+
+    private CourierServer server;
+    private final List<Connection> connections = new ArrayList<>();
+    private final HttpClient http = HttpClient.newHttpClient();
+
+    @AfterEach
+    void stop() throws Exception {
+        for (Connection connection : connections) {
+            if (connection.isOpen()) {
+                connection.abort();
+            }
+        }
+        if (server != null) {
+            server.close();
+        }
+    }
+
+    private void start() throws Exception {
+        server = CourierServer.start(
+                ServerConfig.defaults().withAmqpPort(0).withHttpPort(0).withDataDir(dataDir));
+    }
+
+    private void restart() throws Exception {
+        for (Connection connection : connections) {
+            if (connection.isOpen()) {
+                connection.abort();
+            }
+        }
+        connections.clear();
+        server.close();
+        start();
+    }
+
+    private Connection connect(String user, String password) throws Exception {
+        ConnectionFactory factory = new ConnectionFactory();
+        factory.setPort(server.amqpPort());
+        factory.setUsername(user);
+        factory.setPassword(password);
+        factory.setAutomaticRecoveryEnabled(false);
+        Connection connection = factory.newConnection();
+        connections.add(connection);
+        return connection;
+    }
+
+    private int api(String method, String path, Object body, String user, String password) throws Exception {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + server.httpPort() + path))
+                .header(
+                        "Authorization",
+                        "Basic "
+                                + Base64.getEncoder()
+                                        .encodeToString((user + ":" + password).getBytes(StandardCharsets.UTF_8)))
+                .method(
+                        method,
+                        body == null
+                                ? HttpRequest.BodyPublishers.noBody()
+                                : HttpRequest.BodyPublishers.ofString(new ObjectMapper().writeValueAsString(body)));
+        return http.send(request.build(), HttpResponse.BodyHandlers.ofString()).statusCode();
+    }
+
+    private int admin(String method, String path, Object body) throws Exception {
+        return api(method, path, body, "guest", "guest");
+    }
+
+    /** A user "app" that may configure, write and read only resources named app.*. */
+    private void createAppUser(String tags) throws Exception {
+        assertThat(admin("PUT", "/api/users/app", Map.of("password", APP_PASSWORD, "tags", tags)))
+                .isEqualTo(201);
+        assertThat(admin(
+                        "PUT",
+                        "/api/permissions/%2F/app",
+                        Map.of("configure", "^app\\..*", "write", "^app\\..*", "read", "^app\\..*")))
+                .isEqualTo(201);
+    }
+
+    private static void assertRefused(ShutdownSignalException e, String text) {
+        assertThat(replyCode(e)).isEqualTo(403);
+        assertThat(replyText(e)).startsWith("ACCESS_REFUSED").contains(text);
+    }
+
+    @Test
+    void shouldEnforceConfigureWriteAndReadPermissionsOnEveryOperation() throws Exception {
+        start();
+        createAppUser("");
+        Channel admin = connect("guest", "guest").createChannel();
+        admin.queueDeclare("other.q", false, false, false, null);
+        admin.exchangeDeclare("other.x", "fanout");
+
+        Connection app = connect("app", APP_PASSWORD);
+        Channel channel = app.createChannel();
+        // allowed: everything on app.*
+        channel.queueDeclare("app.q", false, false, false, null);
+        channel.exchangeDeclare("app.x", "direct");
+        channel.queueBind("app.q", "app.x", "k");
+        channel.confirmSelect();
+        channel.basicPublish("app.x", "k", null, bytes("allowed"));
+        channel.waitForConfirmsOrDie(10_000);
+        assertThat(Wire.getEventually(channel, "app.q").getBody()).isEqualTo(bytes("allowed"));
+        channel.queuePurge("app.q");
+        channel.queueUnbind("app.q", "app.x", "k");
+
+        // configure
+        assertRefused(
+                closedBy(() -> app.createChannel().queueDeclare("other.new", false, false, false, null)),
+                "configure access to queue 'other.new'");
+        assertRefused(
+                closedBy(() -> app.createChannel().queueDelete("other.q")), "configure access to queue 'other.q'");
+        assertRefused(
+                closedBy(() -> app.createChannel().exchangeDeclare("other.y", "direct")),
+                "configure access to exchange 'other.y'");
+        assertRefused(closedBy(() -> app.createChannel().exchangeDelete("other.x")), "exchange 'other.x'");
+        assertRefused(closedBy(() -> app.createChannel().queueDeclare()), "queue 'amq.gen-'");
+        // write: publishing to an exchange, binding a queue
+        assertRefused(
+                closedBy(() -> {
+                    Channel c = app.createChannel();
+                    c.basicPublish("", "app.q", null, bytes("to the default exchange"));
+                    c.queueDeclarePassive("app.q"); // a round trip, so the channel close arrives
+                }),
+                "write access to exchange 'amq.default'");
+        assertRefused(
+                closedBy(() -> app.createChannel().queueBind("other.q", "app.x", "k")),
+                "write access to queue 'other.q'");
+        // read: get, consume, purge, binding from an exchange
+        assertRefused(closedBy(() -> app.createChannel().basicGet("other.q", true)), "read access to queue 'other.q'");
+        assertRefused(
+                closedBy(() -> {
+                    Channel c = app.createChannel();
+                    c.basicConsume("other.q", true, new DefaultConsumer(c));
+                }),
+                "read access to queue 'other.q'");
+        assertRefused(closedBy(() -> app.createChannel().queuePurge("other.q")), "read access to queue 'other.q'");
+        assertRefused(
+                closedBy(() -> app.createChannel().queueBind("app.q", "other.x", "")),
+                "read access to exchange 'other.x'");
+        // passive declares need no permission, as in RabbitMQ
+        assertThat(app.createChannel().queueDeclarePassive("other.q").getQueue())
+                .isEqualTo("other.q");
+        assertThat(app.isOpen()).as("channel errors leave the connection open").isTrue();
+    }
+
+    @Test
+    void shouldRefuseVhostAccessWithoutPermissionsAndWrongPasswords() throws Exception {
+        start();
+        assertThat(admin("PUT", "/api/users/stranger", Map.of("password", "pw", "tags", "")))
+                .isEqualTo(201);
+        assertThatThrownBy(() -> connect("stranger", "pw"))
+                .isInstanceOf(IOException.class)
+                .satisfies(e -> {
+                    ShutdownSignalException signal = (ShutdownSignalException) e.getCause();
+                    assertThat(replyCode(signal)).isEqualTo(530);
+                    assertThat(replyText(signal)).contains("access to vhost '/' refused for user 'stranger'");
+                });
+        assertThatThrownBy(() -> connect("guest", "wrong")).isInstanceOf(AuthenticationFailureException.class);
+        assertThatThrownBy(() -> connect("nobody", "guest")).isInstanceOf(AuthenticationFailureException.class);
+    }
+
+    @Test
+    void shouldApplyManagementTagsToTheHttpApi() throws Exception {
+        start();
+        createAppUser("");
+        assertThat(admin("PUT", "/api/users/watcher", Map.of("password", "w", "tags", "monitoring")))
+                .isEqualTo(201);
+        assertThat(admin("PUT", "/api/users/operator", Map.of("password", "o", "tags", "management")))
+                .isEqualTo(201);
+
+        assertThat(api("GET", "/api/overview", null, "app", APP_PASSWORD))
+                .as("no management tag")
+                .isEqualTo(401);
+        assertThat(api("GET", "/api/queues", null, "watcher", "w")).isEqualTo(200);
+        assertThat(api("PUT", "/api/queues/%2F/w.q", Map.of(), "watcher", "w")).isEqualTo(401);
+        assertThat(api("GET", "/api/users", null, "watcher", "w")).isEqualTo(401);
+        assertThat(api("GET", "/api/users/watcher", null, "watcher", "w")).isEqualTo(200);
+        assertThat(api("GET", "/api/queues/%2F", null, "operator", "o"))
+                .as("management user without permissions on /")
+                .isEqualTo(401);
+        assertThat(admin(
+                        "PUT", "/api/permissions/%2F/operator", Map.of("configure", ".*", "write", ".*", "read", ".*")))
+                .isEqualTo(201);
+        assertThat(api("PUT", "/api/queues/%2F/op.q", Map.of("durable", false), "operator", "o"))
+                .isEqualTo(201);
+        assertThat(api("PUT", "/api/users/operator", Map.of("password", "x", "tags", "administrator"), "operator", "o"))
+                .as("only administrators manage users")
+                .isEqualTo(401);
+        assertThat(admin("DELETE", "/api/users/nobody", null)).isEqualTo(404);
+        assertThat(admin("PUT", "/api/permissions/%2F/app", Map.of("configure", "(", "write", "", "read", "")))
+                .as("an invalid regular expression")
+                .isEqualTo(400);
+    }
+
+    @Test
+    void shouldKeepUsersAndPermissionsAcrossARestartWithHashedPasswords() throws Exception {
+        start();
+        createAppUser("");
+        assertThat(admin("DELETE", "/api/users/guest", null)).isEqualTo(204);
+
+        restart();
+
+        connect("app", APP_PASSWORD).createChannel().queueDeclare("app.after-restart", false, false, true, null);
+        assertThatThrownBy(() -> connect("guest", "guest"))
+                .as("a deleted default user does not come back")
+                .isInstanceOf(AuthenticationFailureException.class);
+        try (Stream<Path> files = Files.walk(dataDir)) {
+            for (Path file : files.filter(Files::isRegularFile).toList()) {
+                assertThat(new String(Files.readAllBytes(file), StandardCharsets.ISO_8859_1))
+                        .as("plain password in %s", file)
+                        .doesNotContain(APP_PASSWORD);
+            }
+        }
+    }
+}
