@@ -20,6 +20,7 @@ import java.util.concurrent.ConcurrentHashMap;
  * from any thread.
  */
 public final class VirtualHost {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(VirtualHost.class);
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final List<String> TYPES = List.of("direct", "fanout", "topic", "headers");
 
@@ -48,6 +49,7 @@ public final class VirtualHost {
 
     private final String name;
     private final QueueRuntime runtime;
+    private volatile int maxQueues;
     private final DurableState durable;
     private final ConcurrentHashMap<String, Exchange> exchanges = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, MessageQueue> queues = new ConcurrentHashMap<>();
@@ -62,6 +64,14 @@ public final class VirtualHost {
             exchanges.put("amq." + type, create("amq." + type, type, true, false, false, Map.of()));
         }
         exchanges.put("amq.match", create("amq.match", "headers", true, false, false, Map.of()));
+    }
+
+    /** Limits how many queues this vhost may hold (RabbitMQ's max-queues); 0 means no limit. */
+    public void maxQueues(int limit) {
+        if (limit < 0) {
+            throw new IllegalArgumentException("max queues must not be negative, got " + limit);
+        }
+        maxQueues = limit;
     }
 
     public String name() {
@@ -248,9 +258,15 @@ public final class VirtualHost {
                 target = existing;
             } else {
                 String queueName = queue.isEmpty() ? generatedName() : queue;
+                int limit = maxQueues;
+                if (limit > 0 && queues.size() >= limit) {
+                    throw AmqpException.preconditionFailed("cannot declare queue '" + queueName
+                            + "': queue limit in vhost '" + name + "' (" + limit + ") is reached");
+                }
                 Map<String, Object> args = Map.copyOf(nonNull(arguments));
                 target = newQueue(queueName, isDurable, exclusive, autoDelete, args, requestOwner);
                 queues.put(queueName, target);
+                logQueueChange("declared", target);
                 if (this.durable != null && DurableState.isDurable(target)) {
                     this.durable.recordQueue(target);
                 }
@@ -285,6 +301,15 @@ public final class VirtualHost {
                 runtime,
                 stored ? durable : null,
                 stored ? durable.storeQueue(queueName) : null);
+    }
+
+    /** Named queues at INFO; exclusive server-named ones (RPC replies, temporary subscribers) at DEBUG. */
+    private void logQueueChange(String what, MessageQueue queue) {
+        if (queue.exclusive() && queue.name().startsWith("amq.gen-")) {
+            LOG.debug("queue '{}' {} in vhost '{}'", queue.name(), what, name);
+        } else {
+            LOG.info("queue '{}' {} in vhost '{}'{}", queue.name(), what, name, queue.durable() ? " (durable)" : "");
+        }
     }
 
     /** Recreates a durable queue found in the store at start-up. */
@@ -349,6 +374,7 @@ public final class VirtualHost {
 
     /** Called on the queue's actor once it marked itself deleted: forget it and its bindings. */
     void removeQueue(MessageQueue queue) {
+        logQueueChange("deleted", queue);
         synchronized (lock) {
             queues.remove(queue.name(), queue);
             removeBindingsTo(queue);

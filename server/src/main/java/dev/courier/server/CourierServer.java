@@ -70,6 +70,7 @@ public final class CourierServer implements AutoCloseable {
             throw e;
         }
         this.broker = created;
+        broker.vhosts().forEach(vhost -> vhost.maxQueues(config.maxQueues()));
         this.alarms = new ResourceAlarms(config, store, reason -> {
             if (reason == null) {
                 for (Object connection : connections) {

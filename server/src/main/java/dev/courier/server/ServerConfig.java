@@ -34,6 +34,9 @@ import java.util.TreeMap;
  * @param memoryHighWatermark above this fraction of the maximum heap in use, publishers are blocked
  * @param queueMemoryWindowMessages ready messages per queue kept in memory; persistent messages on
  *     durable queues beyond it stay on disk until they near the head
+ * @param maxConnections most open client connections; 0 means no limit
+ * @param maxQueues most queues per virtual host; 0 means no limit
+ * @param consumerMaxPerChannel most consumers on one channel; 0 means no limit
  */
 public record ServerConfig(
         String bindAddress,
@@ -52,7 +55,10 @@ public record ServerConfig(
         String fsync,
         long diskFreeLimitBytes,
         double memoryHighWatermark,
-        int queueMemoryWindowMessages) {
+        int queueMemoryWindowMessages,
+        int maxConnections,
+        int maxQueues,
+        int consumerMaxPerChannel) {
 
     /** Config keys with their descriptions, as accepted by {@code --set key=value} and config files. */
     public static final Map<String, String> KEYS = Map.ofEntries(
@@ -75,7 +81,10 @@ public record ServerConfig(
             Map.entry("memory_high_watermark", "block publishers above this fraction of max heap used (default 0.7)"),
             Map.entry(
                     "queue_memory_window",
-                    "ready messages per queue kept in memory; stored ones beyond it are paged out (default 10000)"));
+                    "ready messages per queue kept in memory; stored ones beyond it are paged out (default 10000)"),
+            Map.entry("max_connections", "most open client connections (default 0 = no limit)"),
+            Map.entry("max_queues", "most queues per virtual host (default 0 = no limit)"),
+            Map.entry("consumer_max_per_channel", "most consumers on one channel (default 0 = no limit)"));
 
     /** Largest message size a user may configure: 512 MiB, as in RabbitMQ. */
     public static final long MAX_MESSAGE_SIZE_LIMIT_BYTES = 512L * 1024 * 1024;
@@ -114,6 +123,10 @@ public record ServerConfig(
         if (queueMemoryWindowMessages < 1) {
             throw new IllegalArgumentException(
                     "queue_memory_window must be at least 1, got " + queueMemoryWindowMessages);
+        }
+        if (maxConnections < 0 || maxQueues < 0 || consumerMaxPerChannel < 0) {
+            throw new IllegalArgumentException(
+                    "max_connections, max_queues and consumer_max_per_channel must not be negative (0 = no limit)");
         }
         if (!(memoryHighWatermark > 0 && memoryHighWatermark <= 1)) {
             throw new IllegalArgumentException("memory_high_watermark must be in (0, 1], got " + memoryHighWatermark);
@@ -158,7 +171,10 @@ public record ServerConfig(
                 "always",
                 1024L * 1024 * 1024,
                 0.7,
-                10_000);
+                10_000,
+                0,
+                0,
+                0);
     }
 
     public ServerConfig withBindAddress(String value) {
@@ -243,6 +259,9 @@ public record ServerConfig(
         values.put("disk_free_limit", Long.toString(diskFreeLimitBytes));
         values.put("memory_high_watermark", Double.toString(memoryHighWatermark));
         values.put("queue_memory_window", Integer.toString(queueMemoryWindowMessages));
+        values.put("max_connections", Integer.toString(maxConnections));
+        values.put("max_queues", Integer.toString(maxQueues));
+        values.put("consumer_max_per_channel", Integer.toString(consumerMaxPerChannel));
         return values;
     }
 
@@ -264,7 +283,10 @@ public record ServerConfig(
                 values.get("fsync"),
                 Long.parseLong(values.get("disk_free_limit")),
                 Double.parseDouble(values.get("memory_high_watermark")),
-                Integer.parseInt(values.get("queue_memory_window")));
+                Integer.parseInt(values.get("queue_memory_window")),
+                Integer.parseInt(values.get("max_connections")),
+                Integer.parseInt(values.get("max_queues")),
+                Integer.parseInt(values.get("consumer_max_per_channel")));
     }
 
     /** Like the record's, but never prints the password. */

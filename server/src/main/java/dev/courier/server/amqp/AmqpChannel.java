@@ -425,6 +425,10 @@ final class AmqpChannel {
             return;
         }
         check(Access.READ, "queue", queueName(consume.queue()));
+        int maxConsumers = connection.consumerMaxPerChannel();
+        if (maxConsumers > 0 && consumers.size() >= maxConsumers) {
+            throw new AmqpException(NOT_ALLOWED, "reached maximum (" + maxConsumers + ") of consumers per channel");
+        }
         MessageQueue queue = vhost.queue(queueName(consume.queue()), connection);
         int priority = consumerPriority(consume.arguments());
         ChannelConsumer consumer = new ChannelConsumer(this, queue, tag, consume.noAck(), priority, consumerPrefetch);

@@ -429,12 +429,23 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter implements Manag
                     NOT_ALLOWED, "access to vhost '" + host.name() + "' refused for user '" + user + "'", 10, 40);
             return;
         }
+        int maxConnections = server.config().maxConnections();
+        if (maxConnections > 0 && server.connections().size() > maxConnections) {
+            LOG.warn("connection from {} refused: connection limit ({}) reached", remote(), maxConnections);
+            connectionError(
+                    NOT_ALLOWED,
+                    "access to vhost '" + host.name() + "' refused for user '" + user + "': connection limit ("
+                            + maxConnections + ") is reached",
+                    10,
+                    40);
+            return;
+        }
         permission = access;
         vhost = host;
         state = State.OPEN;
         handshakeTimeout.cancel(false);
         writeMethod(0, new Amqp.Connection.OpenOk(""));
-        LOG.debug("connection from {} ({}) opened by user '{}' on vhost '{}'", remote(), clientName, user, host.name());
+        LOG.info("accepted connection {} ({}): user '{}', vhost '{}'", name, clientName, user, host.name());
     }
 
     private void onOpenConnectionMethod(Method method) {
@@ -526,6 +537,7 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter implements Manag
         channelList.clear();
         if (vhost != null) {
             vhost.onConnectionClosed(this);
+            LOG.info("closed connection {} ({}) of user '{}'", name, clientName, user);
         }
         server.connections().remove(this);
     }
@@ -659,6 +671,10 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter implements Manag
     static String name(InetSocketAddress peer, InetSocketAddress local) {
         return peer.getAddress().getHostAddress() + ":" + peer.getPort() + " -> "
                 + local.getAddress().getHostAddress() + ":" + local.getPort();
+    }
+
+    int consumerMaxPerChannel() {
+        return server.config().consumerMaxPerChannel();
     }
 
     /** The user's permissions in this connection's vhost, as they were when it opened; event loop only. */
