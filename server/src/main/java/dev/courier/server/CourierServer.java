@@ -18,6 +18,7 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.ssl.SslContext;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -44,6 +45,7 @@ public final class CourierServer implements AutoCloseable {
     private final EventLoopGroup bossGroup;
     private final EventLoopGroup workerGroup;
     private final Channel amqpChannel;
+    private final Channel amqpsChannel;
     private final ManagementServer management;
     private final Set<Object> connections = ConcurrentHashMap.newKeySet();
     private final ResourceAlarms alarms;
@@ -51,6 +53,7 @@ public final class CourierServer implements AutoCloseable {
 
     private CourierServer(ServerConfig config, LongSupplier clockMs) throws IOException, InterruptedException {
         this.config = config;
+        SslContext tls = config.tls().enabled() ? TlsContexts.server(config.tls()) : null; // fail fast on bad files
         Files.createDirectories(config.dataDir());
         this.store = MessageStore.open(config.dataDir().resolve("store"), storeConfig(config));
         Broker created;
@@ -102,10 +105,27 @@ public final class CourierServer implements AutoCloseable {
                     .bind(new InetSocketAddress(config.bindAddress(), config.amqpPort()))
                     .sync()
                     .channel();
+            this.amqpsChannel = config.tls().port() < 0
+                    ? null
+                    : bootstrap
+                            .clone()
+                            .childHandler(new AmqpChannelInitializer(context, tls))
+                            .bind(new InetSocketAddress(
+                                    config.bindAddress(), config.tls().port()))
+                            .sync()
+                            .channel();
             this.management = config.httpPort() < 0
                     ? null
                     : ManagementServer.start(
-                            config, broker, store, authenticator, connections, this::amqpPort, bossGroup, workerGroup);
+                            config,
+                            broker,
+                            store,
+                            authenticator,
+                            connections,
+                            this::amqpPort,
+                            config.tls().management() ? tls : null,
+                            bossGroup,
+                            workerGroup);
         } catch (RuntimeException | InterruptedException e) {
             shutdownGroups(); // closes the AMQP listener too when it was bound
             alarms.close();
@@ -155,6 +175,11 @@ public final class CourierServer implements AutoCloseable {
         return ((InetSocketAddress) amqpChannel.localAddress()).getPort();
     }
 
+    /** The AMQPS (TLS) port actually bound, or -1 when there is no TLS listener ({@code ssl.port=-1}). */
+    public int amqpsPort() {
+        return amqpsChannel == null ? -1 : ((InetSocketAddress) amqpsChannel.localAddress()).getPort();
+    }
+
     /** The management HTTP port actually bound, or -1 when the listener is disabled ({@code http.port=-1}). */
     public int httpPort() {
         return management == null ? -1 : management.port();
@@ -186,6 +211,9 @@ public final class CourierServer implements AutoCloseable {
         closed = true;
         LOG.info("shutting down");
         amqpChannel.close().syncUninterruptibly();
+        if (amqpsChannel != null) {
+            amqpsChannel.close().syncUninterruptibly();
+        }
         if (management != null) {
             management.close();
         }

@@ -72,11 +72,18 @@ public final class Main implements Callable<Integer> {
             } catch (java.io.IOException e) {
                 System.err.println("courier: cannot start: " + e.getMessage());
                 return 1;
+            } catch (IllegalArgumentException e) {
+                System.err.println("courier: " + e.getMessage());
+                return 2;
             }
             CountDownLatch stopRequested = new CountDownLatch(1);
             Signals.onTerminate(stopRequested::countDown);
             String ready = "Courier ready: amqp=" + config.bindAddress() + ":" + server.amqpPort()
-                    + (server.httpPort() > 0 ? " http=" + config.bindAddress() + ":" + server.httpPort() : "")
+                    + (server.amqpsPort() > 0 ? " amqps=" + config.bindAddress() + ":" + server.amqpsPort() : "")
+                    + (server.httpPort() > 0
+                            ? (config.tls().management() ? " https=" : " http=") + config.bindAddress() + ":"
+                                    + server.httpPort()
+                            : "")
                     + " data=" + config.dataDir().toAbsolutePath();
             LOG.debug("listeners bound: {}", config);
             System.out.println(ready);

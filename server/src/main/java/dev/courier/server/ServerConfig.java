@@ -37,6 +37,7 @@ import java.util.TreeMap;
  * @param maxConnections most open client connections; 0 means no limit
  * @param maxQueues most queues per virtual host; 0 means no limit
  * @param consumerMaxPerChannel most consumers on one channel; 0 means no limit
+ * @param tls the {@code ssl.*} keys: AMQPS and HTTPS
  */
 public record ServerConfig(
         String bindAddress,
@@ -58,10 +59,11 @@ public record ServerConfig(
         int queueMemoryWindowMessages,
         int maxConnections,
         int maxQueues,
-        int consumerMaxPerChannel) {
+        int consumerMaxPerChannel,
+        TlsSettings tls) {
 
     /** Config keys with their descriptions, as accepted by {@code --set key=value} and config files. */
-    public static final Map<String, String> KEYS = Map.ofEntries(
+    public static final Map<String, String> KEYS = withTlsKeys(Map.ofEntries(
             Map.entry("bind", "address every listener binds to (default 127.0.0.1)"),
             Map.entry("amqp.port", "AMQP port (default 5672; 0 = any free port)"),
             Map.entry("http.port", "management HTTP port (default 15672; 0 = any free port; -1 = off)"),
@@ -84,7 +86,13 @@ public record ServerConfig(
                     "ready messages per queue kept in memory; stored ones beyond it are paged out (default 10000)"),
             Map.entry("max_connections", "most open client connections (default 0 = no limit)"),
             Map.entry("max_queues", "most queues per virtual host (default 0 = no limit)"),
-            Map.entry("consumer_max_per_channel", "most consumers on one channel (default 0 = no limit)"));
+            Map.entry("consumer_max_per_channel", "most consumers on one channel (default 0 = no limit)")));
+
+    private static Map<String, String> withTlsKeys(Map<String, String> keys) {
+        Map<String, String> all = new TreeMap<>(keys);
+        all.putAll(TlsSettings.KEYS);
+        return Map.copyOf(all);
+    }
 
     /** Largest message size a user may configure: 512 MiB, as in RabbitMQ. */
     public static final long MAX_MESSAGE_SIZE_LIMIT_BYTES = 512L * 1024 * 1024;
@@ -174,7 +182,8 @@ public record ServerConfig(
                 10_000,
                 0,
                 0,
-                0);
+                0,
+                TlsSettings.NONE);
     }
 
     public ServerConfig withBindAddress(String value) {
@@ -262,6 +271,7 @@ public record ServerConfig(
         values.put("max_connections", Integer.toString(maxConnections));
         values.put("max_queues", Integer.toString(maxQueues));
         values.put("consumer_max_per_channel", Integer.toString(consumerMaxPerChannel));
+        tls.putInto(values);
         return values;
     }
 
@@ -286,7 +296,8 @@ public record ServerConfig(
                 Integer.parseInt(values.get("queue_memory_window")),
                 Integer.parseInt(values.get("max_connections")),
                 Integer.parseInt(values.get("max_queues")),
-                Integer.parseInt(values.get("consumer_max_per_channel")));
+                Integer.parseInt(values.get("consumer_max_per_channel")),
+                TlsSettings.from(values));
     }
 
     /** Like the record's, but never prints the password. */
@@ -294,10 +305,11 @@ public record ServerConfig(
     public String toString() {
         Map<String, String> values = toMap();
         values.put("default_pass", "********");
+        values.put("ssl.keystore_password", "********");
         return "ServerConfig" + values;
     }
 
-    private static boolean parseBoolean(String value) {
+    static boolean parseBoolean(String value) {
         return switch (value.trim().toLowerCase(Locale.ROOT)) {
             case "true", "yes", "on", "1" -> true;
             case "false", "no", "off", "0" -> false;

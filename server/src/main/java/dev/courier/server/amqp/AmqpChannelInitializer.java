@@ -3,6 +3,7 @@ package dev.courier.server.amqp;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.handler.flush.FlushConsolidationHandler;
+import io.netty.handler.ssl.SslContext;
 
 /**
  * Builds the pipeline of each accepted AMQP socket: flush consolidation, frame decoding, then
@@ -10,9 +11,16 @@ import io.netty.handler.flush.FlushConsolidationHandler;
  */
 public final class AmqpChannelInitializer extends ChannelInitializer<Channel> {
     private final ServerContext server;
+    private final SslContext tls;
 
     public AmqpChannelInitializer(ServerContext server) {
+        this(server, null);
+    }
+
+    /** For the AMQPS listener: TLS first, then the same pipeline. */
+    public AmqpChannelInitializer(ServerContext server, SslContext tls) {
         this.server = server;
+        this.tls = tls;
     }
 
     /** Tells a connection (an element of the server's connection set) that the resource alarm cleared. */
@@ -25,6 +33,9 @@ public final class AmqpChannelInitializer extends ChannelInitializer<Channel> {
     @Override
     protected void initChannel(Channel channel) {
         AmqpFrameDecoder decoder = new AmqpFrameDecoder(server.config().frameMaxBytes());
+        if (tls != null) {
+            channel.pipeline().addLast("tls", tls.newHandler(channel.alloc()));
+        }
         channel.pipeline()
                 .addLast("flush", new FlushConsolidationHandler(256, true))
                 .addLast("frames", decoder)

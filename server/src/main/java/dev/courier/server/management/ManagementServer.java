@@ -13,6 +13,7 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.ssl.SslContext;
 import io.netty.handler.timeout.ReadTimeoutHandler;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import java.net.InetSocketAddress;
@@ -49,6 +50,7 @@ public final class ManagementServer implements AutoCloseable {
             Authenticator authenticator,
             Set<Object> connections,
             IntSupplier amqpPort,
+            SslContext tls,
             EventLoopGroup boss,
             EventLoopGroup workers)
             throws InterruptedException {
@@ -72,6 +74,9 @@ public final class ManagementServer implements AutoCloseable {
                     .childHandler(new ChannelInitializer<SocketChannel>() {
                         @Override
                         protected void initChannel(SocketChannel channel) {
+                            if (tls != null) {
+                                channel.pipeline().addLast(tls.newHandler(channel.alloc()));
+                            }
                             channel.pipeline()
                                     .addLast(new ReadTimeoutHandler(IDLE_TIMEOUT_SECONDS))
                                     .addLast(new HttpServerCodec())
@@ -88,7 +93,7 @@ public final class ManagementServer implements AutoCloseable {
         }
     }
 
-    /** Binds the management port from {@code config}; the caller closes it. */
+    /** Binds the management port from {@code config} (HTTPS when {@code tls} is set); the caller closes it. */
     public static ManagementServer start(
             ServerConfig config,
             Broker broker,
@@ -96,10 +101,11 @@ public final class ManagementServer implements AutoCloseable {
             Authenticator authenticator,
             Set<Object> connections,
             IntSupplier amqpPort,
+            SslContext tls,
             EventLoopGroup boss,
             EventLoopGroup workers)
             throws InterruptedException {
-        return new ManagementServer(config, broker, store, authenticator, connections, amqpPort, boss, workers);
+        return new ManagementServer(config, broker, store, authenticator, connections, amqpPort, tls, boss, workers);
     }
 
     /** The port actually bound. */
