@@ -21,7 +21,11 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class Broker implements AutoCloseable {
     private final ExecutorService queueExecutor;
     private final ScheduledExecutorService timer;
+    private static final String DEFAULT_VHOST = "/";
+
     private final ConcurrentHashMap<String, VirtualHost> vhosts = new ConcurrentHashMap<>();
+    private final QueueRuntime runtime;
+    private final DurableState durable;
 
     /** A broker without persistence: durable queues are recorded as durable but not stored. */
     public Broker(BrokerConfig config) {
@@ -46,12 +50,50 @@ public final class Broker implements AutoCloseable {
             return thread;
         });
         QueueRuntime runtime = new QueueRuntime(queueExecutor, timer, config.clockMs(), config.memoryWindowMessages());
-        DurableState durable = store == null ? null : new DurableState(store);
-        VirtualHost root = new VirtualHost("/", runtime, durable);
-        vhosts.put("/", root);
+        this.runtime = runtime;
+        this.durable = store == null ? null : new DurableState(store);
+        vhosts.put(DEFAULT_VHOST, new VirtualHost(DEFAULT_VHOST, runtime, durable));
         if (durable != null) {
-            durable.recover(root);
+            durable.recover(name -> vhosts.computeIfAbsent(name, n -> new VirtualHost(n, runtime, durable)));
         }
+    }
+
+    /**
+     * Creates a virtual host (durable when the broker has a store), or returns the existing one.
+     *
+     * @throws IllegalArgumentException for an empty name or one longer than 255 bytes
+     */
+    public VirtualHost addVhost(String name) {
+        if (name == null || name.isEmpty() || name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 255) {
+            throw new IllegalArgumentException("a vhost name must be 1..255 bytes");
+        }
+        synchronized (vhosts) {
+            VirtualHost existing = vhosts.get(name);
+            if (existing != null) {
+                return existing;
+            }
+            VirtualHost created = new VirtualHost(name, runtime, durable);
+            vhosts.put(name, created);
+            if (durable != null) {
+                durable.recordVhost(name);
+            }
+            return created;
+        }
+    }
+
+    /**
+     * Deletes a virtual host with everything in it; completes with false when there was none.
+     * Connections to it are the server's to close.
+     */
+    public CompletableFuture<Boolean> deleteVhost(String name) {
+        VirtualHost removed;
+        synchronized (vhosts) {
+            removed = vhosts.remove(name);
+        }
+        if (removed == null) {
+            return CompletableFuture.completedFuture(false);
+        }
+        return removed.destroy().thenApply(ignored -> true);
     }
 
     /** The virtual host with this name, or null. */

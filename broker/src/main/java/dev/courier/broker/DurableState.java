@@ -35,6 +35,8 @@ final class DurableState {
     private static final String EXCHANGE = "exchange/";
     private static final String QUEUE = "queue/";
     private static final String BINDING = "binding/";
+    private static final String VHOST = "vhost/";
+    private static final String DEFAULT_VHOST = "/";
     /** Failed deliveries of one stored message on one queue: {@code delivery-count/queue\0id}. */
     private static final String DELIVERY_COUNT = "delivery-count/";
 
@@ -50,52 +52,79 @@ final class DurableState {
 
     // ---------------------------------------------------------------- definitions
 
-    void recordExchange(Exchange exchange) {
+    /**
+     * The part of a metadata key and store queue name that says which vhost a definition belongs
+     * to: nothing for {@code /} (so data written before vhosts existed reads as {@code /}), else
+     * the vhost's name and a NUL.
+     */
+    static String scoped(String vhost, String name) {
+        return vhost.equals(DEFAULT_VHOST) ? name : vhost + '\u0000' + name;
+    }
+
+    /** The store's name for a queue of a vhost. */
+    static String storeName(String vhost, String queue) {
+        return scoped(vhost, queue);
+    }
+
+    void recordVhost(String vhost) {
+        if (!vhost.equals(DEFAULT_VHOST)) {
+            store.putMetadata(VHOST + vhost, encode(Map.of("name", vhost)));
+        }
+    }
+
+    void forgetVhost(String vhost) {
+        store.deleteMetadata(VHOST + vhost);
+    }
+
+    void recordExchange(String vhost, Exchange exchange) {
         Map<String, Object> table = new LinkedHashMap<>();
+        table.put("vhost", vhost);
         table.put("name", exchange.name());
         table.put("type", exchange.type());
         table.put("auto_delete", exchange.autoDelete());
         table.put("internal", exchange.internal());
         table.put("arguments", exchange.arguments());
-        store.putMetadata(EXCHANGE + exchange.name(), encode(table));
+        store.putMetadata(EXCHANGE + scoped(vhost, exchange.name()), encode(table));
     }
 
-    void forgetExchange(String name) {
-        store.deleteMetadata(EXCHANGE + name);
+    void forgetExchange(String vhost, String name) {
+        store.deleteMetadata(EXCHANGE + scoped(vhost, name));
     }
 
     void recordQueue(MessageQueue queue) {
         Map<String, Object> table = new LinkedHashMap<>();
+        table.put("vhost", queue.vhost().name());
         table.put("name", queue.name());
         table.put("auto_delete", queue.autoDelete());
         table.put("arguments", queue.arguments());
-        store.putMetadata(QUEUE + queue.name(), encode(table));
+        store.putMetadata(QUEUE + scoped(queue.vhost().name(), queue.name()), encode(table));
     }
 
     void forgetQueue(MessageQueue queue, StoreQueue storeQueue) {
-        store.deleteMetadata(QUEUE + queue.name());
+        store.deleteMetadata(QUEUE + scoped(queue.vhost().name(), queue.name()));
         if (storeQueue != null) {
             store.deleteQueue(storeQueue);
         }
     }
 
-    void recordBinding(Binding binding) {
+    void recordBinding(String vhost, Binding binding) {
         Map<String, Object> table = new LinkedHashMap<>();
+        table.put("vhost", vhost);
         table.put("source", binding.source().name());
         table.put("destination", binding.destinationName());
         table.put("destination_type", binding.destinationType());
         table.put("routing_key", binding.routingKey());
         table.put("arguments", binding.arguments());
-        store.putMetadata(bindingKey(binding), encode(table));
+        store.putMetadata(bindingKey(vhost, binding), encode(table));
     }
 
-    void forgetBinding(Binding binding) {
-        store.deleteMetadata(bindingKey(binding));
+    void forgetBinding(String vhost, Binding binding) {
+        store.deleteMetadata(bindingKey(vhost, binding));
     }
 
-    private static String bindingKey(Binding binding) {
+    private static String bindingKey(String vhost, Binding binding) {
         return BINDING
-                + binding.source().name()
+                + scoped(vhost, binding.source().name())
                 + '\u0000'
                 + binding.destinationType()
                 + '\u0000'
@@ -135,8 +164,8 @@ final class DurableState {
 
     // ---------------------------------------------------------------- messages
 
-    StoreQueue storeQueue(String queueName) {
-        return store.queue(queueName);
+    StoreQueue storeQueue(String vhost, String queueName) {
+        return store.queue(storeName(vhost, queueName));
     }
 
     /**
@@ -204,20 +233,20 @@ final class DurableState {
      * consumer loss), so x-delivery-limit keeps counting across a restart. Written only for queues
      * with a delivery limit, and only when a delivery fails: rare next to publishes and acks.
      */
-    void recordFailedDeliveries(String queueName, long messageId, int failedDeliveries) {
+    void recordFailedDeliveries(String storeName, long messageId, int failedDeliveries) {
         byte[] count = {
             (byte) (failedDeliveries >>> 24), (byte) (failedDeliveries >>> 16),
             (byte) (failedDeliveries >>> 8), (byte) failedDeliveries
         };
-        store.putMetadata(deliveryCountKey(queueName, messageId), count);
+        store.putMetadata(deliveryCountKey(storeName, messageId), count);
     }
 
-    void forgetFailedDeliveries(String queueName, long messageId) {
-        store.deleteMetadata(deliveryCountKey(queueName, messageId));
+    void forgetFailedDeliveries(String storeName, long messageId) {
+        store.deleteMetadata(deliveryCountKey(storeName, messageId));
     }
 
-    private static String deliveryCountKey(String queueName, long messageId) {
-        return DELIVERY_COUNT + queueName + '\u0000' + messageId;
+    private static String deliveryCountKey(String storeName, long messageId) {
+        return DELIVERY_COUNT + storeName + '\u0000' + messageId;
     }
 
     /** A new store id; never 0, which entries use for "not stored". */
@@ -241,8 +270,9 @@ final class DurableState {
     // ---------------------------------------------------------------- recovery
 
     /** Rebuilds durable exchanges, queues, bindings and messages into {@code vhost}. */
-    void recover(VirtualHost vhost) {
+    void recover(java.util.function.Function<String, VirtualHost> vhostNamed) {
         RecoveredState state = store.recovered();
+        List<String> vhosts = new ArrayList<>();
         List<Map<String, Object>> exchanges = new ArrayList<>();
         List<Map<String, Object>> queues = new ArrayList<>();
         List<Map<String, Object>> bindings = new ArrayList<>();
@@ -257,7 +287,9 @@ final class DurableState {
                                 | (value[3] & 0xff));
                 return;
             }
-            if (key.startsWith(EXCHANGE)) {
+            if (key.startsWith(VHOST)) {
+                vhosts.add(key.substring(VHOST.length()));
+            } else if (key.startsWith(EXCHANGE)) {
                 exchanges.add(decode(value));
             } else if (key.startsWith(QUEUE)) {
                 queues.add(decode(value));
@@ -265,26 +297,31 @@ final class DurableState {
                 bindings.add(decode(value));
             } // other keys belong to other owners of the store (the server's users and permissions)
         });
+        vhosts.forEach(vhostNamed::apply);
         for (Map<String, Object> x : exchanges) {
-            vhost.restoreExchange(
-                    string(x, "name"),
-                    string(x, "type"),
-                    bool(x, "auto_delete"),
-                    bool(x, "internal"),
-                    table(x, "arguments"));
+            vhostNamed
+                    .apply(vhostOf(x))
+                    .restoreExchange(
+                            string(x, "name"),
+                            string(x, "type"),
+                            bool(x, "auto_delete"),
+                            bool(x, "internal"),
+                            table(x, "arguments"));
         }
         int messages = 0;
         for (Map<String, Object> q : queues) {
             String name = string(q, "name");
-            MessageQueue queue = vhost.restoreQueue(name, bool(q, "auto_delete"), table(q, "arguments"));
-            RecoveredQueue recovered = state.queues().get(name);
+            String storeName = storeName(vhostOf(q), name);
+            MessageQueue queue =
+                    vhostNamed.apply(vhostOf(q)).restoreQueue(name, bool(q, "auto_delete"), table(q, "arguments"));
+            RecoveredQueue recovered = state.queues().get(storeName);
             if (recovered != null) {
                 for (int i = 0; i < recovered.messageCount(); i++) {
                     long id = recovered.messageId(i);
                     try {
                         Loaded loaded = loadWithTime(id);
                         if (loaded != null) {
-                            Integer failed = failedDeliveries.remove(deliveryCountKey(name, id));
+                            Integer failed = failedDeliveries.remove(deliveryCountKey(storeName, id));
                             queue.restore(
                                     loaded.message(),
                                     id,
@@ -301,12 +338,14 @@ final class DurableState {
         }
         for (Map<String, Object> b : bindings) {
             try {
-                vhost.restoreBinding(
-                        string(b, "source"),
-                        string(b, "destination"),
-                        string(b, "destination_type"),
-                        string(b, "routing_key"),
-                        table(b, "arguments"));
+                vhostNamed
+                        .apply(vhostOf(b))
+                        .restoreBinding(
+                                string(b, "source"),
+                                string(b, "destination"),
+                                string(b, "destination_type"),
+                                string(b, "routing_key"),
+                                table(b, "arguments"));
             } catch (AmqpException e) {
                 LOG.warn("skipping a stored binding whose ends are gone: {}", e.getMessage());
             }
@@ -316,11 +355,19 @@ final class DurableState {
         }
         store.releaseRecovered();
         LOG.info(
-                "recovered {} durable exchange(s), {} durable queue(s) with {} message(s), {} binding(s)",
+                "recovered {} vhost(s) besides '/', {} durable exchange(s), {} durable queue(s) with {} message(s),"
+                        + " {} binding(s)",
+                vhosts.size(),
                 exchanges.size(),
                 queues.size(),
                 messages,
                 bindings.size());
+    }
+
+    /** The vhost a stored definition belongs to; definitions from before vhosts existed are "/". */
+    private static String vhostOf(Map<String, Object> table) {
+        String vhost = FieldTables.getString(table, "vhost");
+        return vhost == null ? DEFAULT_VHOST : vhost;
     }
 
     private static String string(Map<String, Object> table, String key) {

@@ -320,7 +320,7 @@ public final class MessageQueue {
     private void unstore(Entry entry) {
         if (entry.storeId != 0) {
             if (entry.failedDeliveries > 0 && features.deliveryLimit() >= 0) {
-                durableState.forgetFailedDeliveries(name, entry.storeId);
+                durableState.forgetFailedDeliveries(DurableState.storeName(vhost.name(), name), entry.storeId);
             }
             durableState.remove(storeQueue, entry.storeId);
             entry.storeId = 0;
@@ -477,7 +477,8 @@ public final class MessageQueue {
                     continue;
                 }
                 if (entry.storeId != 0 && features.deliveryLimit() >= 0) {
-                    durableState.recordFailedDeliveries(name, entry.storeId, entry.failedDeliveries);
+                    durableState.recordFailedDeliveries(
+                            DurableState.storeName(vhost.name(), name), entry.storeId, entry.failedDeliveries);
                 }
                 addReady(entry, true);
             }

@@ -139,7 +139,7 @@ public final class VirtualHost {
             Exchange created = create(exchange, type, durable, autoDelete, internal, arguments);
             exchanges.put(exchange, created);
             if (durable && this.durable != null) {
-                this.durable.recordExchange(created);
+                this.durable.recordExchange(name, created);
             }
         }
     }
@@ -194,7 +194,7 @@ public final class VirtualHost {
         exchange.bindings(List.of());
         removeBindingsTo(exchange);
         if (exchange.durable() && durable != null) {
-            durable.forgetExchange(exchange.name());
+            durable.forgetExchange(name, exchange.name());
         }
     }
 
@@ -300,7 +300,7 @@ public final class VirtualHost {
                 owner,
                 runtime,
                 stored ? durable : null,
-                stored ? durable.storeQueue(queueName) : null);
+                stored ? durable.storeQueue(name, queueName) : null);
     }
 
     /** Named queues at INFO; exclusive server-named ones (RPC replies, temporary subscribers) at DEBUG. */
@@ -495,6 +495,34 @@ public final class VirtualHost {
     }
 
     /** Bindings to this vhost's queues and exchanges, for listings. */
+    /**
+     * Deletes everything in this vhost, for vhost deletion: every queue (consumers are cancelled,
+     * messages dropped), every binding and exchange, and their durable records.
+     */
+    CompletableFuture<Void> destroy() {
+        List<CompletableFuture<Integer>> deletions = new ArrayList<>();
+        synchronized (lock) {
+            for (Exchange exchange : exchanges.values()) {
+                for (Binding binding : exchange.bindings()) {
+                    forget(binding);
+                }
+                exchange.bindings(List.of());
+                if (durable != null && exchange.durable() && !exchange.name().isEmpty()) {
+                    durable.forgetExchange(name, exchange.name());
+                }
+            }
+        }
+        for (MessageQueue queue : queues.values()) {
+            deletions.add(queue.delete(false, false));
+        }
+        return CompletableFuture.allOf(deletions.toArray(new CompletableFuture<?>[0]))
+                .thenRun(() -> {
+                    if (durable != null) {
+                        durable.forgetVhost(name);
+                    }
+                });
+    }
+
     public List<Binding> bindings() {
         List<Binding> all = new ArrayList<>();
         for (Exchange exchange : exchanges.values()) {
@@ -512,7 +540,7 @@ public final class VirtualHost {
         updated.add(binding);
         binding.source().bindings(updated);
         if (durable != null && DurableState.isDurable(binding)) {
-            durable.recordBinding(binding);
+            durable.recordBinding(name, binding);
         }
     }
 
@@ -528,7 +556,7 @@ public final class VirtualHost {
 
     private void forget(Binding binding) {
         if (durable != null && DurableState.isDurable(binding)) {
-            durable.forgetBinding(binding);
+            durable.forgetBinding(name, binding);
         }
     }
 

@@ -36,6 +36,8 @@ import picocli.CommandLine.Parameters;
             Ctl.Move.class,
             Ctl.CloseConnection.class,
             Ctl.AddUser.class,
+            Ctl.AddVhost.class,
+            Ctl.DeleteVhost.class,
             Ctl.DeleteUser.class,
             Ctl.SetPermissions.class,
             Ctl.ClearPermissions.class,
@@ -666,6 +668,36 @@ public final class Ctl implements Callable<Integer> {
         void run(ManagementClient api, PrintWriter out) throws Exception {
             api.send("DELETE", "/api/permissions/" + vhostPath() + "/" + ManagementClient.segment(user), null);
             out.println("permissions of '" + user + "' on vhost '" + target.vhost + "' cleared");
+        }
+    }
+
+    @Command(
+            name = "add-vhost",
+            mixinStandardHelpOptions = true,
+            description = "Create a virtual host (you get full permissions on it).")
+    static final class AddVhost extends Base {
+        @Parameters(paramLabel = "NAME")
+        String name;
+
+        @Override
+        void run(ManagementClient api, PrintWriter out) throws Exception {
+            api.send("PUT", "/api/vhosts/" + ManagementClient.segment(name), Map.of());
+            out.println("vhost '" + name + "' created");
+        }
+    }
+
+    @Command(
+            name = "delete-vhost",
+            mixinStandardHelpOptions = true,
+            description = "Delete a virtual host with all its queues, exchanges and messages.")
+    static final class DeleteVhost extends Base {
+        @Parameters(paramLabel = "NAME")
+        String name;
+
+        @Override
+        void run(ManagementClient api, PrintWriter out) throws Exception {
+            api.send("DELETE", "/api/vhosts/" + ManagementClient.segment(name), null);
+            out.println("vhost '" + name + "' deleted");
         }
     }
 

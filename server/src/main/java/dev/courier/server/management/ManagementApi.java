@@ -131,7 +131,7 @@ final class ManagementApi {
             case "overview" -> get(r, this::overview);
             case "whoami" -> get(r, () -> userJson(existingUser(r.user())));
             case "nodes" -> get(r, () -> r.segment(1) == null ? List.of(node()) : single(node(), r.segment(1)));
-            case "vhosts" -> get(r, () -> r.segment(1) == null ? vhosts() : vhostJson(vhost(r.segment(1))));
+            case "vhosts" -> vhostsResource(r);
             case "users" -> usersResource(r);
             case "permissions" -> permissionsResource(r);
             case "exchanges" -> exchanges(r);
@@ -396,7 +396,7 @@ final class ManagementApi {
             }
             return;
         }
-        if ("connections".equals(resource) && !reading) {
+        if (("connections".equals(resource) || "vhosts".equals(resource)) && !reading) {
             throw new ApiException(401, "not_authorised", "Not administrator user");
         }
         if (reading && user.hasTag(User.MONITORING)) {
@@ -440,6 +440,48 @@ final class ManagementApi {
             throw ApiException.notFound("vhost '" + name + "' not found");
         }
         return vhost;
+    }
+
+    /** /api/vhosts[/{name}]: GET; PUT creates (the creator gets full permissions, as in RabbitMQ); DELETE. */
+    private Response vhostsResource(Request r) {
+        String name = r.segment(1);
+        if (name == null) {
+            return get(r, this::vhosts);
+        }
+        return switch (r.method()) {
+            case "GET" -> Response.ok(vhostJson(vhost(name)));
+            case "PUT" -> {
+                boolean existed = broker.vhost(name) != null;
+                try {
+                    broker.addVhost(name).maxQueues(config.maxQueues());
+                } catch (IllegalArgumentException e) {
+                    throw ApiException.badRequest(e.getMessage());
+                }
+                if (!existed && users.permission(name, r.user()) == null) {
+                    users.setPermission(new Permission(r.user(), name, Permission.ALL, Permission.ALL, Permission.ALL));
+                }
+                yield existed ? Response.noContent() : Response.created(null);
+            }
+            case "DELETE" -> {
+                vhost(name);
+                for (Object connection : connections) {
+                    if (connection instanceof ManagedConnection amqp) {
+                        ConnectionInfo info = await(amqp.describe());
+                        if (info != null && info.vhost().equals(name)) {
+                            amqp.forceClose("vhost '" + name + "' is deleted");
+                        }
+                    }
+                }
+                await(broker.deleteVhost(name));
+                for (Permission p : users.permissions()) {
+                    if (p.vhost().equals(name)) {
+                        users.clearPermission(name, p.user());
+                    }
+                }
+                yield Response.noContent();
+            }
+            default -> throw ApiException.methodNotAllowed(r.method(), "a vhost");
+        };
     }
 
     private List<Object> vhosts() {
