@@ -15,6 +15,7 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+command_line="bench/compare.sh $*"
 
 usage() {
   cat <<'EOF'
@@ -25,7 +26,7 @@ usage: bench/compare.sh [options]
   --scenarios LIST      comma-separated; names: transient durable fanout competing latency quorum
                         size queues connections; groups: default (the first six), curves (the
                         last three), all (default: default)
-  --warmup S            seconds of discarded traffic per broker before the first run (default 5; 0 = none)
+  --warmup S            seconds of discarded traffic per broker before each scenario (default 5; 0 = none)
   --no-rabbitmq         run Courier only, even when rabbitmq-server is installed
   --commit REV          benchmark a clean snapshot of REV (git archive, built with mvn package in
                         the temp dir) instead of the working tree's ./courier
@@ -100,6 +101,7 @@ mkdir -p "$results"
 courier_pid=""
 rabbit_pid=""
 perftest_pid=""
+sampler_pid=""
 rabbit_env=()
 
 stop_courier() {
@@ -123,12 +125,14 @@ stop_rabbitmq() {
   wait "$rabbit_pid" 2>/dev/null || true
   rabbit_pid=""
   # the node started its own epmd (daemonized) on our private port: stop that one only
-  ERL_EPMD_PORT="$epmd_port" epmd -kill >/dev/null 2>&1 || true
+  local epmd_bin; epmd_bin="$(command -v epmd || ls /usr/lib/erlang/erts-*/bin/epmd 2>/dev/null | head -1)"
+  [ -n "$epmd_bin" ] && ERL_EPMD_PORT="$epmd_port" "$epmd_bin" -kill >/dev/null 2>&1 || true
 }
 
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
+  if [ -n "$sampler_pid" ]; then kill "$sampler_pid" 2>/dev/null || true; fi
   if [ -n "$perftest_pid" ]; then kill -TERM "$perftest_pid" 2>/dev/null || true; wait "$perftest_pid" 2>/dev/null || true; fi
   stop_courier
   stop_rabbitmq
@@ -310,6 +314,17 @@ check_alive() {
   fi
 }
 
+# Every 0.5 s: time, the broker's CPU ticks and how many lines PerfTest's CSV has, so that the
+# report can take the broker's CPU over the measured seconds only, not connection set-up and
+# tear-down (which dominate with 2,000 connections).
+sample_cpu() {
+  local pid="$1" csv="$2" out="$3"
+  while :; do
+    printf '%s %s %s\n' "$(date +%s.%N)" "$(proc_cpu_ticks "$pid")" "$(wc -l <"$csv" 2>/dev/null || echo 0)" >>"$out"
+    sleep 0.5
+  done
+}
+
 run_seq=0
 # run_perftest BROKER SECONDS OUT_BASE: runs PerfTest with perftest_args, sets run_rc
 run_perftest() {
@@ -341,11 +356,15 @@ run_one() {
   local load1; load1="$(cut -d' ' -f1 /proc/loadavg)"
   local ticks0 t0; ticks0="$(proc_cpu_ticks "$pid")"; t0="$(date +%s.%N)"
   log "run $run_seq: $label round $r on $broker (${seconds}s): ${perftest_args[*]}"
+  sample_cpu "$pid" "$base.csv" "$base.cpu" &
+  sampler_pid=$!
   run_perftest "$broker" "$seconds" "$base"
+  kill "$sampler_pid" 2>/dev/null || true; wait "$sampler_pid" 2>/dev/null || true; sampler_pid=""
   local ticks1 t1 rss; ticks1="$(proc_cpu_ticks "$pid")"; t1="$(date +%s.%N)"; rss="$(proc_rss_kb "$pid")"
   check_alive "$broker"
   local leftover
   leftover="$(admin "$(broker_uri "$broker")" delete "${owned_queues[@]}" 2>>"$base.admin.err" | sed -n 's/^leftover //p')" || true
+  [ -n "$leftover" ] || log "  warning: could not delete this run's queues (see $base.admin.err)"
   local cpu wall
   cpu="$(awk -v a="$ticks0" -v b="$ticks1" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", (b - a) / hz }')"
   wall="$(awk -v t0="$t0" -v t1="$t1" 'BEGIN { printf "%.2f", t1 - t0 }')"
@@ -363,11 +382,15 @@ if [ "$use_rabbitmq" = 1 ]; then start_rabbitmq; brokers+=(rabbitmq); fi
 
 {
   echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "clk_tck=$(getconf CLK_TCK)"
   echo "nproc=$(nproc)"
   echo "mem_total=$(awk '/^MemTotal:/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)"
   echo "loadavg_start=$(cut -d' ' -f1-3 /proc/loadavg)"
-  echo "java=$(java -version 2>&1 | head -1)"
-  echo "jvm=$(java -version 2>&1 | sed -n 3p)"
+  echo "command=$command_line"
+  echo "java=$(java -version 2>&1 | sed -n 's/.*Runtime Environment.*(build \(.*\))/\1/p' | head -1)"
+  echo "courier_java_opts=${COURIER_JAVA_OPTS:-$(sed -n 's/^java_opts=\${COURIER_JAVA_OPTS:-"\(.*\)"}$/\1/p' "$courier_root/courier") (launcher default)}"
+  echo "erlang=$(cat /usr/lib/erlang/releases/*/OTP_VERSION 2>/dev/null | head -1)"
+  echo "warmup=$warmup"
   echo "os=$(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME")"
   echo "courier=$courier_rev"
   echo "courier_sets=${courier_sets[*]:-}"
@@ -383,16 +406,21 @@ if [ "$use_rabbitmq" = 1 ]; then start_rabbitmq; brokers+=(rabbitmq); fi
 printf 'scenario\tpoint\tround\tbroker\trc\tseconds\tload1\twall_s\tbroker_cpu_s\tbroker_rss_kb\tleftover\tfile\n' >"$results/runs.tsv"
 : >"$results/skipped.tsv"
 
-if [ "$warmup" -gt 0 ]; then
+# A short discarded run of the scenario on each broker first, so that neither meets a code path
+# cold in its first measured run (the JIT for Courier; Erlang's is quicker but not free).
+warm_up() {
+  local s="$1" p="$2" b label="$1"
+  [ "$warmup" -gt 0 ] || return 0
+  [ "$p" != - ] && label="$s-$p"
+  mkdir -p "$results/warmup"
   for b in "${brokers[@]}"; do
-    log "warm-up on $b (${warmup}s, discarded)"
-    mkdir -p "$results/warmup"
-    scenario_setup transient - "cb-warmup-$b"
-    run_perftest "$b" "$warmup" "$results/warmup/$b"
+    log "warm-up: $label on $b (${warmup}s, discarded)"
+    scenario_setup "$s" "$p" "cb-warmup-$s-$b"
+    run_perftest "$b" "$warmup" "$results/warmup/$s-$b"
     check_alive "$b"
-    admin "$(broker_uri "$b")" delete "${owned_queues[@]}" >/dev/null 2>&1 || true
+    admin "$(broker_uri "$b")" delete "${owned_queues[@]}" >/dev/null 2>>"$results/warmup/$s-$b.admin.err" || true
   done
-fi
+}
 
 for s in "${scenarios[@]}"; do
   if [ "$s" = quorum ]; then
@@ -403,6 +431,8 @@ for s in "${scenarios[@]}"; do
       continue
     fi
   fi
+  first_point="$(points "$s" | cut -d' ' -f1)"
+  warm_up "$s" "$first_point"
   for p in $(points "$s"); do
     for r in $(seq 1 "$rounds"); do
       for b in "${brokers[@]}"; do run_one "$s" "$p" "$r" "$b"; done

@@ -157,19 +157,50 @@ def received_total(path):
     return total
 
 
+def steady_cpu(base, hz):
+    """(cores, µs per delivered message) of the broker while PerfTest was measuring.
+
+    compare.sh samples (time, broker CPU ticks, lines in PerfTest's CSV) every 0.5 s; the window
+    runs from the first sample that sees a data row to the first that sees the last one, so
+    connection set-up and tear-down stay out. The receive rate is the mean of the CSV rows written
+    in that window.
+    """
+    try:
+        with open(base + ".cpu", encoding="utf-8") as f:
+            samples = [tuple(float(x) for x in line.split()) for line in f if len(line.split()) == 3]
+        with open(base + ".csv", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+    except (OSError, ValueError):
+        return None
+    last_lines = max((n for _, _, n in samples), default=0)
+    start = next((x for x in samples if x[2] >= 2), None)
+    end = next((x for x in samples if x[2] == last_lines), None)
+    if start is None or end is None or end[0] - start[0] < 1.5:
+        return None
+    window = rows[int(start[2]) - 1 : int(end[2]) - 1]
+    rates = [float(r["received (msg/s)"]) for r in window if r.get("received (msg/s)")]
+    cores = (end[1] - start[1]) / hz / (end[0] - start[0])
+    rate = statistics.fmean(rates) if rates else 0
+    return cores, (cores * 1e6 / rate if rate > 0 else None)
+
+
 def read_runs(results):
+    hz = float(read_meta(os.path.join(results, "meta.env")).get("clk_tck", 100))
     runs = []
     with open(os.path.join(results, "runs.tsv"), encoding="utf-8") as f:
         for row in csv.DictReader(f, delimiter="\t"):
             row.update(parse_perftest(os.path.join(results, row["file"])))
             row["round"] = int(row["round"])
             row["ok"] = row["rc"] == "0" and row["source"] == "summary"
-            cpu_s, wall_s = float(row["broker_cpu_s"]), float(row["wall_s"])
-            # cores over PerfTest's lifetime (its start-up and shutdown dilute this a little) and,
-            # free of that dilution, broker CPU per delivered message
-            row["broker_cpu"] = cpu_s / wall_s if wall_s > 0 else None
-            delivered = received_total(os.path.join(results, row["file"] + ".csv"))
-            row["cpu_us"] = cpu_s * 1e6 / delivered if delivered else None
+            base = os.path.join(results, row["file"])
+            steady = steady_cpu(base, hz)
+            if steady:
+                row["broker_cpu"], row["cpu_us"] = steady
+            else:  # no sampler data: the whole PerfTest lifetime, set-up and tear-down included
+                cpu_s, wall_s = float(row["broker_cpu_s"]), float(row["wall_s"])
+                row["broker_cpu"] = cpu_s / wall_s if wall_s > 0 else None
+                delivered = received_total(base + ".csv")
+                row["cpu_us"] = cpu_s * 1e6 / delivered if delivered else None
             runs.append(row)
     return runs
 
@@ -410,8 +441,11 @@ def line_chart(path, title, xlabel, ylabel, xs, series, brokers):
             svg.circle(px, py, 4, COLORS[b])
         for i, v in enumerate(series.get(b, [])):
             if v:
+                # the higher of the two points at this x gets its label above, the lower below
+                others = [series[o][i] for o in brokers if o != b and i < len(series.get(o, [])) and series[o][i]]
+                above = all(v >= o for o in others) if b == "courier" else all(v > o for o in others)
                 label = short(round(v)) if v >= 10 else f"{v:.2g}"
-                svg.text(x(i), y(v) + (-9 if b == "courier" else 17), label, size=10, fill=COLORS[b])
+                svg.text(x(i), y(v) + (-9 if above else 17), label, size=10, fill=COLORS[b])
     svg.write(path)
 
 
@@ -520,7 +554,8 @@ def curve_md(runs, s, brokers, args_of):
         head += [f"{NAMES[b]} runs (msg/s)", f"{NAMES[b]} median"]
     if s == "size":
         head += [f"{NAMES[b]} MB/s" for b in brokers]
-    if len(brokers) == 2:
+    ratio_column = len(brokers) == 2 and s != "connections"  # a fixed offered load: compare CPU instead
+    if ratio_column:
         head.append("Courier/RabbitMQ")
     if s == "connections":
         head += [f"{NAMES[b]} p99 latency ms" for b in brokers] + [f"{NAMES[b]} CPU µs/msg" for b in brokers]
@@ -536,7 +571,7 @@ def curve_md(runs, s, brokers, args_of):
             for b in brokers:
                 m = med(runs, s, p, b, "recv")
                 cells.append("—" if m is None else f"{m * int(p) / 1e6:,.1f}")
-        if len(brokers) == 2:
+        if ratio_column:
             cells.append(fmt_ratio(ratio(med(runs, s, p, "courier", "recv"), med(runs, s, p, "rabbitmq", "recv"))))
         if s == "connections":
             cells += [fmt_ms(med(runs, s, p, b, "lat.p99")) for b in brokers]
@@ -610,28 +645,36 @@ def render(results, svg_dir, svg_rel, meta, runs, skipped):
         charts.append((SCENARIOS[s]["title"], name))
 
     # text
-    d, r_, rounds = meta.get("duration", "?"), meta.get("rabbitmq", ""), meta.get("rounds", "?")
-    title = f"### {meta.get('date', stamp)} — "
-    title += f"Courier {meta.get('courier', '?')} against RabbitMQ {r_}" if both else f"Courier {meta.get('courier', '?')} alone"
+    rounds = meta.get("rounds", "?")
+    courier = f"Courier {meta.get('courier', '?')}"
+    rabbit = f"RabbitMQ {meta.get('rabbitmq', '')}"
+    title = f"### {meta.get('date', stamp)} — " + (f"{courier} against {rabbit}" if both else f"{courier} alone")
     out = [title, ""]
-    order = " ".join(f"A{i} B{i}" if both else f"A{i}" for i in range(1, int(rounds) + 1)) if rounds.isdigit() else ""
-    out.append(
-        f"`bench/compare.sh` with {d} s per scenario run"
-        + (f", {meta.get('curve_duration')} s per curve point" if curves else "")
-        + f", {rounds} round(s) in the order {order}; A = Courier, B = RabbitMQ. "
-        f"Machine: {meta.get('nproc', '?')} cores, {meta.get('mem_total', '?')}, {meta.get('os', '')}; "
-        f"{meta.get('java', '')} ({meta.get('jvm', '')}); load average {meta.get('loadavg_start', '?')} at the "
-        f"start, {meta.get('loadavg_end', '?')} at the end. PerfTest {meta.get('perftest', '')} on the same "
-        "machine, so load generator and broker share the cores. Courier: `./courier server` defaults"
-        + (f" plus `{meta['courier_sets']}`" if meta.get("courier_sets") else " (fsync before every confirm)")
-        + (f"; RabbitMQ {r_}: Debian package, default configuration (confirms without fsync)" if both else "")
-        + ". Rates are PerfTest's whole-run averages; latencies its whole-run percentiles; "
-        "\"broker CPU\" is the broker process's CPU time during the PerfTest run, divided by the "
-        "run's wall time (cores; PerfTest's start and stop dilute it a little) and by the messages "
-        "delivered (µs per message); \"load before\" is the machine's 1-minute load average as the run "
-        "started (other work on the machine shows up there)."
-    )
-    out.append("")
+    order = " ".join(f"A{i} B{i}" if both else f"A{i}" for i in range(1, int(rounds) + 1)) if rounds.isdigit() else "?"
+    timing = f"{meta.get('duration', '?')} s per scenario run"
+    if curves:
+        timing += f", {meta.get('curve_duration', '?')} s per curve point"
+    if meta.get("warmup", "0") != "0":
+        timing += f", after a discarded {meta['warmup']} s warm-up per scenario and broker"
+    out += [
+        f"- Command: `{meta.get('command', 'bench/compare.sh')}`; order {order}"
+        + (" (A = Courier, B = RabbitMQ)" if both else "") + f"; {timing}.",
+        f"- Machine: {meta.get('nproc', '?')} cores, {meta.get('mem_total', '?')}, {meta.get('os', '?')}, "
+        f"OpenJDK {meta.get('java', '?')}; load average (1/5/15 min) {meta.get('loadavg_start', '?')} at the "
+        f"start and {meta.get('loadavg_end', '?')} at the end. PerfTest {meta.get('perftest', '')} runs on the "
+        "same machine: load generator and broker share the cores.",
+        f"- {courier}: `./courier server` defaults"
+        + (f" plus `{meta['courier_sets']}`" if meta.get("courier_sets") else ", so fsync before every confirm")
+        + f" (JVM options: {meta.get('courier_java_opts', '?')})."
+        + (f" {rabbit} on Erlang/OTP {meta.get('erlang', '?')}: Debian package, default configuration (it "
+           "confirms persistent messages without fsync)." if both else ""),
+        "- Rates are PerfTest's whole-run averages, latencies its whole-run percentiles. Broker CPU is the "
+        "broker process's CPU time (user + system) while PerfTest measured (sampled every 0.5 s, "
+        "connection set-up and tear-down left out), in cores and in µs per delivered message. "
+        "\"load before\" is the "
+        "1-minute load average as the run started: other work on the machine shows there.",
+        "",
+    ]
     if both and scen:
         out += ["| scenario | metric | Courier (median) | RabbitMQ (median) | ratio | target | met |",
                 "| --- | --- | --- | --- | --- | --- | --- |"]
