@@ -150,7 +150,7 @@ cp_file="$root/bench/target/perftest.classpath"
 if [ ! -s "$cp_file" ]; then
   log "resolving PerfTest 2.22.1 with Maven"
   mkdir -p "$root/bench/target"
-  mvn -q -B -f "$root/bench/perftest/pom.xml" dependency:build-classpath -Dmdep.outputFile="$cp_file" >&2 \
+  mvn -q -B -Dstyle.color=never -f "$root/bench/perftest/pom.xml" dependency:build-classpath -Dmdep.outputFile="$cp_file" >&2 \
     || die "could not resolve com.rabbitmq:perf-test (see bench/perftest/pom.xml)"
 fi
 perftest_cp="$(cat "$cp_file")"
