@@ -36,6 +36,9 @@ final class DurableState {
     private static final String QUEUE = "queue/";
     private static final String BINDING = "binding/";
     private static final String VHOST = "vhost/";
+    /** A deduplication key of a queue: {@code dedup/storeName\0key} = enqueue time (int64). */
+    private static final String DEDUP = "dedup/";
+
     private static final String DEFAULT_VHOST = "/";
     /** Failed deliveries of one stored message on one queue: {@code delivery-count/queue\0id}. */
     private static final String DELIVERY_COUNT = "delivery-count/";
@@ -241,6 +244,19 @@ final class DurableState {
         store.putMetadata(deliveryCountKey(storeName, messageId), count);
     }
 
+    /** Remembers a deduplication key on a durable queue, so the window survives a restart. */
+    void recordDeduplicationKey(String storeName, String key, long atMs) {
+        byte[] time = new byte[8];
+        for (int i = 0; i < 8; i++) {
+            time[i] = (byte) (atMs >>> (56 - 8 * i));
+        }
+        store.putMetadata(DEDUP + storeName + '\u0000' + key, time);
+    }
+
+    void forgetDeduplicationKey(String storeName, String key) {
+        store.deleteMetadata(DEDUP + storeName + '\u0000' + key);
+    }
+
     void forgetFailedDeliveries(String storeName, long messageId) {
         store.deleteMetadata(deliveryCountKey(storeName, messageId));
     }
@@ -277,7 +293,21 @@ final class DurableState {
         List<Map<String, Object>> queues = new ArrayList<>();
         List<Map<String, Object>> bindings = new ArrayList<>();
         Map<String, Integer> failedDeliveries = new HashMap<>();
+        Map<String, List<Map.Entry<String, Long>>> dedupKeys = new HashMap<>();
         state.metadata().forEach((key, value) -> {
+            if (key.startsWith(DEDUP)) {
+                int nul = key.indexOf('\u0000', DEDUP.length());
+                long at = 0;
+                for (byte b : value) {
+                    at = (at << 8) | (b & 0xff);
+                }
+                if (nul > 0) {
+                    dedupKeys
+                            .computeIfAbsent(key.substring(DEDUP.length(), nul), k -> new ArrayList<>())
+                            .add(Map.entry(key.substring(nul + 1), at));
+                }
+                return;
+            }
             if (key.startsWith(DELIVERY_COUNT)) {
                 failedDeliveries.put(
                         key,
@@ -314,6 +344,11 @@ final class DurableState {
             String storeName = storeName(vhostOf(q), name);
             MessageQueue queue =
                     vhostNamed.apply(vhostOf(q)).restoreQueue(name, bool(q, "auto_delete"), table(q, "arguments"));
+            List<Map.Entry<String, Long>> windowKeys = dedupKeys.remove(storeName);
+            if (windowKeys != null) {
+                windowKeys.sort(Map.Entry.comparingByValue()); // the window is kept in time order
+                windowKeys.forEach(k -> queue.restoreDeduplicationKey(k.getKey(), k.getValue()));
+            }
             RecoveredQueue recovered = state.queues().get(storeName);
             if (recovered != null) {
                 for (int i = 0; i < recovered.messageCount(); i++) {
@@ -353,6 +388,7 @@ final class DurableState {
         for (String stale : failedDeliveries.keySet()) { // counts of messages gone with a purge or delete
             store.deleteMetadata(stale);
         }
+        dedupKeys.forEach((storeName, keys) -> keys.forEach(k -> forgetDeduplicationKey(storeName, k.getKey())));
         store.releaseRecovered();
         LOG.info(
                 "recovered {} vhost(s) besides '/', {} durable exchange(s), {} durable queue(s) with {} message(s),"

@@ -46,6 +46,7 @@ public final class MessageQueue {
     private final LongSupplier clockMs;
     private final DurableState durableState;
     private final StoreQueue storeQueue;
+    private final Deduplication dedup;
     private final Queue<Runnable> mailbox = new ConcurrentLinkedQueue<>();
     private final AtomicBoolean scheduled = new AtomicBoolean();
 
@@ -99,6 +100,13 @@ public final class MessageQueue {
         this.storeQueue = storeQueue;
         this.memoryWindowMessages = runtime.memoryWindowMessages();
         this.ready = new ReadyList(features.maxPriority());
+        this.dedup = features.deduplication()
+                ? new Deduplication(features, key -> {
+                    if (this.storeQueue != null) {
+                        this.durableState.forgetDeduplicationKey(DurableState.storeName(vhost.name(), name), key);
+                    }
+                })
+                : null;
         if (features.expiresMs() > 0) {
             lastUsedMs = clockMs.getAsLong();
             scheduleUnusedCheck(features.expiresMs());
@@ -264,6 +272,11 @@ public final class MessageQueue {
                 return;
             }
             long nowMs = clockMs.getAsLong();
+            String dedupKey = dedup == null ? null : dedup.keyOf(message);
+            if (dedupKey != null && dedup.isDuplicate(dedupKey, nowMs)) {
+                dropDuplicate(message, listener, storeId, stored);
+                return;
+            }
             stats.increment(QueueStats.Counter.PUBLISH);
             Entry entry = new Entry(nextEntryId++, message, levelOf(message), expiryOf(message, nowMs));
             entry.storeId = storeId;
@@ -278,6 +291,12 @@ public final class MessageQueue {
                     listener.onEnqueued(false);
                 }
                 return;
+            }
+            if (dedupKey != null) { // only once it is really in the queue: a nacked publish may be retried
+                dedup.remember(dedupKey, nowMs);
+                if (storeQueue != null) {
+                    durableState.recordDeduplicationKey(DurableState.storeName(vhost.name(), name), dedupKey, nowMs);
+                }
             }
             addReady(entry, false);
             if (stored != null) {
@@ -295,6 +314,37 @@ public final class MessageQueue {
             }
             published();
             dispatch();
+        });
+    }
+
+    /**
+     * A message whose key is in the deduplication window: dropped, but confirmed (after its
+     * store write, when it was persisted) so that a retrying publisher stops retrying.
+     */
+    private void dropDuplicate(
+            Message message, EnqueueListener listener, long storeId, CompletableFuture<Void> stored) {
+        stats.increment(QueueStats.Counter.DEDUPLICATED);
+        if (storeId != 0) {
+            durableState.remove(storeQueue, storeId);
+        }
+        message.release();
+        if (listener != null) {
+            if (stored == null) {
+                listener.onEnqueued(true);
+            } else {
+                stored.whenComplete((ignored, failure) -> listener.onEnqueued(failure == null));
+            }
+        }
+    }
+
+    /** Puts back a deduplication key recovered from the store, with the time it was enqueued. */
+    void restoreDeduplicationKey(String key, long atMs) {
+        post(() -> {
+            if (dedup != null) {
+                dedup.remember(key, atMs);
+            } else if (storeQueue != null) {
+                durableState.forgetDeduplicationKey(DurableState.storeName(vhost.name(), name), key);
+            }
         });
     }
 

@@ -17,6 +17,11 @@ import java.util.Map;
  * @param deadLetterRoutingKey x-dead-letter-routing-key, or null (keep the message's own)
  * @param deliveryLimit x-delivery-limit (failed deliveries before dead-lettering), or -1
  * @param singleActiveConsumer x-single-active-consumer
+ * @param deduplication x-message-deduplication: drop a message whose key was enqueued within the window
+ * @param deduplicationWindowMs x-deduplication-window (default 120,000 ms)
+ * @param deduplicationMaxKeys x-deduplication-max-keys: keys remembered at most (default 1,000,000)
+ * @param deduplicationHeader x-deduplication-header: the header holding the key, or null (then the
+ *     message_id property is the key)
  */
 public record QueueArguments(
         int maxPriority,
@@ -28,7 +33,16 @@ public record QueueArguments(
         String deadLetterExchange,
         String deadLetterRoutingKey,
         long deliveryLimit,
-        boolean singleActiveConsumer) {
+        boolean singleActiveConsumer,
+        boolean deduplication,
+        long deduplicationWindowMs,
+        long deduplicationMaxKeys,
+        String deduplicationHeader) {
+
+    /** Default x-deduplication-window: two minutes. */
+    public static final long DEFAULT_DEDUPLICATION_WINDOW_MS = 120_000;
+    /** Default x-deduplication-max-keys. */
+    public static final long DEFAULT_DEDUPLICATION_MAX_KEYS = 1_000_000;
 
     /** x-overflow values. */
     public enum Overflow {
@@ -48,8 +62,21 @@ public record QueueArguments(
     }
 
     /** No arguments: a plain FIFO queue. */
-    public static final QueueArguments NONE =
-            new QueueArguments(0, -1, -1, -1, -1, Overflow.DROP_HEAD, null, null, -1, false);
+    public static final QueueArguments NONE = new QueueArguments(
+            0,
+            -1,
+            -1,
+            -1,
+            -1,
+            Overflow.DROP_HEAD,
+            null,
+            null,
+            -1,
+            false,
+            false,
+            DEFAULT_DEDUPLICATION_WINDOW_MS,
+            DEFAULT_DEDUPLICATION_MAX_KEYS,
+            null);
 
     /** True when messages of this queue may be dead-lettered somewhere. */
     public boolean deadLettering() {
@@ -105,6 +132,15 @@ public record QueueArguments(
                     "x-single-active-consumer",
                     "expected a boolean, got " + describe(arguments.get("x-single-active-consumer")));
         }
+        Boolean dedup = FieldTables.getBoolean(arguments, "x-message-deduplication");
+        if (arguments.containsKey("x-message-deduplication") && dedup == null) {
+            throw p.invalid(
+                    "x-message-deduplication",
+                    "expected a boolean, got " + describe(arguments.get("x-message-deduplication")));
+        }
+        long window = p.integer("x-deduplication-window", 1, Long.MAX_VALUE, DEFAULT_DEDUPLICATION_WINDOW_MS);
+        long maxKeys = p.integer("x-deduplication-max-keys", 1, 100_000_000, DEFAULT_DEDUPLICATION_MAX_KEYS);
+        String header = p.string("x-deduplication-header");
         return new QueueArguments(
                 maxPriority,
                 ttl,
@@ -115,7 +151,11 @@ public record QueueArguments(
                 dlx,
                 dlrk,
                 deliveryLimit,
-                sac != null && sac);
+                sac != null && sac,
+                dedup != null && dedup,
+                window,
+                maxKeys,
+                header);
     }
 
     private static String describe(Object value) {

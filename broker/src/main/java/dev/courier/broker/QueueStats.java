@@ -27,7 +27,9 @@ public final class QueueStats {
         /** Acknowledged messages. */
         ACK("ack"),
         /** Messages that died here: rejected, expired, dropped for length or delivery limit. */
-        DEAD_LETTER("dead_letter");
+        DEAD_LETTER("dead_letter"),
+        /** Publishes dropped as duplicates by x-message-deduplication (and still confirmed). */
+        DEDUPLICATED("deduplicated");
 
         private final String jsonName;
 

@@ -43,7 +43,8 @@ public final class VirtualHost {
             "x-delivery-limit",
             "x-message-deduplication",
             "x-deduplication-window",
-            "x-deduplication-header");
+            "x-deduplication-header",
+            "x-deduplication-max-keys");
 
     private static final List<String> EXCHANGE_ARGUMENTS = List.of("alternate-exchange");
 
