@@ -10,6 +10,9 @@ import dev.courier.server.auth.UserDatabase;
 import dev.courier.server.management.ManagementServer;
 import dev.courier.store.MessageStore;
 import dev.courier.store.StoreConfig;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
@@ -23,6 +26,7 @@ import io.netty.util.concurrent.DefaultThreadFactory;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
+import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -47,6 +51,8 @@ public final class CourierServer implements AutoCloseable {
     private final Channel amqpChannel;
     private final Channel amqpsChannel;
     private final ManagementServer management;
+    private final PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final UserDatabase users;
     private final Set<Object> connections = ConcurrentHashMap.newKeySet();
     private final ResourceAlarms alarms;
     private volatile boolean closed;
@@ -57,7 +63,6 @@ public final class CourierServer implements AutoCloseable {
         Files.createDirectories(config.dataDir());
         this.store = MessageStore.open(config.dataDir().resolve("store"), storeConfig(config));
         Broker created;
-        UserDatabase users;
         try {
             users = UserDatabase.open(
                     store,
@@ -83,8 +88,24 @@ public final class CourierServer implements AutoCloseable {
         });
         Authenticator authenticator =
                 new Authenticator(users, config.loopbackUsersOnly() ? config.defaultUser() : null);
-        ServerContext context =
-                new ServerContext(config, broker, authenticator, new DirectReplyTo(), connections, alarms::reason);
+        ServerContext context = new ServerContext(
+                config,
+                broker,
+                authenticator,
+                new DirectReplyTo(),
+                connections,
+                alarms::reason,
+                Timer.builder("courier.confirm.latency")
+                        .description("from a publish in confirm mode to its basic.ack/nack (fsync included)")
+                        .serviceLevelObjectives(
+                                Duration.ofMillis(1),
+                                Duration.ofMillis(2),
+                                Duration.ofMillis(5),
+                                Duration.ofMillis(10),
+                                Duration.ofMillis(50),
+                                Duration.ofMillis(100),
+                                Duration.ofSeconds(1))
+                        .register(meters));
         this.bossGroup = new MultiThreadIoEventLoopGroup(
                 1, new DefaultThreadFactory("courier-accept", true), NioIoHandler.newFactory());
         this.workerGroup = new MultiThreadIoEventLoopGroup(
@@ -120,6 +141,7 @@ public final class CourierServer implements AutoCloseable {
                             config,
                             broker,
                             store,
+                            meters,
                             authenticator,
                             connections,
                             this::amqpPort,
@@ -187,6 +209,11 @@ public final class CourierServer implements AutoCloseable {
 
     public ServerConfig config() {
         return config;
+    }
+
+    /** Users and permissions (what the management API changes). */
+    public UserDatabase users() {
+        return users;
     }
 
     public Broker broker() {

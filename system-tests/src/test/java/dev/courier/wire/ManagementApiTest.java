@@ -363,8 +363,9 @@ class ManagementApiTest {
         assertThat(stats.get("deliver_get").asLong())
                 .isEqualTo(stats.get("deliver_no_ack").asLong());
         assertThat(get(path + "/history")).isNotEmpty();
-        assertThat(get("/api/overview").get("message_stats").get("publish").asLong())
-                .isPositive();
+        JsonNode overall = get("/api/overview").get("message_stats");
+        assertThat(overall.get("publish").asLong()).isPositive();
+        assertThat(overall.get("deliver_get").asLong()).isPositive();
     }
 
     @Test
@@ -372,7 +373,9 @@ class ManagementApiTest {
         String queue = CourierBroker.unique("mgmt-metrics");
         Channel channel = broker.connect().createChannel();
         channel.queueDeclare(queue, false, false, true, null);
+        channel.confirmSelect();
         channel.basicPublish("", queue, null, bytes("m"));
+        channel.waitForConfirmsOrDie(10_000);
         await().until(() -> channel.queueDeclarePassive(queue).getMessageCount() == 1);
         HttpResponse<String> metrics = http.send(
                 HttpRequest.newBuilder(URI.create(base + "/metrics")).build(), HttpResponse.BodyHandlers.ofString());
@@ -383,7 +386,9 @@ class ManagementApiTest {
                 .contains("courier_queue_messages_ready{queue=\"" + queue + "\",vhost=\"/\"} 1.0")
                 .contains("courier_queue_publish_total{queue=\"" + queue + "\",vhost=\"/\"} 1.0")
                 .contains("courier_connections ")
-                .contains("jvm_memory_used_bytes");
+                .contains("jvm_memory_used_bytes")
+                .contains("courier_confirm_latency_seconds_bucket{le=\"0.001\"}")
+                .containsPattern("courier_confirm_latency_seconds_count [1-9]");
         channel.queueDelete(queue);
         HttpResponse<String> after = http.send(
                 HttpRequest.newBuilder(URI.create(base + "/metrics")).build(), HttpResponse.BodyHandlers.ofString());

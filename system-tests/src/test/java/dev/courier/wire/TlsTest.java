@@ -192,6 +192,85 @@ class TlsTest {
     }
 
     @Test
+    void shouldLogInWithAClientCertificateThroughExternal() throws Exception {
+        Path clientStore = certs.resolve("alice.p12");
+        Path keytool = Path.of(System.getProperty("java.home"), "bin", "keytool");
+        Process process = new ProcessBuilder(
+                        keytool.toString(),
+                        "-genkeypair",
+                        "-alias",
+                        "alice",
+                        "-keyalg",
+                        "RSA",
+                        "-keysize",
+                        "2048",
+                        "-dname",
+                        "CN=alice,O=Courier Tests",
+                        "-validity",
+                        "2",
+                        "-storetype",
+                        "PKCS12",
+                        "-keystore",
+                        clientStore.toString(),
+                        "-storepass",
+                        PASSWORD)
+                .redirectErrorStream(true)
+                .start();
+        process.getInputStream().readAllBytes();
+        assertThat(process.waitFor(60, TimeUnit.SECONDS) && process.exitValue() == 0)
+                .isTrue();
+        KeyStore client = KeyStore.getInstance("PKCS12");
+        try (InputStream in = Files.newInputStream(clientStore)) {
+            client.load(in, PASSWORD.toCharArray());
+        }
+        Path clientCa = certs.resolve("alice-ca.pem");
+        Files.writeString(
+                clientCa, pem("CERTIFICATE", client.getCertificate("alice").getEncoded()));
+
+        ServerConfig config = ServerConfig.defaults()
+                .with("ssl.keystore", keyStore.toString())
+                .with("ssl.keystore_password", PASSWORD)
+                .with("ssl.port", "0")
+                .with("ssl.verify", "peer")
+                .with("ssl.cacertfile", clientCa.toString());
+        try (CourierServer server = start(config)) {
+            server.users().putUser("alice", null, java.util.List.of());
+            server.users().setPermission(new dev.courier.server.auth.Permission("alice", "/", ".*", ".*", ".*"));
+
+            javax.net.ssl.KeyManagerFactory keys =
+                    javax.net.ssl.KeyManagerFactory.getInstance(javax.net.ssl.KeyManagerFactory.getDefaultAlgorithm());
+            keys.init(client, PASSWORD.toCharArray());
+            SSLContext mutual = SSLContext.getInstance("TLS");
+            TrustManagerFactory trust = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+            KeyStore serverCert = KeyStore.getInstance("PKCS12");
+            serverCert.load(null, null);
+            serverCert.setCertificateEntry("courier", loadKeyStore().getCertificate("courier"));
+            trust.init(serverCert);
+            mutual.init(keys.getKeyManagers(), trust.getTrustManagers(), null);
+
+            ConnectionFactory factory = new ConnectionFactory();
+            factory.setPort(server.amqpsPort());
+            factory.useSslProtocol(mutual);
+            factory.setSaslConfig(com.rabbitmq.client.DefaultSaslConfig.EXTERNAL);
+            try (Connection connection = factory.newConnection()) {
+                roundTrip(connection, "as alice, by certificate");
+            }
+
+            ConnectionFactory withoutCertificate = new ConnectionFactory();
+            withoutCertificate.setPort(server.amqpsPort());
+            withoutCertificate.useSslProtocol(trustingOurCertificate());
+            withoutCertificate.setSaslConfig(com.rabbitmq.client.DefaultSaslConfig.EXTERNAL);
+            assertThatThrownBy(withoutCertificate::newConnection)
+                    .as("EXTERNAL is not offered without a client certificate")
+                    .isInstanceOf(Exception.class);
+            withoutCertificate.setSaslConfig(com.rabbitmq.client.DefaultSaslConfig.PLAIN);
+            try (Connection connection = withoutCertificate.newConnection()) {
+                roundTrip(connection, "password login still works (the certificate is optional)");
+            }
+        }
+    }
+
+    @Test
     void shouldRefuseToStartWithMissingOrWrongTlsFilesNamingThem() {
         assertThatThrownBy(() -> start(ServerConfig.defaults()
                         .with("ssl.keystore", keyStore.toString())

@@ -21,12 +21,14 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.timeout.IdleState;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.collection.IntObjectHashMap;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
+import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -36,6 +38,10 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import javax.naming.InvalidNameException;
+import javax.naming.ldap.LdapName;
+import javax.naming.ldap.Rdn;
+import javax.net.ssl.SSLPeerUnverifiedException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -91,6 +97,7 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter implements Manag
     private int heartbeatSeconds;
     private final long connectedAtMs = System.currentTimeMillis();
     private volatile String name = "";
+    private String certificateUser;
     private Permission permission;
 
     AmqpConnection(ServerContext server, AmqpFrameDecoder decoder) {
@@ -235,7 +242,9 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter implements Manag
 
     private void onProtocolHeader() {
         state = State.AWAITING_START_OK;
-        writeMethod(0, new Amqp.Connection.Start(0, 9, ServerProperties.create(), Authenticator.MECHANISMS, "en_US"));
+        certificateUser = verifiedCertificateCommonName();
+        String mechanisms = certificateUser == null ? Authenticator.MECHANISMS : "EXTERNAL " + Authenticator.MECHANISMS;
+        writeMethod(0, new Amqp.Connection.Start(0, 9, ServerProperties.create(), mechanisms, "en_US"));
         ctx.flush();
     }
 
@@ -356,7 +365,8 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter implements Manag
         Object product = clientProperties.get("product");
         clientName = name != null ? name.toString() : product != null ? product.toString() : "";
         try {
-            user = server.authenticator().authenticate(startOk.mechanism(), startOk.response(), remote());
+            user = server.authenticator()
+                    .authenticate(startOk.mechanism(), startOk.response(), remote(), certificateUser);
         } catch (Authenticator.LoginRefused e) {
             LOG.warn("login refused for connection from {}: {}", remote(), e.getMessage());
             if (authenticationFailureClose) {
@@ -673,8 +683,34 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter implements Manag
                 + local.getAddress().getHostAddress() + ":" + local.getPort();
     }
 
+    io.micrometer.core.instrument.Timer confirmLatency() {
+        return server.confirmLatency();
+    }
+
     int consumerMaxPerChannel() {
         return server.config().consumerMaxPerChannel();
+    }
+
+    /** The CN of the client certificate TLS verified on this connection, or null (no TLS, no certificate). */
+    private String verifiedCertificateCommonName() {
+        SslHandler tls = ctx.pipeline().get(SslHandler.class);
+        if (tls == null) {
+            return null;
+        }
+        try {
+            java.security.cert.Certificate[] chain = tls.engine().getSession().getPeerCertificates();
+            if (chain.length == 0 || !(chain[0] instanceof X509Certificate certificate)) {
+                return null;
+            }
+            for (Rdn rdn : new LdapName(certificate.getSubjectX500Principal().getName()).getRdns()) {
+                if (rdn.getType().equalsIgnoreCase("CN")) {
+                    return rdn.getValue().toString();
+                }
+            }
+            return null;
+        } catch (SSLPeerUnverifiedException | InvalidNameException e) {
+            return null;
+        }
     }
 
     /** The user's permissions in this connection's vhost, as they were when it opened; event loop only. */

@@ -60,6 +60,26 @@ public final class Authenticator {
      *     wrong or the user not allowed from {@code remote}
      */
     String authenticate(String mechanism, byte[] response, SocketAddress remote) throws LoginRefused {
+        return authenticate(mechanism, response, remote, null);
+    }
+
+    /**
+     * As {@link #authenticate(String, byte[], SocketAddress)}, plus EXTERNAL: the user named by
+     * the common name (CN) of the client certificate that TLS verified, with no password.
+     *
+     * @param certificateUser the verified client certificate's CN, or null when there is none
+     */
+    String authenticate(String mechanism, byte[] response, SocketAddress remote, String certificateUser)
+            throws LoginRefused {
+        if (mechanism.equals("EXTERNAL")) {
+            if (certificateUser == null) {
+                throw new LoginRefused("EXTERNAL needs a verified TLS client certificate");
+            }
+            if (users.user(certificateUser) == null) {
+                throw new LoginRefused("no user '" + certificateUser + "' for the client certificate's CN");
+            }
+            return certificateUser;
+        }
         Credentials credentials =
                 switch (mechanism) {
                     case "PLAIN" -> parsePlain(response);

@@ -16,6 +16,7 @@ final class PublishListener implements EnqueueListener {
     private final AmqpChannel channel;
     private final long seqNo;
     private final long chargeBytes;
+    private final long publishedAtNanos;
     private volatile int remaining;
     private volatile boolean rejected;
 
@@ -28,6 +29,7 @@ final class PublishListener implements EnqueueListener {
         this.seqNo = seqNo;
         this.chargeBytes = chargeBytes;
         this.remaining = queues;
+        this.publishedAtNanos = seqNo > 0 ? System.nanoTime() : 0;
     }
 
     @Override
@@ -39,6 +41,9 @@ final class PublishListener implements EnqueueListener {
             channel.connection().releasePublishCharge(chargeBytes);
             if (seqNo > 0) {
                 channel.postConfirm(seqNo, !rejected);
+                channel.connection()
+                        .confirmLatency()
+                        .record(System.nanoTime() - publishedAtNanos, java.util.concurrent.TimeUnit.NANOSECONDS);
             }
         }
     }

@@ -2,13 +2,15 @@ package dev.courier.server.amqp;
 
 import dev.courier.broker.Broker;
 import dev.courier.server.ServerConfig;
+import io.micrometer.core.instrument.Timer;
 import java.util.Set;
 import java.util.function.Supplier;
 
 /**
  * What every connection of one server shares: configuration, the broker, authentication, the
  * direct reply-to registry, the set of open connections and the current resource alarm (why
- * publishers are blocked, or null). All members are thread-safe.
+ * publishers are blocked, or null), and the publish-to-confirm latency timer. All members are
+ * thread-safe.
  */
 public record ServerContext(
         ServerConfig config,
@@ -16,4 +18,5 @@ public record ServerContext(
         Authenticator authenticator,
         DirectReplyTo directReplyTo,
         Set<Object> connections,
-        Supplier<String> alarm) {}
+        Supplier<String> alarm,
+        Timer confirmLatency) {}

@@ -181,6 +181,14 @@ final class ManagementApi {
             messageStats.put(name, count);
             messageStats.put(name + "_details", Map.of("rate", rates.get(name)));
         });
+        long deliverGet = 0;
+        double deliverGetRate = 0;
+        for (String part : List.of("deliver", "deliver_no_ack", "get", "get_no_ack")) {
+            deliverGet += totals.getOrDefault(part, 0L);
+            deliverGetRate += rates.getOrDefault(part, 0.0);
+        }
+        messageStats.put("deliver_get", deliverGet);
+        messageStats.put("deliver_get_details", Map.of("rate", deliverGetRate));
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("management_version", ServerProperties.VERSION);
         out.put("product_name", "Courier");

@@ -4,6 +4,7 @@ import dev.courier.broker.Broker;
 import dev.courier.server.ServerConfig;
 import dev.courier.server.amqp.Authenticator;
 import dev.courier.store.MessageStore;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
@@ -47,6 +48,7 @@ public final class ManagementServer implements AutoCloseable {
             ServerConfig config,
             Broker broker,
             MessageStore store,
+            PrometheusMeterRegistry meters,
             Authenticator authenticator,
             Set<Object> connections,
             IntSupplier amqpPort,
@@ -63,7 +65,7 @@ public final class ManagementServer implements AutoCloseable {
                 new DefaultThreadFactory("courier-management", true));
         this.timer = Executors.newSingleThreadScheduledExecutor(new DefaultThreadFactory("courier-stats", true));
         this.sampler = new StatsSampler(broker, timer, System::currentTimeMillis);
-        this.metrics = new MetricsEndpoint(broker, store, connections);
+        this.metrics = new MetricsEndpoint(meters, broker, store, connections);
         ManagementApi api = new ManagementApi(config, broker, authenticator.users(), connections, sampler, amqpPort);
         StaticPages pages = new StaticPages();
         try {
@@ -98,6 +100,7 @@ public final class ManagementServer implements AutoCloseable {
             ServerConfig config,
             Broker broker,
             MessageStore store,
+            PrometheusMeterRegistry meters,
             Authenticator authenticator,
             Set<Object> connections,
             IntSupplier amqpPort,
@@ -105,7 +108,8 @@ public final class ManagementServer implements AutoCloseable {
             EventLoopGroup boss,
             EventLoopGroup workers)
             throws InterruptedException {
-        return new ManagementServer(config, broker, store, authenticator, connections, amqpPort, tls, boss, workers);
+        return new ManagementServer(
+                config, broker, store, meters, authenticator, connections, amqpPort, tls, boss, workers);
     }
 
     /** The port actually bound. */

@@ -15,7 +15,6 @@ import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
 import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
 import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.core.instrument.binder.system.UptimeMetrics;
-import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.netty.buffer.Unpooled;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
@@ -39,12 +38,14 @@ import java.util.function.ToDoubleFunction;
  * time; scrapes run on the management executor, one at a time.
  */
 final class MetricsEndpoint implements AutoCloseable {
-    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final PrometheusMeterRegistry registry;
     private final Broker broker;
     private final Map<MessageQueue, List<Meter>> queueMeters = new IdentityHashMap<>();
     private final JvmGcMetrics gcMetrics = new JvmGcMetrics();
 
-    MetricsEndpoint(Broker broker, MessageStore store, Set<Object> connections) {
+    /** @param registry the server's registry (it also holds the confirm-latency timer) */
+    MetricsEndpoint(PrometheusMeterRegistry registry, Broker broker, MessageStore store, Set<Object> connections) {
+        this.registry = registry;
         this.broker = broker;
         new JvmMemoryMetrics().bindTo(registry);
         gcMetrics.bindTo(registry);

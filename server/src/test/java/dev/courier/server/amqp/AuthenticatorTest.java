@@ -61,8 +61,12 @@ class AuthenticatorTest {
         assertThatThrownBy(() -> loopbackOnly.authenticate("PLAIN", plain("guest", "s3cret"), LOOPBACK))
                 .hasMessageContaining("Login was refused")
                 .hasMessageNotContaining("s3cret");
-        assertThatThrownBy(() -> loopbackOnly.authenticate("EXTERNAL", new byte[0], LOOPBACK))
+        assertThatThrownBy(() -> loopbackOnly.authenticate("CRAM-MD5", new byte[0], LOOPBACK))
                 .hasMessageContaining("unsupported authentication mechanism");
+        assertThatThrownBy(() -> loopbackOnly.authenticate("EXTERNAL", new byte[0], LOOPBACK))
+                .hasMessageContaining("EXTERNAL needs a verified TLS client certificate");
+        assertThatThrownBy(() -> loopbackOnly.authenticate("EXTERNAL", new byte[0], LOOPBACK, "mallory"))
+                .hasMessageContaining("no user 'mallory'");
         assertThatThrownBy(() -> loopbackOnly.authenticate("PLAIN", new byte[] {1, 2}, LOOPBACK))
                 .hasMessageContaining("malformed");
         assertThatThrownBy(() -> loopbackOnly.authenticate("AMQPLAIN", new byte[] {9, 9, 9}, LOOPBACK))
