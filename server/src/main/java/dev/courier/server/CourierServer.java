@@ -30,6 +30,7 @@ import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -52,6 +53,7 @@ public final class CourierServer implements AutoCloseable {
     private final Channel amqpsChannel;
     private final ManagementServer management;
     private final PrometheusMeterRegistry meters = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final AtomicInteger channels = new AtomicInteger();
     private final UserDatabase users;
     private final Set<Object> connections = ConcurrentHashMap.newKeySet();
     private final ResourceAlarms alarms;
@@ -95,6 +97,7 @@ public final class CourierServer implements AutoCloseable {
                 new DirectReplyTo(),
                 connections,
                 alarms::reason,
+                channels,
                 Timer.builder("courier.confirm.latency")
                         .description("from a publish in confirm mode to its basic.ack/nack (fsync included)")
                         .serviceLevelObjectives(
@@ -142,6 +145,7 @@ public final class CourierServer implements AutoCloseable {
                             broker,
                             store,
                             meters,
+                            channels,
                             authenticator,
                             connections,
                             this::amqpPort,

@@ -77,6 +77,9 @@ final class LogWriter implements Runnable {
     // deletions it is told to do), read by anyone through stats()
     volatile long batchesWritten;
     volatile long forces;
+    /** Time spent in fsync, in nanoseconds (average latency = forceNanos / forces). */
+    volatile long forceNanos;
+
     volatile long recordsWritten;
     volatile long recordsCancelled;
     volatile long bytesWritten;
@@ -361,7 +364,9 @@ final class LogWriter implements Runnable {
 
     private void force() throws IOException {
         if (dirty) {
+            long startNs = System.nanoTime();
             active.channel.force(false);
+            forceNanos += System.nanoTime() - startNs;
             forces++;
             dirty = false;
         }

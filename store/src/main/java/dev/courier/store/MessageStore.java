@@ -363,6 +363,7 @@ public final class MessageStore implements AutoCloseable {
         return new StoreStats(
                 writer.batchesWritten,
                 writer.forces,
+                writer.forceNanos,
                 writer.recordsWritten,
                 writer.recordsCancelled,
                 writer.bytesWritten,

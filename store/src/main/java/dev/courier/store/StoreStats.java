@@ -6,6 +6,7 @@ package dev.courier.store;
  *
  * @param batchesWritten group-commit writes (one write plus, under ALWAYS, one fsync each)
  * @param forces fsyncs of segment files
+ * @param forceNanos time spent in those fsyncs (their average latency is forceNanos / forces)
  * @param recordsWritten records appended
  * @param recordsCancelled publishes that were never written because every queue removed the
  *     message before its batch reached the disk
@@ -19,6 +20,7 @@ package dev.courier.store;
 public record StoreStats(
         long batchesWritten,
         long forces,
+        long forceNanos,
         long recordsWritten,
         long recordsCancelled,
         long bytesWritten,

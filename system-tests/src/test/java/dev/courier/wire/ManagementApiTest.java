@@ -386,6 +386,8 @@ class ManagementApiTest {
                 .contains("courier_queue_messages_ready{queue=\"" + queue + "\",vhost=\"/\"} 1.0")
                 .contains("courier_queue_publish_total{queue=\"" + queue + "\",vhost=\"/\"} 1.0")
                 .contains("courier_connections ")
+                .containsPattern("courier_channels [1-9]")
+                .contains("courier_store_fsync_time_seconds_total")
                 .contains("jvm_memory_used_bytes")
                 .contains("courier_confirm_latency_seconds_bucket{le=\"0.001\"}")
                 .containsPattern("courier_confirm_latency_seconds_count [1-9]");

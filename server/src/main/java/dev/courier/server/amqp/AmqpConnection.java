@@ -304,6 +304,7 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter implements Manag
             AmqpChannel channel = new AmqpChannel(this, channelId, vhost);
             channels.put(channelId, channel);
             channelList.add(channel);
+            server.openChannels().incrementAndGet();
             writeMethod(channelId, new Amqp.Channel.OpenOk(""));
             return;
         }
@@ -524,6 +525,9 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter implements Manag
     void removeChannel(int channelId) {
         AmqpChannel channel = channels.remove(channelId);
         if (channel != null) {
+            server.openChannels().decrementAndGet();
+        }
+        if (channel != null) {
             channelList.remove(channel);
             channel.release();
         }
@@ -543,6 +547,7 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter implements Manag
             heartbeatSender.cancel(false);
         }
         releaseChannels();
+        server.openChannels().addAndGet(-channels.size());
         channels.clear();
         channelList.clear();
         if (vhost != null) {

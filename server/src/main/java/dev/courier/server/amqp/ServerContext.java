@@ -4,6 +4,7 @@ import dev.courier.broker.Broker;
 import dev.courier.server.ServerConfig;
 import io.micrometer.core.instrument.Timer;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 
 /**
@@ -19,4 +20,5 @@ public record ServerContext(
         DirectReplyTo directReplyTo,
         Set<Object> connections,
         Supplier<String> alarm,
+        AtomicInteger openChannels,
         Timer confirmLatency) {}

@@ -24,6 +24,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntSupplier;
 
 /**
@@ -49,6 +50,7 @@ public final class ManagementServer implements AutoCloseable {
             Broker broker,
             MessageStore store,
             PrometheusMeterRegistry meters,
+            AtomicInteger channels,
             Authenticator authenticator,
             Set<Object> connections,
             IntSupplier amqpPort,
@@ -65,7 +67,7 @@ public final class ManagementServer implements AutoCloseable {
                 new DefaultThreadFactory("courier-management", true));
         this.timer = Executors.newSingleThreadScheduledExecutor(new DefaultThreadFactory("courier-stats", true));
         this.sampler = new StatsSampler(broker, timer, System::currentTimeMillis);
-        this.metrics = new MetricsEndpoint(meters, broker, store, connections);
+        this.metrics = new MetricsEndpoint(meters, broker, store, connections, channels);
         ManagementApi api = new ManagementApi(config, broker, authenticator.users(), connections, sampler, amqpPort);
         StaticPages pages = new StaticPages();
         try {
@@ -101,6 +103,7 @@ public final class ManagementServer implements AutoCloseable {
             Broker broker,
             MessageStore store,
             PrometheusMeterRegistry meters,
+            AtomicInteger channels,
             Authenticator authenticator,
             Set<Object> connections,
             IntSupplier amqpPort,
@@ -109,7 +112,7 @@ public final class ManagementServer implements AutoCloseable {
             EventLoopGroup workers)
             throws InterruptedException {
         return new ManagementServer(
-                config, broker, store, meters, authenticator, connections, amqpPort, tls, boss, workers);
+                config, broker, store, meters, channels, authenticator, connections, amqpPort, tls, boss, workers);
     }
 
     /** The port actually bound. */

@@ -28,6 +28,7 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.ToDoubleFunction;
 
 /**
@@ -44,7 +45,12 @@ final class MetricsEndpoint implements AutoCloseable {
     private final JvmGcMetrics gcMetrics = new JvmGcMetrics();
 
     /** @param registry the server's registry (it also holds the confirm-latency timer) */
-    MetricsEndpoint(PrometheusMeterRegistry registry, Broker broker, MessageStore store, Set<Object> connections) {
+    MetricsEndpoint(
+            PrometheusMeterRegistry registry,
+            Broker broker,
+            MessageStore store,
+            Set<Object> connections,
+            AtomicInteger channels) {
         this.registry = registry;
         this.broker = broker;
         new JvmMemoryMetrics().bindTo(registry);
@@ -56,6 +62,9 @@ final class MetricsEndpoint implements AutoCloseable {
         Gauge.builder("courier.connections", connections, Set::size)
                 .description("open AMQP connections")
                 .register(registry);
+        Gauge.builder("courier.channels", channels, AtomicInteger::get)
+                .description("open AMQP channels")
+                .register(registry);
         Gauge.builder("courier.queues", broker, b -> b.vhosts().stream()
                         .mapToInt(v -> v.queues().size())
                         .sum())
@@ -65,6 +74,11 @@ final class MetricsEndpoint implements AutoCloseable {
             FunctionCounter.builder(
                             "courier.store.fsyncs", store, s -> s.stats().forces())
                     .description("fsyncs of the message store's log")
+                    .register(registry);
+            FunctionCounter.builder(
+                            "courier.store.fsync.time", store, s -> s.stats().forceNanos() / 1e9)
+                    .baseUnit("seconds")
+                    .description("time spent in fsync (average latency = rate of this / rate of courier_store_fsyncs)")
                     .register(registry);
             FunctionCounter.builder(
                             "courier.store.batches", store, s -> s.stats().batchesWritten())
