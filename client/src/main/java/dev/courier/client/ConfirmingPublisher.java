@@ -159,7 +159,7 @@ public final class ConfirmingPublisher implements AutoCloseable {
     private Session open() throws IOException, TimeoutException {
         Connection connection = connections.get();
         if (connection instanceof Recoverable) {
-            connection.abort();
+            connection.abort(1_000);
             throw new IllegalArgumentException("the connection supplier must disable automatic recovery"
                     + " (ConnectionFactory.setAutomaticRecoveryEnabled(false)); the publisher reconnects itself");
         }
@@ -172,7 +172,7 @@ public final class ConfirmingPublisher implements AutoCloseable {
             channel.addShutdownListener(cause -> onPublisherThread(() -> onSessionLost(session, cause)));
             return session;
         } catch (IOException | RuntimeException e) {
-            connection.abort();
+            connection.abort(1_000);
             throw e;
         }
     }
@@ -207,7 +207,7 @@ public final class ConfirmingPublisher implements AutoCloseable {
                             + cause.getMessage(),
                     cause));
         }
-        session.connection.abort(); // a channel-level close leaves the connection open
+        session.connection.abort(1_000); // a channel-level close leaves the connection open
         if (!isClosed()) {
             LOG.warn("publisher lost its connection ({}); reconnecting", cause.getMessage());
             reconnect(0);
@@ -234,7 +234,7 @@ public final class ConfirmingPublisher implements AutoCloseable {
         }
         synchronized (lock) {
             if (closed) {
-                session.connection.abort();
+                session.connection.abort(1_000);
                 return;
             }
             reconnects++;
@@ -279,7 +279,7 @@ public final class ConfirmingPublisher implements AutoCloseable {
             try {
                 session.connection.close(5_000);
             } catch (IOException | ShutdownSignalException e) {
-                session.connection.abort();
+                session.connection.abort(1_000);
             }
         }
         for (Entry entry : failed) {

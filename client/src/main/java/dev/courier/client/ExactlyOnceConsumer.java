@@ -161,6 +161,12 @@ public final class ExactlyOnceConsumer implements AutoCloseable {
     private void onDelivery(Delivery delivery) {
         long tag = delivery.getEnvelope().getDeliveryTag();
         String messageId = ids.idOf(delivery);
+        if (!channel.isOpen()) {
+            // prefetched before the channel died: the broker has requeued it, and it could not be
+            // acked anyway
+            LOG.debug("channel closed; leaving message {} to its redelivery", messageId);
+            return;
+        }
         try {
             if (messageId == null) {
                 LOG.warn(

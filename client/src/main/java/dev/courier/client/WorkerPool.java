@@ -157,6 +157,10 @@ public final class WorkerPool implements AutoCloseable {
 
         private void process(Delivery delivery) {
             long tag = delivery.getEnvelope().getDeliveryTag();
+            if (!channel.isOpen()) {
+                // received before the channel died: the broker has requeued it already
+                return;
+            }
             try {
                 try {
                     handler.handle(delivery);
