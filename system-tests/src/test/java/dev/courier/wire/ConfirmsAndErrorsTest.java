@@ -104,17 +104,6 @@ class ConfirmsAndErrorsTest {
     }
 
     @Test
-    void shouldCloseTheConnectionWith540OnTransactionsUntilTheyAreImplemented() throws Exception {
-        assumeThat(broker.isCourier()).as("RabbitMQ implements transactions").isTrue();
-        Connection connection = broker.connect();
-        Channel channel = connection.createChannel();
-        ShutdownSignalException e = closedBy(channel::txSelect);
-        assertThat(replyCode(e)).isEqualTo(540);
-        assertThat(e.isHardError()).isTrue();
-        assertThat(Wire.replyText(e)).contains("not supported yet");
-    }
-
-    @Test
     void shouldCloseTheConnectionWith540ForImmediatePublishes() throws Exception {
         Connection connection = broker.connect();
         Channel channel = connection.createChannel();

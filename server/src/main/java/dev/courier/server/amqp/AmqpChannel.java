@@ -71,6 +71,7 @@ final class AmqpChannel {
     private int consumerPrefetch;
     private String lastQueueName;
     private PendingConfirms confirms;
+    private Transaction tx;
     private DirectReplyTo.Registration replyTo;
 
     AmqpChannel(AmqpConnection connection, int id, VirtualHost vhost) {
@@ -176,6 +177,10 @@ final class AmqpChannel {
     }
 
     private void publishComplete(ContentAssembler.Result result) {
+        if (tx != null) {
+            tx.publish(result.publish(), result.properties(), result.body()); // applied at tx.commit
+            return;
+        }
         try {
             publisher.publish(result.publish(), result.properties(), result.body());
         } catch (AmqpException e) {
@@ -197,11 +202,11 @@ final class AmqpChannel {
             }
             content.begin(publish);
         } else if (method instanceof Amqp.Basic.Ack ack) {
-            settle(ack.deliveryTag(), ack.multiple(), Settlement.ACK);
+            settleOrHold(ack.deliveryTag(), ack.multiple(), Settlement.ACK);
         } else if (method instanceof Amqp.Basic.Nack nack) {
-            settle(nack.deliveryTag(), nack.multiple(), nack.requeue() ? Settlement.REQUEUE : Settlement.DISCARD);
+            settleOrHold(nack.deliveryTag(), nack.multiple(), nack.requeue() ? Settlement.REQUEUE : Settlement.DISCARD);
         } else if (method instanceof Amqp.Basic.Reject reject) {
-            settle(reject.deliveryTag(), false, reject.requeue() ? Settlement.REQUEUE : Settlement.DISCARD);
+            settleOrHold(reject.deliveryTag(), false, reject.requeue() ? Settlement.REQUEUE : Settlement.DISCARD);
         } else if (method instanceof Amqp.Basic.Get get) {
             basicGet(get);
         } else if (method instanceof Amqp.Basic.Consume consume) {
@@ -266,6 +271,9 @@ final class AmqpChannel {
             vhost.unbindExchange(unbind.destination(), unbind.source(), unbind.routingKey(), unbind.arguments());
             replyUnlessNoWait(unbind.nowait(), new Amqp.Exchange.UnbindOk());
         } else if (method instanceof Amqp.Confirm.Select select) {
+            if (tx != null) {
+                throw new AmqpException(PRECONDITION_FAILED, "cannot switch from tx to confirm mode");
+            }
             if (confirms == null) {
                 confirms = new PendingConfirms();
             }
@@ -285,11 +293,20 @@ final class AmqpChannel {
             // we never send channel.flow, so there is nothing to acknowledge
         } else if (method instanceof Amqp.Access.Request) {
             connection.writeMethod(id, new Amqp.Access.RequestOk(1));
-        } else if (method instanceof Amqp.Tx.Select
-                || method instanceof Amqp.Tx.Commit
-                || method instanceof Amqp.Tx.Rollback) {
-            throw new AmqpException(
-                    NOT_IMPLEMENTED, "transactions (tx.select) are not supported yet; use publisher confirms");
+        } else if (method instanceof Amqp.Tx.Select) {
+            if (confirms != null) {
+                throw new AmqpException(PRECONDITION_FAILED, "cannot switch from confirm to tx mode");
+            }
+            if (tx == null) {
+                tx = new Transaction();
+            }
+            connection.writeMethod(id, new Amqp.Tx.SelectOk());
+        } else if (method instanceof Amqp.Tx.Commit) {
+            commit();
+        } else if (method instanceof Amqp.Tx.Rollback) {
+            requireTx();
+            tx.discard();
+            connection.writeMethod(id, new Amqp.Tx.RollbackOk());
         } else {
             throw new AmqpException(
                     COMMAND_INVALID, "method " + method.protocolName() + " is not valid on channel " + id);
@@ -309,6 +326,53 @@ final class AmqpChannel {
                             + (name.isEmpty() ? "amq.default" : name) + "' in vhost '" + vhost.name()
                             + "' refused for user '" + connection.user() + "'");
         }
+    }
+
+    private void requireTx() {
+        if (tx == null) {
+            throw new AmqpException(PRECONDITION_FAILED, "channel is not transactional");
+        }
+    }
+
+    /** In tx mode an acknowledgement waits for tx.commit; otherwise it applies now. */
+    private void settleOrHold(long deliveryTag, boolean multiple, Settlement settlement) {
+        if (tx == null) {
+            settle(deliveryTag, multiple, settlement);
+            return;
+        }
+        if (!(multiple && deliveryTag == 0) && !unacked.contains(deliveryTag)) {
+            throw new AmqpException(PRECONDITION_FAILED, "unknown delivery tag " + deliveryTag);
+        }
+        tx.settle(deliveryTag, multiple, settlement);
+    }
+
+    /**
+     * tx.commit: applies the transaction's acknowledgements, then its publishes, and answers
+     * commit-ok once every queue has taken every publish (fsynced, for persistent messages on
+     * durable queues). Later methods on the channel wait for the answer.
+     */
+    private void commit() {
+        requireTx();
+        for (Transaction.Settle held : tx.takeSettles()) {
+            if ((held.multiple() && held.deliveryTag() == 0) || unacked.contains(held.deliveryTag())) {
+                settle(held.deliveryTag(), held.multiple(), held.settlement());
+            } // else settled meanwhile by a multiple ack of the same transaction
+        }
+        Transaction.Commit commit = new Transaction.Commit();
+        List<Transaction.Publish> publishes = tx.takePublishes();
+        for (int i = 0; i < publishes.size(); i++) {
+            Transaction.Publish held = publishes.get(i);
+            try {
+                publisher.publish(held.method(), held.properties(), held.body(), commit);
+            } catch (RuntimeException e) {
+                for (int j = i + 1; j < publishes.size(); j++) { // the channel closes: drop the rest
+                    publishes.get(j).properties().release();
+                    publishes.get(j).body().release();
+                }
+                throw e;
+            }
+        }
+        await(commit.seal(), ignored -> connection.writeMethod(id, new Amqp.Tx.CommitOk()));
     }
 
     private void replyUnlessNoWait(boolean nowait, Method reply) {
@@ -526,7 +590,7 @@ final class AmqpChannel {
         });
     }
 
-    private enum Settlement {
+    enum Settlement {
         ACK,
         REQUEUE,
         DISCARD
@@ -787,6 +851,9 @@ final class AmqpChannel {
             replyTo = null;
         }
         content.release();
+        if (tx != null) {
+            tx.discard();
+        }
         Frame frame;
         while ((frame = backlog.poll()) != null) {
             Frames.release(frame);

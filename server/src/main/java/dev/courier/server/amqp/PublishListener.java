@@ -17,6 +17,7 @@ final class PublishListener implements EnqueueListener {
     private final long seqNo;
     private final long chargeBytes;
     private final long publishedAtNanos;
+    private final Transaction.Commit commit;
     private volatile int remaining;
     private volatile boolean rejected;
 
@@ -24,8 +25,9 @@ final class PublishListener implements EnqueueListener {
      * @param seqNo the publish sequence number in confirm mode, 0 otherwise
      * @param queues how many queues the message was routed to
      */
-    PublishListener(AmqpChannel channel, long seqNo, int queues, long chargeBytes) {
+    PublishListener(AmqpChannel channel, long seqNo, int queues, long chargeBytes, Transaction.Commit commit) {
         this.channel = channel;
+        this.commit = commit;
         this.seqNo = seqNo;
         this.chargeBytes = chargeBytes;
         this.remaining = queues;
@@ -39,6 +41,9 @@ final class PublishListener implements EnqueueListener {
         }
         if (REMAINING.decrementAndGet(this) == 0) {
             channel.connection().releasePublishCharge(chargeBytes);
+            if (commit != null) {
+                commit.taken();
+            }
             if (seqNo > 0) {
                 channel.postConfirm(seqNo, !rejected);
                 channel.connection()

@@ -42,6 +42,11 @@ final class Publisher {
 
     /** Publishes one message; takes ownership of {@code properties} and {@code body}. */
     void publish(Amqp.Basic.Publish publish, ByteBuf properties, ByteBuf body) {
+        publish(publish, properties, body, null);
+    }
+
+    /** As {@link #publish(Amqp.Basic.Publish, ByteBuf, ByteBuf)}; {@code commit} (nullable) hears when queues took it. */
+    void publish(Amqp.Basic.Publish publish, ByteBuf properties, ByteBuf body, Transaction.Commit commit) {
         Message message = new Message(publish.exchange(), publish.routingKey(), properties, body);
         try {
             message = checkProperties(message);
@@ -81,7 +86,10 @@ final class Publisher {
             }
             long charge = Math.max(MIN_CHARGE_BYTES, message.bodySize()) * targets.size();
             connection.chargePublish(charge);
-            PublishListener listener = new PublishListener(channel, seqNo, targets.size(), charge);
+            if (commit != null) {
+                commit.expect();
+            }
+            PublishListener listener = new PublishListener(channel, seqNo, targets.size(), charge, commit);
             vhost.enqueue(message, targets, listener);
             targets.clear();
         } finally {

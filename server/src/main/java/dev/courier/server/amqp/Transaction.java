@@ -1,0 +1,87 @@
+package dev.courier.server.amqp;
+
+import dev.courier.protocol.Amqp;
+import io.netty.buffer.ByteBuf;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A channel in tx mode (tx.select): the publishes and acknowledgements of the current transaction,
+ * held until tx.commit applies them together or tx.rollback drops them. Event loop only, except
+ * {@link Commit}, which queue actors complete.
+ *
+ * <p>Atomic in what consumers see: nothing of a transaction reaches a queue before its commit.
+ * Not atomic across a broker crash during the commit: each persistent message is its own store
+ * record, so a crash in the middle of a commit can keep part of it (RabbitMQ's classic queues give
+ * the same guarantee).
+ */
+final class Transaction {
+    /** A basic.publish of the transaction; owns its buffers until applied or dropped. */
+    record Publish(Amqp.Basic.Publish method, ByteBuf properties, ByteBuf body) {}
+
+    /** A basic.ack, basic.nack or basic.reject of the transaction. */
+    record Settle(long deliveryTag, boolean multiple, AmqpChannel.Settlement settlement) {}
+
+    private final List<Publish> publishes = new ArrayList<>();
+    private final List<Settle> settles = new ArrayList<>();
+
+    void publish(Amqp.Basic.Publish method, ByteBuf properties, ByteBuf body) {
+        publishes.add(new Publish(method, properties, body));
+    }
+
+    void settle(long deliveryTag, boolean multiple, AmqpChannel.Settlement settlement) {
+        settles.add(new Settle(deliveryTag, multiple, settlement));
+    }
+
+    /** Hands over what the transaction holds and starts the next one. */
+    List<Publish> takePublishes() {
+        List<Publish> taken = List.copyOf(publishes);
+        publishes.clear();
+        return taken;
+    }
+
+    List<Settle> takeSettles() {
+        List<Settle> taken = List.copyOf(settles);
+        settles.clear();
+        return taken;
+    }
+
+    /** tx.rollback or channel close: drops everything, releasing the held messages. */
+    void discard() {
+        for (Publish publish : publishes) {
+            publish.properties().release();
+            publish.body().release();
+        }
+        publishes.clear();
+        settles.clear();
+    }
+
+    /**
+     * Completes once every queue that a committed publish went to has taken it (after the fsync,
+     * for persistent messages on durable queues), so tx.commit-ok means what a confirm means.
+     */
+    static final class Commit {
+        private final AtomicInteger pending = new AtomicInteger(1); // 1 until sealed
+        private final CompletableFuture<Void> done = new CompletableFuture<>();
+
+        /** One more publish to wait for. */
+        void expect() {
+            pending.incrementAndGet();
+        }
+
+        /** A publish was taken by all its queues (or refused by one). */
+        void taken() {
+            if (pending.decrementAndGet() == 0) {
+                done.complete(null);
+            }
+        }
+
+        /** No more publishes; completes when the ones expected are taken. */
+        CompletableFuture<Void> seal() {
+            taken();
+            return done;
+        }
+    }
+}
