@@ -73,7 +73,7 @@ public record ServerConfig(
             Map.entry("heartbeat", "heartbeat offered to clients in seconds (default 60; 0 = off)"),
             Map.entry("max_message_size", "largest message body in bytes (default 134217728)"),
             Map.entry("handshake_timeout", "ms a client may take to open a connection (default 10000)"),
-            Map.entry("default_user", "user created on first start (default guest)"),
+            Map.entry("default_user", "administrator created on the first start (default guest; empty = none)"),
             Map.entry("default_pass", "that user's password (default guest)"),
             Map.entry("loopback_users", "true: the default user may log in from loopback only (default true)"),
             Map.entry("store.segment_size", "message store segment size in bytes (default 67108864)"),

@@ -236,6 +236,18 @@ class PermissionsTest {
     }
 
     @Test
+    void shouldCreateNoDefaultUserWhenTheConfigLeavesItEmpty() throws Exception {
+        server = CourierServer.start(ServerConfig.defaults()
+                .with("default_user", "")
+                .withAmqpPort(0)
+                .withHttpPort(0)
+                .withDataDir(dataDir));
+        assertThat(server.users().users()).isEmpty();
+        assertThatThrownBy(() -> connect("guest", "guest")).isInstanceOf(AuthenticationFailureException.class);
+        assertThat(api("GET", "/api/overview", null, "guest", "guest")).isEqualTo(401);
+    }
+
+    @Test
     void shouldKeepUsersAndPermissionsAcrossARestartWithHashedPasswords() throws Exception {
         start();
         createAppUser("");
