@@ -98,10 +98,14 @@ stamp="$(date -u +%Y%m%d-%H%M%S)"
 results="$root/bench/target/compare/$stamp"
 work="$(mktemp -d "${TMPDIR:-/tmp}/courier-compare.XXXXXX")"
 mkdir -p "$results"
+# Courier blocks publishers below 1 GiB free and RabbitMQ stops when its disk fills: fail early
+free_kb="$(df -Pk "$work" | awk 'NR == 2 {print $4}')"
+[ "${free_kb:-0}" -ge $((4 * 1024 * 1024)) ] || die "less than 4 GiB free in $work; the brokers need room for their data"
 courier_pid=""
 rabbit_pid=""
 perftest_pid=""
 sampler_pid=""
+rabbit_beam_pid=""
 rabbit_env=()
 
 stop_courier() {
@@ -118,8 +122,7 @@ stop_rabbitmq() {
   env "${rabbit_env[@]}" "$rabbit_bin/rabbitmqctl" -n "$rabbit_node" -q stop >/dev/null 2>&1 || true
   for _ in $(seq 1 100); do kill -0 "$rabbit_pid" 2>/dev/null || break; sleep 0.1; done
   if kill -0 "$rabbit_pid" 2>/dev/null; then
-    local beam; beam="$(cat "$work/rabbitmq/pid" 2>/dev/null || true)"
-    [ -n "$beam" ] && kill -KILL "$beam" 2>/dev/null || true
+    [ -n "$rabbit_beam_pid" ] && kill -KILL "$rabbit_beam_pid" 2>/dev/null || true
     kill -KILL "$rabbit_pid" 2>/dev/null || true
   fi
   wait "$rabbit_pid" 2>/dev/null || true
@@ -137,7 +140,14 @@ cleanup() {
   stop_courier
   stop_rabbitmq
   rm -rf "$work"
-  [ $rc -ne 0 ] && echo "compare: stopped (exit $rc); raw output kept in $results" >&2
+  if [ $rc -ne 0 ]; then
+    # what did complete is still worth a look; docs/ stay untouched
+    if [ "$(cat "$results/runs.tsv" 2>/dev/null | wc -l)" -gt 1 ]; then
+      python3 "$root/bench/runner/report.py" "$results" >/dev/null 2>&1 \
+        && echo "compare: report of the completed runs: $results/report.md" >&2
+    fi
+    echo "compare: stopped (exit $rc); raw output kept in $results" >&2
+  fi
   exit $rc
 }
 trap cleanup EXIT
@@ -261,7 +271,9 @@ start_rabbitmq() {
   [ "$up" = 1 ] || die "RabbitMQ did not finish booting within 2 minutes (log: $results/rabbitmq.out)"
   rabbit_uri="amqp://guest:guest@127.0.0.1:$rabbit_port"
   rabbit_version="$(env "${rabbit_env[@]}" "$rabbit_bin/rabbitmqctl" -n "$rabbit_node" -q version 2>/dev/null || echo unknown)"
-  log "RabbitMQ $rabbit_version ready (beam pid $(cat "$dir/pid" 2>/dev/null))"
+  rabbit_beam_pid="$(cat "$dir/pid" 2>/dev/null || true)"
+  [ -n "$rabbit_beam_pid" ] || die "RabbitMQ wrote no pid file ($dir/pid)"
+  log "RabbitMQ $rabbit_version ready (beam pid $rabbit_beam_pid)"
 }
 
 # --- scenarios -----------------------------------------------------------------------------------
@@ -303,14 +315,14 @@ scenario_setup() {
 
 proc_cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 proc_rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
-broker_pid() { if [ "$1" = courier ]; then echo "$courier_pid"; else cat "$work/rabbitmq/pid"; fi; }
+broker_pid() { if [ "$1" = courier ]; then echo "$courier_pid"; else echo "$rabbit_beam_pid"; fi; }
 broker_uri() { if [ "$1" = courier ]; then echo "$courier_uri"; else echo "$rabbit_uri"; fi; }
 
 check_alive() {
   if [ "$1" = courier ]; then
     kill -0 "$courier_pid" 2>/dev/null || { tail -30 "$results/courier.err" >&2; courier_pid=""; die "Courier died during the run; log: $results/courier.err"; }
   else
-    kill -0 "$(broker_pid rabbitmq)" 2>/dev/null || { tail -30 "$results/rabbitmq.out" >&2; die "RabbitMQ died during the run"; }
+    kill -0 "$rabbit_beam_pid" 2>/dev/null || { tail -30 "$results/rabbitmq.out" >&2; die "RabbitMQ died (see above and $results/rabbitmq.out)"; }
   fi
 }
 
@@ -320,7 +332,7 @@ check_alive() {
 sample_cpu() {
   local pid="$1" csv="$2" out="$3"
   while :; do
-    printf '%s %s %s\n' "$(date +%s.%N)" "$(proc_cpu_ticks "$pid")" "$(wc -l <"$csv" 2>/dev/null || echo 0)" >>"$out"
+    printf '%s %s %s\n' "$(date +%s.%N)" "$(proc_cpu_ticks "$pid")" "$(cat "$csv" 2>/dev/null | wc -l)" >>"$out"
     sleep 0.5
   done
 }
@@ -352,6 +364,7 @@ run_one() {
   local a shown=()
   for a in "${perftest_args[@]}"; do shown+=("${a//$q/q}"); done
   echo "-z $seconds ${shown[*]}" >"$base.args"
+  check_alive "$broker"
   local pid; pid="$(broker_pid "$broker")"
   local load1; load1="$(cut -d' ' -f1 /proc/loadavg)"
   local ticks0 t0; ticks0="$(proc_cpu_ticks "$pid")"; t0="$(date +%s.%N)"
