@@ -242,8 +242,9 @@ public final class ClaimCheck {
     /**
      * A consumer callback for manual-ack consumers on {@code channel}: resolves each delivery, runs
      * {@code handler}, then {@link #ack acks}. A handler failure settles the message by the failure
-     * policy; a reference that cannot be resolved (missing or corrupt payload) is rejected without
-     * requeue, since retrying cannot help, and logged with its key.
+     * policy, and so does a store that fails to read; a reference that cannot be resolved (missing
+     * or corrupt payload) is rejected without requeue, since retrying cannot help, and logged with
+     * its key.
      */
     public DeliverCallback deliverCallback(Channel channel, DeliveryHandler handler) {
         return (consumerTag, delivery) -> {
@@ -254,6 +255,15 @@ public final class ClaimCheck {
             } catch (ClaimCheckException e) {
                 LOG.error("rejecting message {}: {}", delivery.getProperties().getMessageId(), e.getMessage());
                 channel.basicReject(tag, false);
+                return;
+            } catch (IOException e) {
+                // the store itself failed (disk, network): maybe transient, so it counts as a failure
+                LOG.warn(
+                        "could not read the payload of message {}; {}",
+                        delivery.getProperties().getMessageId(),
+                        onFailure,
+                        e);
+                onFailure.settle(channel, tag);
                 return;
             }
             try {

@@ -173,6 +173,9 @@ public final class WorkerPool implements AutoCloseable {
                             e);
                     onFailure.settle(channel, tag);
                     return;
+                } catch (Error e) {
+                    onFailure.settle(channel, tag); // not left unacked until the channel closes
+                    throw e;
                 }
                 channel.basicAck(tag, false);
             } catch (IOException | ShutdownSignalException e) {

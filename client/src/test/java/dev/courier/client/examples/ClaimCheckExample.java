@@ -4,6 +4,7 @@ import com.rabbitmq.client.AMQP;
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ConnectionFactory;
+import com.rabbitmq.client.Delivery;
 import dev.courier.client.ClaimCheck;
 import dev.courier.client.FileSystemPayloadStore;
 import java.nio.file.Files;
@@ -31,8 +32,12 @@ public final class ClaimCheckExample {
             Channel consumer = connection.createChannel();
             consumer.basicConsume(
                     "scans",
-                    false, // the callback resolves the payload, runs the handler, acks, deletes the payload
-                    claimCheck.deliverCallback(consumer, delivery -> received.complete(delivery.getBody().length)),
+                    false,
+                    (tag, delivery) -> {
+                        Delivery scanned = claimCheck.resolve(delivery); // reads and verifies the payload
+                        claimCheck.ack(consumer, scanned); // acks, then deletes the payload
+                        received.complete(scanned.getBody().length);
+                    },
                     tag -> {});
             return received.get(10, TimeUnit.SECONDS); // 20971520
         }

@@ -29,8 +29,8 @@ public final class QueueExample {
                     "tasks",
                     false,
                     (tag, delivery) -> {
-                        received.add(new String(delivery.getBody(), StandardCharsets.UTF_8));
                         channel.basicAck(delivery.getEnvelope().getDeliveryTag(), false);
+                        received.add(new String(delivery.getBody(), StandardCharsets.UTF_8));
                     },
                     tag -> {});
             List<String> done = new ArrayList<>();
