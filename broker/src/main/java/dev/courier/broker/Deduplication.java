@@ -84,6 +84,10 @@ final class Deduplication {
         }
     }
 
+    boolean contains(String key) {
+        return keys.containsKey(key);
+    }
+
     int size() {
         return keys.size();
     }

@@ -358,6 +358,14 @@ public final class MessageQueue {
             entry.storeId = storeId;
             entry.redelivered = redelivered;
             entry.failedDeliveries = failedDeliveries;
+            if (dedup != null) {
+                // a message still queued is in the window even if its key record did not reach the
+                // disk before a crash (the key is written just after the message, not with it)
+                String key = dedup.keyOf(message);
+                if (key != null && !dedup.contains(key)) {
+                    dedup.remember(key, publishedAtMs);
+                }
+            }
             addReady(entry, false);
             if (ready.size() > memoryWindowMessages) {
                 ready.pagedOut(entry); // already on disk: keep only the index entry
