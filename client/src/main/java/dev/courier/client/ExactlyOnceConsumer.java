@@ -30,7 +30,10 @@ import org.slf4j.LoggerFactory;
  * so the delivery is acked and skipped without calling the handler. If the handler throws, the
  * transaction is rolled back and the message is settled by the {@link FailurePolicy}. Because the
  * id row is inserted first, two consumers that get the same message at once serialise on the
- * table's primary key and only one runs the handler.
+ * table's primary key and only one runs the handler. When the database itself fails (no
+ * connection, a failed insert or commit) the message is requeued whatever the failure policy
+ * says, since it is not the message's fault; the broker redelivers it at once, so a long outage
+ * means a busy retry loop (stop the consumer, or give the data source a connection timeout).
  *
  * <p>The processed-ids table ({@code courier_processed_messages} by default; columns {@code
  * consumer}, {@code message_id}, {@code processed_at}) is created if absent. It grows by one row
@@ -207,40 +210,60 @@ public final class ExactlyOnceConsumer implements AutoCloseable {
 
     private Outcome process(String messageId, Delivery delivery) {
         java.sql.Connection db = null;
+        boolean restoreAutoCommit = false;
         try {
-            db = dataSource.getConnection();
-            if (db.getAutoCommit()) {
-                db.setAutoCommit(false);
+            try {
+                db = dataSource.getConnection();
+                if (db.getAutoCommit()) {
+                    db.setAutoCommit(false);
+                    restoreAutoCommit = true;
+                }
+                if (!processedIds.tryInsert(db, consumerName, messageId, clock.instant())) {
+                    return Outcome.DUPLICATE;
+                }
+            } catch (SQLException e) {
+                return databaseFailed(db, messageId, delivery, e);
             }
-        } catch (SQLException e) {
-            LOG.warn("no database connection for message {}; requeueing it", messageId, e);
-            listener.onFailed(messageId, delivery, e);
-            closeQuietly(db);
-            return Outcome.DATABASE_UNAVAILABLE;
-        }
-        try {
-            if (!processedIds.tryInsert(db, consumerName, messageId, clock.instant())) {
-                return Outcome.DUPLICATE;
+            try {
+                handler.handle(db, delivery);
+            } catch (Exception e) {
+                rollbackQuietly(db, e);
+                LOG.warn("processing message {} on {} failed; rolled back, {}", messageId, consumerName, onFailure, e);
+                listener.onFailed(messageId, delivery, e);
+                return Outcome.FAILED;
             }
-            handler.handle(db, delivery);
-            db.commit();
-            return Outcome.COMMITTED;
-        } catch (Exception e) {
-            // also a failed commit: if it did commit after all, the redelivery finds the id
-            rollbackQuietly(db, e);
-            LOG.warn("processing message {} on {} failed; rolled back, {}", messageId, consumerName, onFailure, e);
-            listener.onFailed(messageId, delivery, e);
-            return Outcome.FAILED;
+            try {
+                db.commit();
+                return Outcome.COMMITTED;
+            } catch (SQLException e) {
+                // if it did commit after all, the redelivery finds the id and is skipped
+                return databaseFailed(db, messageId, delivery, e);
+            }
         } finally {
-            closeQuietly(db);
+            release(db, restoreAutoCommit);
         }
     }
 
-    // a pooled connection goes back with auto-commit as the pool expects it: pools reset it, and
-    // a plain DriverManager connection is discarded
-    private static void closeQuietly(java.sql.Connection db) {
+    /** The database, not the handler, failed: requeue, whatever the failure policy says. */
+    private Outcome databaseFailed(java.sql.Connection db, String messageId, Delivery delivery, SQLException e) {
+        if (db != null) {
+            rollbackQuietly(db, e);
+        }
+        LOG.warn("database error on message {} of {}; requeueing it", messageId, consumerName, e);
+        listener.onFailed(messageId, delivery, e);
+        return Outcome.DATABASE_UNAVAILABLE;
+    }
+
+    private static void release(java.sql.Connection db, boolean restoreAutoCommit) {
         if (db == null) {
             return;
+        }
+        try {
+            if (restoreAutoCommit) {
+                db.setAutoCommit(true); // hand a pooled connection back as it came
+            }
+        } catch (SQLException e) {
+            LOG.debug("resetting auto-commit failed: {}", e.toString());
         }
         try {
             db.close();

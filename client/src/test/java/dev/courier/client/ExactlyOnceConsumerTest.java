@@ -10,8 +10,11 @@ import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.Delivery;
 import com.rabbitmq.client.GetResponse;
 import java.io.IOException;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.sql.SQLException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -22,6 +25,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
+import javax.sql.DataSource;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -257,6 +261,35 @@ class ExactlyOnceConsumerTest {
         awaitSettled(second);
         assertThat(db.duplicatedInputs()).isEmpty();
         assertThat(db.effects()).isEqualTo(50);
+    }
+
+    @Test
+    void shouldRequeueWhenTheDatabaseIsDownEvenWhenFailuresAreDeadLettered() throws Exception {
+        String dlq = queue(Map.of());
+        String queue = queue(Map.of("x-dead-letter-exchange", "", "x-dead-letter-routing-key", dlq));
+        AtomicInteger refusals = new AtomicInteger();
+        DataSource flaky = (DataSource) Proxy.newProxyInstance(
+                DataSource.class.getClassLoader(), new Class<?>[] {DataSource.class}, (proxy, method, args) -> {
+                    if (method.getName().equals("getConnection") && refusals.getAndDecrement() > 0) {
+                        throw new SQLException("connection refused", "08001");
+                    }
+                    try {
+                        return method.invoke(db.dataSource(), args);
+                    } catch (InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
+        ExactlyOnceConsumer.builder(flaky, ExactlyOnceConsumerTest::apply)
+                .onFailure(FailurePolicy.DEAD_LETTER)
+                .start(broker.connect(), queue);
+        refusals.set(3); // the database goes down
+
+        setup.basicPublish("", queue, props("during-outage"), bytes(0));
+
+        await().until(() -> db.effects() == 1);
+        awaitSettled(queue);
+        assertThat(refusals.get()).isNegative();
+        assertThat(setup.queueDeclarePassive(dlq).getMessageCount()).isZero();
     }
 
     @Test
