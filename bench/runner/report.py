@@ -380,7 +380,9 @@ def bar_chart(path, title, ylabel, groups, brokers, fmt=short, hline=None, hline
             v = meds.get(b)
             if v is not None:
                 svg.rect(x + 1, y(v), bw - 2, top + ph - y(v), COLORS[b])
-                svg.text(x + bw / 2, y(v) - 4, fmt(v), size=10, fill="#333")
+                # above the bar and above any run's dot
+                label_top = min([y(v)] + [y(rv) - 3 for rv in runs.get(b, []) if rv is not None])
+                svg.text(x + bw / 2, label_top - 4, fmt(v), size=10, fill="#333")
             for rv in runs.get(b, []):
                 if rv is not None:
                     svg.circle(x + bw / 2, y(rv), 2.6, "#111")
@@ -389,7 +391,10 @@ def bar_chart(path, title, ylabel, groups, brokers, fmt=short, hline=None, hline
             svg.text(cx, top + ph + 34, note, size=11, weight="bold", fill="#333")
     if hline is not None:
         svg.line(left, y(hline), left + pw, y(hline), stroke="#c53030", width=1.5, dash="6,4")
-        svg.text(left + 4, y(hline) - 5, hline_label or "", size=11, anchor="start", fill="#c53030")
+        # explained in the legend row, where no bar can hide it
+        lx = left + 120 * len(brokers) + 10
+        svg.line(lx, 38, lx + 24, 38, stroke="#c53030", width=1.5, dash="6,4")
+        svg.text(lx + 30, 42, hline_label or "", size=12, anchor="start", fill="#c53030")
     svg.text(left, height - 8, "bars: median of the runs; dots: single runs", size=10, anchor="start", fill="#777")
     svg.write(path)
 
@@ -445,7 +450,10 @@ def line_chart(path, title, xlabel, ylabel, xs, series, brokers):
                 others = [series[o][i] for o in brokers if o != b and i < len(series.get(o, [])) and series[o][i]]
                 above = all(v >= o for o in others) if b == "courier" else all(v > o for o in others)
                 label = short(round(v)) if v >= 10 else f"{v:.2g}"
-                svg.text(x(i), y(v) + (-9 if above else 17), label, size=10, fill=COLORS[b])
+                ly = y(v) + (-9 if above else 17)
+                if ly > top + ph - 3:  # would sit on the axis: put it above the point instead
+                    ly = y(v) - 9
+                svg.text(x(i), ly, label, size=10, fill=COLORS[b])
     svg.write(path)
 
 
@@ -461,6 +469,28 @@ def lat_cell(r, group="lat"):
     if not lat:
         return "—"
     return f"{fmt_ms(lat['p50'])} / {fmt_ms(lat['p95'])} / {fmt_ms(lat['p99'])}"
+
+
+def backlogged(r):
+    """The run ended with more than a second's worth of its own deliveries still queued."""
+    recv = value(r, "recv")
+    return r["leftover"].isdigit() and recv is not None and int(r["leftover"]) > max(recv, 1)
+
+
+def mark(r):
+    return " †" if backlogged(r) else ""
+
+
+def pick_all(runs, scenario):
+    return [r for r in runs if r["scenario"] == scenario]
+
+
+def backlog_note(runs):
+    if not any(backlogged(r) for r in runs):
+        return []
+    return ["† ended with more than one second of its own deliveries still queued: the producers "
+            "outran the consumers, and the rate is that of a broker with a growing backlog (RabbitMQ's "
+            "delivery rate in particular drops steeply once its queue grows), not its steady capacity.", ""]
 
 
 def status(r):
@@ -496,7 +526,8 @@ def single_scenario_md(runs, s, brokers, args_of):
     head += ["broker CPU cores / µs per msg", "left in queue(s)", "load before"]
     lines += ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     for r in scenario_runs_in_order(runs, s, "-", brokers):
-        cells = [run_label(r), NAMES[r["broker"]] + status(r), fmt_rate(value(r, "send")), fmt_rate(value(r, "recv")), lat_cell(r)]
+        cells = [run_label(r), NAMES[r["broker"]] + status(r), fmt_rate(value(r, "send")),
+                 fmt_rate(value(r, "recv")) + mark(r), lat_cell(r)]
         if conf:
             cells.append(lat_cell(r, "confirm"))
         cells += [f"{fmt_num(r['broker_cpu'], 2)} / {fmt_num(r['cpu_us'], 1)}",
@@ -511,6 +542,7 @@ def single_scenario_md(runs, s, brokers, args_of):
         cells += ["", "", ""]
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
+    lines += backlog_note(pick_all(runs, s))
     if both:
         lines.append(verdict_line(runs, s))
         lines.append("")
@@ -559,13 +591,14 @@ def curve_md(runs, s, brokers, args_of):
         head.append("Courier/RabbitMQ")
     if s == "connections":
         head += [f"{NAMES[b]} p99 latency ms" for b in brokers] + [f"{NAMES[b]} CPU µs/msg" for b in brokers]
-    head.append("left in queues (per run)")
+    nrounds = max((r["round"] for r in runs if r["scenario"] == s), default=1)
+    head.append("left in queues, " + " ".join(f"{LETTERS[b]}{i}" for i in range(1, nrounds + 1) for b in brokers))
     lines += ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     for p in pts:
         cells = [fmt_point(s, p)]
         for b in brokers:
             rs = pick(runs, s, p, b)
-            cells.append(", ".join(fmt_rate(value(r, "recv")) + status(r) for r in rs))
+            cells.append(", ".join(fmt_rate(value(r, "recv")) + mark(r) + status(r) for r in rs))
             cells.append(f"**{fmt_rate(med(runs, s, p, b, 'recv'))}**")
         if s == "size":
             for b in brokers:
@@ -579,6 +612,7 @@ def curve_md(runs, s, brokers, args_of):
         cells.append(", ".join(r["leftover"] for r in scenario_runs_in_order(runs, s, p, brokers)))
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
+    lines += backlog_note(pick_all(runs, s))
     return lines
 
 
@@ -632,7 +666,7 @@ def render(results, svg_dir, svg_rel, meta, runs, skipped):
             lgroups.append((k, meds, vals, ""))
         name = f"{prefix}-latency.svg"
         bar_chart(os.path.join(svg_dir, name), "Consumer latency at 1,000 msg/s, durable (lower is better)",
-                  "ms", lgroups, present, fmt=lambda v: f"{v:.3g}",
+                  "ms", lgroups, present, fmt=lambda v: f"{v:.2g}",
                   hline=SCENARIOS["latency"]["target_ms"], hline_label="Courier target: p99 < 2 ms")
         charts.append(("Consumer latency at 1,000 msg/s", name))
     for s in curves:
