@@ -94,13 +94,14 @@ command -v python3 >/dev/null || die "python3 not found (needed for the report)"
 
 # --- working directories and cleanup -------------------------------------------------------------
 
+# Courier blocks publishers below 1 GiB free and RabbitMQ stops when its disk fills: fail early
+free_kb="$(df -Pk "${TMPDIR:-/tmp}" | awk 'NR == 2 {print $4}')"
+[ "${free_kb:-0}" -ge $((4 * 1024 * 1024)) ] || die "less than 4 GiB free in ${TMPDIR:-/tmp}; the brokers need room for their data"
+
 stamp="$(date -u +%Y%m%d-%H%M%S)"
 results="$root/bench/target/compare/$stamp"
 work="$(mktemp -d "${TMPDIR:-/tmp}/courier-compare.XXXXXX")"
 mkdir -p "$results"
-# Courier blocks publishers below 1 GiB free and RabbitMQ stops when its disk fills: fail early
-free_kb="$(df -Pk "$work" | awk 'NR == 2 {print $4}')"
-[ "${free_kb:-0}" -ge $((4 * 1024 * 1024)) ] || die "less than 4 GiB free in $work; the brokers need room for their data"
 courier_pid=""
 rabbit_pid=""
 perftest_pid=""
