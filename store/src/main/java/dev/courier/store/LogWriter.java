@@ -407,6 +407,7 @@ final class LogWriter implements Runnable {
         state.lock.writeLock().lock();
         try {
             state.segments.put(segmentId, segment);
+            state.activeSegmentId = segmentId;
         } finally {
             state.lock.writeLock().unlock();
         }

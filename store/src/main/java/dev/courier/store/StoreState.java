@@ -31,6 +31,12 @@ final class StoreState {
     long danglingReferences;
     /** Set when a segment's live count reached zero: a checkpoint would let it be deleted. */
     boolean segmentDied;
+    /**
+     * The segment being appended to; its live count reaching 0 is not a death (nothing can be
+     * deleted until it is sealed, which {@code LogWriter.rollSegment} reports). Without this, a
+     * consumer that keeps up triggered a checkpoint after nearly every write batch.
+     */
+    long activeSegmentId = -1;
 
     private long queueEntries;
 
@@ -178,7 +184,7 @@ final class StoreState {
         }
         Segment segment = segments.get(RecordFormat.segmentOf(messages.location(slot)));
         messages.removeAt(slot);
-        if (segment != null && --segment.liveMessages == 0) {
+        if (segment != null && --segment.liveMessages == 0 && segment.id != activeSegmentId) {
             segmentDied = true;
         }
     }
@@ -220,7 +226,7 @@ final class StoreState {
         if (target != null) {
             target.liveMessages++;
         }
-        if (source != null && --source.liveMessages == 0) {
+        if (source != null && --source.liveMessages == 0 && source.id != activeSegmentId) {
             segmentDied = true;
         }
     }
