@@ -327,7 +327,10 @@ final class DurableState {
                 bindings.add(decode(value));
             } // other keys belong to other owners of the store (the server's users and permissions)
         });
-        vhosts.forEach(vhostNamed::apply);
+        for (String vhost : vhosts) {
+            VirtualHost created = vhostNamed.apply(vhost); // creates the vhost, even an empty one
+            LOG.debug("recovered vhost '{}'", created.name());
+        }
         for (Map<String, Object> x : exchanges) {
             vhostNamed
                     .apply(vhostOf(x))

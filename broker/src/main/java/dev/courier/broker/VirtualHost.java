@@ -495,7 +495,6 @@ public final class VirtualHost {
         return x;
     }
 
-    /** Bindings to this vhost's queues and exchanges, for listings. */
     /**
      * Deletes everything in this vhost, for vhost deletion: every queue (consumers are cancelled,
      * messages dropped), every binding and exchange, and their durable records.
@@ -524,6 +523,7 @@ public final class VirtualHost {
                 });
     }
 
+    /** Bindings to this vhost's queues and exchanges, for listings. */
     public List<Binding> bindings() {
         List<Binding> all = new ArrayList<>();
         for (Exchange exchange : exchanges.values()) {
