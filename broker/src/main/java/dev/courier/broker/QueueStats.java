@@ -13,28 +13,35 @@ public final class QueueStats {
     /** The counters, named as in RabbitMQ's management API {@code message_stats}. */
     public enum Counter {
         /** Messages that entered the queue (publishes routed to it, dead-letters, moves). */
-        PUBLISH("publish"),
+        PUBLISH("publish", false),
         /** Deliveries to consumers that ack. */
-        DELIVER("deliver"),
+        DELIVER("deliver", true),
         /** Deliveries to no-ack consumers. */
-        DELIVER_NO_ACK("deliver_no_ack"),
+        DELIVER_NO_ACK("deliver_no_ack", true),
         /** basic.get answers that must be acked. */
-        GET("get"),
+        GET("get", true),
         /** basic.get answers in no-ack mode. */
-        GET_NO_ACK("get_no_ack"),
+        GET_NO_ACK("get_no_ack", true),
         /** Deliveries and gets of messages delivered before (the redelivered flag set). */
-        REDELIVER("redeliver"),
+        REDELIVER("redeliver", false),
         /** Acknowledged messages. */
-        ACK("ack"),
+        ACK("ack", false),
         /** Messages that died here: rejected, expired, dropped for length or delivery limit. */
-        DEAD_LETTER("dead_letter"),
+        DEAD_LETTER("dead_letter", false),
         /** Publishes dropped as duplicates by x-message-deduplication (and still confirmed). */
-        DEDUPLICATED("deduplicated");
+        DEDUPLICATED("deduplicated", false);
 
         private final String jsonName;
+        private final boolean deliverOrGet;
 
-        Counter(String jsonName) {
+        Counter(String jsonName, boolean deliverOrGet) {
             this.jsonName = jsonName;
+            this.deliverOrGet = deliverOrGet;
+        }
+
+        /** Part of RabbitMQ's {@code deliver_get}: a message handed out by delivery or basic.get. */
+        public boolean deliverOrGet() {
+            return deliverOrGet;
         }
 
         /** The field name in RabbitMQ's {@code message_stats}. */

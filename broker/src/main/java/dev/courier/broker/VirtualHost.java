@@ -363,6 +363,11 @@ public final class VirtualHost {
         return queue(queue, owner).purge();
     }
 
+    /** The queue with this name, or null; no exclusivity check (for operators' views). */
+    public MessageQueue findQueue(String queue) {
+        return queues.get(queue);
+    }
+
     /** Looks a queue up for consume/get/purge: 404 when missing, 405 for another connection's exclusive queue. */
     public MessageQueue queue(String queue, Object owner) {
         MessageQueue existing = queues.get(queue);

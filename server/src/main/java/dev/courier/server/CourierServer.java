@@ -140,7 +140,7 @@ public final class CourierServer implements AutoCloseable {
                             .channel();
             this.management = config.httpPort() < 0
                     ? null
-                    : ManagementServer.start(
+                    : new ManagementServer(
                             config,
                             broker,
                             store,

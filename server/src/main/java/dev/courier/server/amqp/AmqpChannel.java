@@ -340,9 +340,7 @@ final class AmqpChannel {
             settle(deliveryTag, multiple, settlement);
             return;
         }
-        if (!(multiple && deliveryTag == 0) && !unacked.contains(deliveryTag)) {
-            throw new AmqpException(PRECONDITION_FAILED, "unknown delivery tag " + deliveryTag);
-        }
+        requireKnownTag(deliveryTag, multiple);
         tx.settle(deliveryTag, multiple, settlement);
     }
 
@@ -596,12 +594,18 @@ final class AmqpChannel {
         DISCARD
     }
 
+    /** 406 for a delivery tag that is not outstanding (tag 0 with multiple means "all": always fine). */
+    private void requireKnownTag(long deliveryTag, boolean multiple) {
+        if (!(multiple && deliveryTag == 0) && !unacked.contains(deliveryTag)) {
+            throw new AmqpException(PRECONDITION_FAILED, "unknown delivery tag " + deliveryTag);
+        }
+    }
+
     private void settle(long deliveryTag, boolean multiple, Settlement settlement) {
         // 0-9-1 §1.8.3.13: delivery tag 0 with multiple = all outstanding deliveries
+        requireKnownTag(deliveryTag, multiple);
         if (multiple && deliveryTag == 0) {
             unacked.removeAll(entry -> ackBatcher.add(entry, settlement));
-        } else if (!unacked.contains(deliveryTag)) {
-            throw new AmqpException(PRECONDITION_FAILED, "unknown delivery tag " + deliveryTag);
         } else if (multiple) {
             unacked.removeUpTo(deliveryTag, entry -> ackBatcher.add(entry, settlement));
         } else {

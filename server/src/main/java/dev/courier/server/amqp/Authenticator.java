@@ -10,6 +10,7 @@ import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
 import java.util.Map;
 
 /**
@@ -25,6 +26,8 @@ public final class Authenticator {
 
     private final UserDatabase users;
     private final String loopbackUser;
+    /** Stored password hash to the SHA-256 of the password that last matched it. */
+    private final Map<String, byte[]> verified = new java.util.concurrent.ConcurrentHashMap<>();
 
     /**
      * @param loopbackUser the user allowed to log in from loopback addresses only (RabbitMQ's
@@ -101,7 +104,7 @@ public final class Authenticator {
 
     private String check(Credentials credentials, String how, SocketAddress remote) throws LoginRefused {
         User user = users.user(credentials.user());
-        if (user == null || !PasswordHash.matches(credentials.password(), user.passwordHash())) {
+        if (user == null || !passwordMatches(credentials.password(), user.passwordHash())) {
             throw new LoginRefused("Login was refused " + how + ". For details see the broker logfile.");
         }
         if (credentials.user().equals(loopbackUser) && !isLoopback(remote)) {
@@ -109,6 +112,34 @@ public final class Authenticator {
                     + "' can only connect via localhost; set loopback_users=false to allow remote logins");
         }
         return credentials.user();
+    }
+
+    /**
+     * PBKDF2 is deliberately slow (milliseconds), and logins run on Netty event loops: every AMQP
+     * connection and every management API request (the web page polls) would pay it. So once a
+     * password has matched a stored hash, its SHA-256 is remembered (in memory only) under that
+     * hash, and later attempts against the same hash compare digests. A changed password has a new
+     * hash, so it is verified the slow way again.
+     */
+    private boolean passwordMatches(String password, String storedHash) {
+        byte[] digest = sha256(password);
+        byte[] known = verified.get(storedHash);
+        if (known != null) {
+            return MessageDigest.isEqual(known, digest);
+        }
+        if (!PasswordHash.matches(password, storedHash)) {
+            return false;
+        }
+        verified.put(storedHash, digest);
+        return true;
+    }
+
+    private static byte[] sha256(String password) {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(password.getBytes(StandardCharsets.UTF_8));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is part of every JDK", e);
+        }
     }
 
     private record Credentials(String user, String password) {}

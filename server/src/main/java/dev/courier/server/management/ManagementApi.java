@@ -159,8 +159,8 @@ final class ManagementApi {
         int queues = 0;
         int exchanges = 0;
         int consumers = 0;
-        Map<String, Long> totals = new LinkedHashMap<>();
-        Map<String, Double> rates = new LinkedHashMap<>();
+        long[] totals = new long[QueueStats.counters().length];
+        double[] rates = new double[totals.length];
         for (VirtualHost vhost : broker.vhosts()) {
             exchanges += vhost.exchanges().size();
             for (MessageQueue queue : vhost.queues()) {
@@ -168,27 +168,17 @@ final class ManagementApi {
                 ready += queue.messageCount();
                 unacked += queue.stats().unacked();
                 consumers += queue.consumerCount();
-                for (QueueStats.Counter counter : QueueStats.counters()) {
-                    totals.merge(counter.jsonName(), queue.stats().get(counter), Long::sum);
-                    rates.merge(counter.jsonName(), stats.rate(queue, counter), Double::sum);
+                long[] counts = StatsSampler.counts(queue);
+                double[] queueRates = stats.rates(queue);
+                for (int i = 0; i < totals.length; i++) {
+                    totals[i] += counts[i];
+                    rates[i] += queueRates[i];
                 }
             }
         }
         List<ConnectionInfo> open = openConnections();
         int channels = open.stream().mapToInt(c -> c.channels().size()).sum();
-        Map<String, Object> messageStats = new LinkedHashMap<>();
-        totals.forEach((name, count) -> {
-            messageStats.put(name, count);
-            messageStats.put(name + "_details", Map.of("rate", rates.get(name)));
-        });
-        long deliverGet = 0;
-        double deliverGetRate = 0;
-        for (String part : List.of("deliver", "deliver_no_ack", "get", "get_no_ack")) {
-            deliverGet += totals.getOrDefault(part, 0L);
-            deliverGetRate += rates.getOrDefault(part, 0.0);
-        }
-        messageStats.put("deliver_get", deliverGet);
-        messageStats.put("deliver_get_details", Map.of("rate", deliverGetRate));
+        Map<String, Object> messageStats = StatsSampler.messageStats(totals, rates);
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("management_version", ServerProperties.VERSION);
         out.put("product_name", "Courier");
@@ -472,14 +462,13 @@ final class ManagementApi {
             }
             case "DELETE" -> {
                 vhost(name);
-                for (Object connection : connections) {
-                    if (connection instanceof ManagedConnection amqp) {
-                        ConnectionInfo info = await(amqp.describe());
-                        if (info != null && info.vhost().equals(name)) {
-                            amqp.forceClose("vhost '" + name + "' is deleted");
-                        }
+                Set<String> onVhost = new java.util.HashSet<>();
+                for (ConnectionInfo info : openConnections()) {
+                    if (info.vhost().equals(name)) {
+                        onVhost.add(info.name());
                     }
                 }
+                forceClose(onVhost, "vhost '" + name + "' is deleted");
                 await(broker.deleteVhost(name));
                 for (Permission p : users.permissions()) {
                     if (p.vhost().equals(name)) {
@@ -536,7 +525,7 @@ final class ManagementApi {
         }
         if (sub == null) {
             return switch (r.method()) {
-                case "GET" -> Response.ok(exchangeJson(existingExchange(vhost, name)));
+                case "GET" -> Response.ok(exchangeJson(vhost, existingExchange(vhost, name)));
                 case "PUT" -> declareExchange(vhost, name, r);
                 case "DELETE" -> {
                     existingExchange(vhost, name);
@@ -551,14 +540,16 @@ final class ManagementApi {
             return Response.ok(Map.of("routed", publish(vhost, exchange, body(r))));
         }
         if (sub.equals("bindings") && "source".equals(r.segment(4))) {
-            return get(r, () -> bindingsJson(exchange.bindings()));
+            return get(r, () -> bindingsJson(vhost, exchange.bindings()));
         }
         if (sub.equals("bindings") && "destination".equals(r.segment(4))) {
             return get(
                     r,
-                    () -> bindingsJson(vhost.bindings().stream()
-                            .filter(b -> b.destination() == exchange)
-                            .toList()));
+                    () -> bindingsJson(
+                            vhost,
+                            vhost.bindings().stream()
+                                    .filter(b -> b.destination() == exchange)
+                                    .toList()));
         }
         throw ApiException.notFound("Not Found");
     }
@@ -573,29 +564,22 @@ final class ManagementApi {
 
     private List<Object> exchangesOf(VirtualHost vhost) {
         List<Object> out = new ArrayList<>();
-        vhost.exchanges().stream().sorted(Comparator.comparing(Exchange::name)).forEach(e -> out.add(exchangeJson(e)));
+        vhost.exchanges().stream()
+                .sorted(Comparator.comparing(Exchange::name))
+                .forEach(e -> out.add(exchangeJson(vhost, e)));
         return out;
     }
 
-    private Map<String, Object> exchangeJson(Exchange exchange) {
+    private Map<String, Object> exchangeJson(VirtualHost vhost, Exchange exchange) {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("name", exchange.name());
-        out.put("vhost", vhostOf(exchange));
+        out.put("vhost", vhost.name());
         out.put("type", exchange.type());
         out.put("durable", exchange.durable());
         out.put("auto_delete", exchange.autoDelete());
         out.put("internal", exchange.internal());
         out.put("arguments", JsonValues.toJson(exchange.arguments()));
         return out;
-    }
-
-    private String vhostOf(Exchange exchange) {
-        for (VirtualHost vhost : broker.vhosts()) {
-            if (vhost.exchange(exchange.name()) == exchange) {
-                return vhost.name();
-            }
-        }
-        return "/";
     }
 
     private Response declareExchange(VirtualHost vhost, String name, Request r) {
@@ -648,16 +632,20 @@ final class ManagementApi {
                 return false;
             }
             CompletableFuture<Boolean> taken = new CompletableFuture<>();
-            int[] answers = {targets.size()};
-            boolean[] any = {false};
-            vhost.enqueue(message, targets, accepted -> {
-                synchronized (answers) {
-                    any[0] |= accepted;
-                    if (--answers[0] == 0) {
-                        taken.complete(any[0]);
-                    }
-                }
-            });
+            java.util.concurrent.atomic.AtomicInteger answers =
+                    new java.util.concurrent.atomic.AtomicInteger(targets.size());
+            java.util.concurrent.atomic.AtomicBoolean any = new java.util.concurrent.atomic.AtomicBoolean();
+            vhost.enqueue(
+                    message,
+                    targets,
+                    accepted -> { // once per queue, on queue threads
+                        if (accepted) {
+                            any.set(true);
+                        }
+                        if (answers.decrementAndGet() == 0) {
+                            taken.complete(any.get());
+                        }
+                    });
             return await(taken);
         } finally {
             message.release();
@@ -764,21 +752,22 @@ final class ManagementApi {
             case "bindings" ->
                 get(
                         r,
-                        () -> bindingsJson(vhost.bindings().stream()
-                                .filter(b -> b.destination() == queue)
-                                .toList()));
+                        () -> bindingsJson(
+                                vhost,
+                                vhost.bindings().stream()
+                                        .filter(b -> b.destination() == queue)
+                                        .toList()));
             case "history" -> get(r, () -> history(queue));
             default -> throw ApiException.notFound("Not Found");
         };
     }
 
     private static MessageQueue existingQueue(VirtualHost vhost, String name) {
-        for (MessageQueue queue : vhost.queues()) {
-            if (queue.name().equals(name)) {
-                return queue;
-            }
+        MessageQueue queue = vhost.findQueue(name);
+        if (queue == null) {
+            throw ApiException.notFound("no queue '" + name + "' in vhost '" + vhost.name() + "'");
         }
-        throw ApiException.notFound("no queue '" + name + "' in vhost '" + vhost.name() + "'");
+        return queue;
     }
 
     private List<Object> queuesOf(VirtualHost vhost) {
@@ -840,7 +829,7 @@ final class ManagementApi {
 
     private Response declareQueue(VirtualHost vhost, String name, Request r) {
         Map<String, Object> body = body(r);
-        boolean existed = vhost.queues().stream().anyMatch(q -> q.name().equals(name));
+        boolean existed = vhost.findQueue(name) != null;
         await(vhost.declareQueue(
                 name,
                 false,
@@ -984,11 +973,11 @@ final class ManagementApi {
     private Response bindings(Request r) {
         String vhostName = r.segment(1);
         if (vhostName == null) {
-            return get(r, () -> allVhosts(v -> bindingsJson(v.bindings())));
+            return get(r, () -> allVhosts(v -> bindingsJson(v, v.bindings())));
         }
         VirtualHost vhost = vhost(vhostName);
         if (r.segment(2) == null) {
-            return get(r, () -> bindingsJson(vhost.bindings()));
+            return get(r, () -> bindingsJson(vhost, vhost.bindings()));
         }
         // /api/bindings/{vhost}/e/{source}/{q|e}/{destination}[/{props}]
         if (!"e".equals(r.segment(2))
@@ -1014,7 +1003,7 @@ final class ManagementApi {
                 .toList();
         if (props == null) {
             return switch (r.method()) {
-                case "GET" -> Response.ok(bindingsJson(between));
+                case "GET" -> Response.ok(bindingsJson(vhost, between));
                 case "POST" -> {
                     Map<String, Object> body = body(r);
                     String key = string(body, "routing_key", "");
@@ -1034,7 +1023,7 @@ final class ManagementApi {
                 .findFirst()
                 .orElseThrow(() -> ApiException.notFound("no binding " + props));
         return switch (r.method()) {
-            case "GET" -> Response.ok(bindingJson(binding));
+            case "GET" -> Response.ok(bindingJson(vhost, binding));
             case "DELETE" -> {
                 if (toQueue) {
                     vhost.unbindQueue(destination, source, binding.routingKey(), binding.arguments(), null);
@@ -1047,18 +1036,18 @@ final class ManagementApi {
         };
     }
 
-    private List<Object> bindingsJson(List<Binding> bindings) {
+    private List<Object> bindingsJson(VirtualHost vhost, List<Binding> bindings) {
         List<Object> out = new ArrayList<>();
         for (Binding binding : bindings) {
-            out.add(bindingJson(binding));
+            out.add(bindingJson(vhost, binding));
         }
         return out;
     }
 
-    private Map<String, Object> bindingJson(Binding binding) {
+    private Map<String, Object> bindingJson(VirtualHost vhost, Binding binding) {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("source", binding.source().name());
-        out.put("vhost", vhostOf(binding.source()));
+        out.put("vhost", vhost.name());
         out.put("destination", binding.destinationName());
         out.put("destination_type", binding.destinationType());
         out.put("routing_key", binding.routingKey());
@@ -1126,16 +1115,22 @@ final class ManagementApi {
             case "GET" -> Response.ok(connectionJson(info));
             case "DELETE" -> {
                 List<String> reason = r.query().get("reason");
-                for (Object connection : connections) {
-                    if (connection instanceof ManagedConnection amqp && name.equals(amqp.name())) {
-                        amqp.forceClose(
-                                reason == null || reason.isEmpty() ? "Closed via management plugin" : reason.get(0));
-                    }
-                }
+                forceClose(
+                        Set.of(name),
+                        reason == null || reason.isEmpty() ? "Closed via management plugin" : reason.get(0));
                 yield Response.noContent();
             }
             default -> throw ApiException.methodNotAllowed(r.method(), "a connection");
         };
+    }
+
+    /** Closes the named connections with 320 CONNECTION_FORCED. */
+    private void forceClose(Set<String> names, String reason) {
+        for (Object connection : connections) {
+            if (connection instanceof ManagedConnection amqp && names.contains(amqp.name())) {
+                amqp.forceClose(reason);
+            }
+        }
     }
 
     private Map<String, Object> connectionJson(ConnectionInfo c) {

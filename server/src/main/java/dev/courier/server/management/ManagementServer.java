@@ -45,7 +45,8 @@ public final class ManagementServer implements AutoCloseable {
     private final MetricsEndpoint metrics;
     private final Channel listener;
 
-    private ManagementServer(
+    /** Binds the management port from {@code config} (HTTPS when {@code tls} is set); the caller closes it. */
+    public ManagementServer(
             ServerConfig config,
             Broker broker,
             MessageStore store,
@@ -95,24 +96,6 @@ public final class ManagementServer implements AutoCloseable {
             shutdownThreads();
             throw e;
         }
-    }
-
-    /** Binds the management port from {@code config} (HTTPS when {@code tls} is set); the caller closes it. */
-    public static ManagementServer start(
-            ServerConfig config,
-            Broker broker,
-            MessageStore store,
-            PrometheusMeterRegistry meters,
-            AtomicInteger channels,
-            Authenticator authenticator,
-            Set<Object> connections,
-            IntSupplier amqpPort,
-            SslContext tls,
-            EventLoopGroup boss,
-            EventLoopGroup workers)
-            throws InterruptedException {
-        return new ManagementServer(
-                config, broker, store, meters, channels, authenticator, connections, amqpPort, tls, boss, workers);
     }
 
     /** The port actually bound. */

@@ -60,21 +60,23 @@ final class StatsSampler implements AutoCloseable {
 
     /** RabbitMQ's {@code message_stats} for a queue: each counter and its {@code _details.rate}. */
     Map<String, Object> messageStats(MessageQueue queue) {
-        History history = histories.get(queue);
-        double[] rates = history == null ? new double[WIDTH] : history.rates();
-        QueueStats stats = queue.stats();
+        return messageStats(counts(queue), rates(queue));
+    }
+
+    /**
+     * RabbitMQ's {@code message_stats} from counts and rates indexed by {@link QueueStats.Counter}
+     * (one queue's, or the sums over all queues), plus {@code deliver_get}.
+     */
+    static Map<String, Object> messageStats(long[] counts, double[] rates) {
         Map<String, Object> out = new LinkedHashMap<>();
         long deliverGet = 0;
         double deliverGetRate = 0;
         for (QueueStats.Counter counter : COUNTERS) {
-            long count = stats.get(counter);
+            long count = counts[counter.ordinal()];
             double rate = rates[counter.ordinal()];
             out.put(counter.jsonName(), count);
             out.put(counter.jsonName() + "_details", Map.of("rate", rate));
-            if (counter == QueueStats.Counter.DELIVER
-                    || counter == QueueStats.Counter.DELIVER_NO_ACK
-                    || counter == QueueStats.Counter.GET
-                    || counter == QueueStats.Counter.GET_NO_ACK) {
+            if (counter.deliverOrGet()) {
                 deliverGet += count;
                 deliverGetRate += rate;
             }
@@ -84,10 +86,25 @@ final class StatsSampler implements AutoCloseable {
         return out;
     }
 
+    /** A queue's counters, indexed by {@link QueueStats.Counter}. */
+    static long[] counts(MessageQueue queue) {
+        long[] counts = new long[COUNTERS.length];
+        for (QueueStats.Counter counter : COUNTERS) {
+            counts[counter.ordinal()] = queue.stats().get(counter);
+        }
+        return counts;
+    }
+
+    /** A queue's rates over the last five seconds in messages per second, indexed by {@link QueueStats.Counter}. */
+    double[] rates(MessageQueue queue) {
+        History history = histories.get(queue);
+        double[] rates = history == null ? new double[WIDTH] : history.rates();
+        return java.util.Arrays.copyOf(rates, COUNTERS.length);
+    }
+
     /** The rate of one counter over the last five seconds, in messages per second. */
     double rate(MessageQueue queue, QueueStats.Counter counter) {
-        History history = histories.get(queue);
-        return history == null ? 0 : history.rates()[counter.ordinal()];
+        return rates(queue)[counter.ordinal()];
     }
 
     /**
@@ -156,14 +173,21 @@ final class StatsSampler implements AutoCloseable {
                     s[READY],
                     s[UNACKED],
                     rate(s, p, QueueStats.Counter.PUBLISH, seconds),
-                    rate(s, p, QueueStats.Counter.DELIVER, seconds)
-                            + rate(s, p, QueueStats.Counter.DELIVER_NO_ACK, seconds)
-                            + rate(s, p, QueueStats.Counter.GET, seconds)
-                            + rate(s, p, QueueStats.Counter.GET_NO_ACK, seconds),
+                    deliverGetRate(s, p, seconds),
                     rate(s, p, QueueStats.Counter.ACK, seconds)
                 });
             }
             return points;
+        }
+
+        private static double deliverGetRate(long[] now, long[] before, double seconds) {
+            double sum = 0;
+            for (QueueStats.Counter counter : COUNTERS) {
+                if (counter.deliverOrGet()) {
+                    sum += rate(now, before, counter, seconds);
+                }
+            }
+            return sum;
         }
 
         private static double rate(long[] now, long[] before, QueueStats.Counter counter, double seconds) {
