@@ -10,11 +10,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.rabbitmq.client.AMQP;
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
-import com.rabbitmq.client.ConnectionFactory;
 import com.rabbitmq.client.GetResponse;
 import dev.courier.broker.QueueStats;
 import dev.courier.server.CourierServer;
-import dev.courier.server.ServerConfig;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -23,6 +21,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -40,34 +39,30 @@ class DeduplicationTest {
     Path dataDir;
 
     private final AtomicLong clock = new AtomicLong(1_700_000_000_000L);
+    private RestartableServer broker;
     private CourierServer server;
     private Connection connection;
 
+    @BeforeEach
+    void setUp() {
+        broker = new RestartableServer(dataDir, clock::get, config -> config.withHttpPort(-1));
+    }
+
     @AfterEach
-    void stop() throws Exception {
-        stopBroker();
+    void stop() {
+        broker.close();
     }
 
     private Channel startBroker() throws Exception {
-        server = CourierServer.start(
-                ServerConfig.defaults().withAmqpPort(0).withHttpPort(-1).withDataDir(dataDir), clock::get);
-        ConnectionFactory factory = new ConnectionFactory();
-        factory.setPort(server.amqpPort());
-        factory.setAutomaticRecoveryEnabled(false);
-        connection = factory.newConnection();
+        server = broker.start();
+        connection = broker.connect();
         Channel channel = connection.createChannel();
         channel.confirmSelect();
         return channel;
     }
 
-    private void stopBroker() throws Exception {
-        if (connection != null && connection.isOpen()) {
-            connection.close();
-        }
-        if (server != null) {
-            server.close();
-        }
-        server = null;
+    private void stopBroker() {
+        broker.stop();
     }
 
     private static AMQP.BasicProperties withId(String id, boolean persistent) {

@@ -8,12 +8,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.rabbitmq.client.AMQP;
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
-import com.rabbitmq.client.ConnectionFactory;
 import com.rabbitmq.client.DefaultConsumer;
 import com.rabbitmq.client.Envelope;
 import com.rabbitmq.client.GetResponse;
 import dev.courier.server.CourierServer;
-import dev.courier.server.ServerConfig;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -22,7 +20,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -44,37 +44,28 @@ class DurableQueueFeaturesTest {
     /** The brokers' clock, driven by the tests so TTLs pass without waiting. */
     private final AtomicLong clock = new AtomicLong(1_700_000_000_000L);
 
+    private RestartableServer broker;
     private CourierServer server;
     private Connection connection;
 
+    @BeforeEach
+    void setUp() {
+        broker = new RestartableServer(dataDir, clock::get, UnaryOperator.identity());
+    }
+
     @AfterEach
-    void stop() throws Exception {
-        stopBroker();
+    void stop() {
+        broker.close();
     }
 
     private Channel startBroker() throws Exception {
-        server = CourierServer.start(
-                ServerConfig.defaults().withAmqpPort(0).withHttpPort(0).withDataDir(dataDir), clock::get);
-        ConnectionFactory factory = new ConnectionFactory();
-        factory.setPort(server.amqpPort());
-        factory.setAutomaticRecoveryEnabled(false);
-        connection = factory.newConnection();
+        server = broker.start();
+        connection = broker.connect();
         return connection.createChannel();
     }
 
-    private void stopBroker() throws Exception {
-        if (connection != null && connection.isOpen()) {
-            connection.close();
-        }
-        connection = null;
-        if (server != null) {
-            server.close();
-        }
-        server = null;
-    }
-
     private Channel restart() throws Exception {
-        stopBroker();
+        broker.stop();
         return startBroker();
     }
 

@@ -11,7 +11,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.rabbitmq.client.AuthenticationFailureException;
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
-import com.rabbitmq.client.ConnectionFactory;
 import com.rabbitmq.client.DefaultConsumer;
 import com.rabbitmq.client.ShutdownSignalException;
 import dev.courier.server.CourierServer;
@@ -24,10 +23,9 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Base64;
-import java.util.List;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -47,47 +45,32 @@ class PermissionsTest {
     @TempDir
     Path dataDir;
 
+    private RestartableServer broker;
     private CourierServer server;
-    private final List<Connection> connections = new ArrayList<>();
     private final HttpClient http = HttpClient.newHttpClient();
 
     @AfterEach
-    void stop() throws Exception {
-        for (Connection connection : connections) {
-            if (connection.isOpen()) {
-                connection.abort();
-            }
-        }
-        if (server != null) {
-            server.close();
+    void stop() {
+        if (broker != null) {
+            broker.close();
         }
     }
 
     private void start() throws Exception {
-        server = CourierServer.start(
-                ServerConfig.defaults().withAmqpPort(0).withHttpPort(0).withDataDir(dataDir));
+        start(UnaryOperator.identity());
+    }
+
+    private void start(UnaryOperator<ServerConfig> settings) throws Exception {
+        broker = new RestartableServer(dataDir, System::currentTimeMillis, settings);
+        server = broker.start();
     }
 
     private void restart() throws Exception {
-        for (Connection connection : connections) {
-            if (connection.isOpen()) {
-                connection.abort();
-            }
-        }
-        connections.clear();
-        server.close();
-        start();
+        server = broker.restart();
     }
 
     private Connection connect(String user, String password) throws Exception {
-        ConnectionFactory factory = new ConnectionFactory();
-        factory.setPort(server.amqpPort());
-        factory.setUsername(user);
-        factory.setPassword(password);
-        factory.setAutomaticRecoveryEnabled(false);
-        Connection connection = factory.newConnection();
-        connections.add(connection);
-        return connection;
+        return broker.connect(user, password);
     }
 
     private int api(String method, String path, Object body, String user, String password) throws Exception {
@@ -237,11 +220,7 @@ class PermissionsTest {
 
     @Test
     void shouldCreateNoDefaultUserWhenTheConfigLeavesItEmpty() throws Exception {
-        server = CourierServer.start(ServerConfig.defaults()
-                .with("default_user", "")
-                .withAmqpPort(0)
-                .withHttpPort(0)
-                .withDataDir(dataDir));
+        start(config -> config.with("default_user", ""));
         assertThat(server.users().users()).isEmpty();
         assertThatThrownBy(() -> connect("guest", "guest")).isInstanceOf(AuthenticationFailureException.class);
         assertThat(api("GET", "/api/overview", null, "guest", "guest")).isEqualTo(401);

@@ -11,11 +11,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.rabbitmq.client.AMQP;
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
-import com.rabbitmq.client.ConnectionFactory;
 import com.rabbitmq.client.MessageProperties;
 import com.rabbitmq.client.ShutdownSignalException;
 import dev.courier.server.CourierServer;
-import dev.courier.server.ServerConfig;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -23,9 +21,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Base64;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -42,40 +38,26 @@ class VhostsTest {
     @TempDir
     Path dataDir;
 
+    private RestartableServer broker;
     private CourierServer server;
-    private final List<Connection> connections = new ArrayList<>();
     private final HttpClient http = HttpClient.newHttpClient();
 
     @AfterEach
     void stop() {
-        connections.forEach(Connection::abort);
-        if (server != null) {
-            server.close();
-        }
+        broker.close();
     }
 
     private void start() throws Exception {
-        server = CourierServer.start(
-                ServerConfig.defaults().withAmqpPort(0).withHttpPort(0).withDataDir(dataDir));
+        broker = new RestartableServer(dataDir);
+        server = broker.start();
     }
 
     private void restart() throws Exception {
-        connections.forEach(Connection::abort);
-        connections.clear();
-        server.close();
-        start();
+        server = broker.restart();
     }
 
     private Connection connect(String vhost, String user, String password) throws Exception {
-        ConnectionFactory factory = new ConnectionFactory();
-        factory.setPort(server.amqpPort());
-        factory.setVirtualHost(vhost);
-        factory.setUsername(user);
-        factory.setPassword(password);
-        factory.setAutomaticRecoveryEnabled(false);
-        Connection connection = factory.newConnection();
-        connections.add(connection);
-        return connection;
+        return broker.connect(vhost, user, password);
     }
 
     private int admin(String method, String path, Object body) throws Exception {
