@@ -5,6 +5,7 @@ import dev.courier.broker.BrokerConfig;
 import dev.courier.server.amqp.AmqpChannelInitializer;
 import dev.courier.server.amqp.Authenticator;
 import dev.courier.server.amqp.DirectReplyTo;
+import dev.courier.server.amqp.ManagedConnection;
 import dev.courier.server.amqp.ServerContext;
 import dev.courier.server.auth.UserDatabase;
 import dev.courier.server.management.ManagementServer;
@@ -19,10 +20,15 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.ChannelMatcher;
+import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.ssl.SslContext;
 import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.EventExecutor;
+import io.netty.util.concurrent.GlobalEventExecutor;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
@@ -43,6 +49,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class CourierServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(CourierServer.class);
+    /** How long {@link #close} waits for clients to answer connection.close before it drops them. */
+    private static final long CLOSE_WAIT_MS = 2_000;
 
     private final ServerConfig config;
     private final MessageStore store;
@@ -56,6 +64,10 @@ public final class CourierServer implements AutoCloseable {
     private final AtomicInteger channels = new AtomicInteger();
     private final UserDatabase users;
     private final Set<Object> connections = ConcurrentHashMap.newKeySet();
+    /** Every accepted client socket, handshake done or not; closed channels leave by themselves. */
+    private final ChannelGroup clientChannels =
+            new DefaultChannelGroup("courier-clients", GlobalEventExecutor.INSTANCE);
+
     private final ResourceAlarms alarms;
     private volatile boolean closed;
 
@@ -124,7 +136,7 @@ public final class CourierServer implements AutoCloseable {
                     .childOption(
                             ChannelOption.WRITE_BUFFER_WATER_MARK,
                             new WriteBufferWaterMark(512 * 1024, 2 * 1024 * 1024))
-                    .childHandler(new AmqpChannelInitializer(context));
+                    .childHandler(new AmqpChannelInitializer(context, null, clientChannels));
             this.amqpChannel = bootstrap
                     .bind(new InetSocketAddress(config.bindAddress(), config.amqpPort()))
                     .sync()
@@ -133,7 +145,7 @@ public final class CourierServer implements AutoCloseable {
                     ? null
                     : bootstrap
                             .clone()
-                            .childHandler(new AmqpChannelInitializer(context, tls))
+                            .childHandler(new AmqpChannelInitializer(context, tls, clientChannels))
                             .bind(new InetSocketAddress(
                                     config.bindAddress(), config.tls().port()))
                             .sync()
@@ -151,7 +163,8 @@ public final class CourierServer implements AutoCloseable {
                             this::amqpPort,
                             config.tls().management() ? tls : null,
                             bossGroup,
-                            workerGroup);
+                            workerGroup,
+                            clientChannels);
         } catch (RuntimeException | InterruptedException e) {
             shutdownGroups(); // closes the AMQP listener too when it was bound
             alarms.close();
@@ -248,6 +261,7 @@ public final class CourierServer implements AutoCloseable {
         if (management != null) {
             management.close();
         }
+        closeClientConnections();
         shutdownGroups();
         alarms.close();
         broker.close();
@@ -257,6 +271,33 @@ public final class CourierServer implements AutoCloseable {
             LOG.error("closing the message store failed", e);
         }
         LOG.info("stopped");
+    }
+
+    /**
+     * Tells every client, as RabbitMQ does, with 320 CONNECTION_FORCED; waits a moment for their
+     * close-ok, then drops what is left. Done explicitly: an event loop that shuts down does not
+     * reliably close the sockets registered with it, and a client would then wait on a half-dead
+     * connection until its heartbeat gives up.
+     */
+    private void closeClientConnections() {
+        // a socket accepted just before its listener closed is registered with its I/O loop by a
+        // task already queued there: let those tasks run, so that every socket is in the group
+        for (EventExecutor loop : workerGroup) {
+            loop.submit(() -> {}).awaitUninterruptibly(CLOSE_WAIT_MS);
+        }
+        for (Object connection : connections) {
+            if (connection instanceof ManagedConnection managed) {
+                managed.forceClose("broker forced connection closure with reason 'shutdown'");
+            }
+        }
+        ChannelMatcher toldToClose = channel -> {
+            Object amqp = channel.pipeline().get("amqp");
+            return amqp != null && connections.contains(amqp);
+        };
+        if (!clientChannels.newCloseFuture(toldToClose).awaitUninterruptibly(CLOSE_WAIT_MS)) {
+            LOG.warn("{} client connection(s) did not answer connection.close; dropping them", clientChannels.size());
+        }
+        clientChannels.close().awaitUninterruptibly(CLOSE_WAIT_MS);
     }
 
     private void shutdownGroups() {

@@ -2,6 +2,7 @@ package dev.courier.server.amqp;
 
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
+import io.netty.channel.group.ChannelGroup;
 import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.handler.ssl.SslContext;
 
@@ -12,15 +13,17 @@ import io.netty.handler.ssl.SslContext;
 public final class AmqpChannelInitializer extends ChannelInitializer<Channel> {
     private final ServerContext server;
     private final SslContext tls;
+    private final ChannelGroup clientChannels;
 
-    public AmqpChannelInitializer(ServerContext server) {
-        this(server, null);
-    }
-
-    /** For the AMQPS listener: TLS first, then the same pipeline. */
-    public AmqpChannelInitializer(ServerContext server, SslContext tls) {
+    /**
+     * @param tls for the AMQPS listener (TLS first, then the same pipeline); null for plain AMQP
+     * @param clientChannels where every accepted socket is registered, so the server can close
+     *     them all when it stops
+     */
+    public AmqpChannelInitializer(ServerContext server, SslContext tls, ChannelGroup clientChannels) {
         this.server = server;
         this.tls = tls;
+        this.clientChannels = clientChannels;
     }
 
     /** Tells a connection (an element of the server's connection set) that the resource alarm cleared. */
@@ -32,6 +35,7 @@ public final class AmqpChannelInitializer extends ChannelInitializer<Channel> {
 
     @Override
     protected void initChannel(Channel channel) {
+        clientChannels.add(channel);
         AmqpFrameDecoder decoder = new AmqpFrameDecoder(server.config().frameMaxBytes());
         if (tls != null) {
             channel.pipeline().addLast("tls", tls.newHandler(channel.alloc()));

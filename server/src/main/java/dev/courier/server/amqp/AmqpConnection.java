@@ -732,7 +732,13 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter implements Manag
     /** Thread-safe: closes the connection with 320 CONNECTION_FORCED, as an operator asked. */
     @Override
     public void forceClose(String reason) {
-        execute(() -> connectionError(CONNECTION_FORCED, "CONNECTION_FORCED - " + reason, 0, 0));
+        execute(() -> {
+            if (state == State.AWAITING_HEADER) {
+                ctx.close(); // no AMQP spoken yet: a connection.close would be noise to the peer
+            } else {
+                connectionError(CONNECTION_FORCED, reason, 0, 0);
+            }
+        });
     }
 
     SocketAddress remote() {

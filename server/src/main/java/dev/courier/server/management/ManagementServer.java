@@ -10,6 +10,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http.HttpObjectAggregator;
@@ -45,7 +46,10 @@ public final class ManagementServer implements AutoCloseable {
     private final MetricsEndpoint metrics;
     private final Channel listener;
 
-    /** Binds the management port from {@code config} (HTTPS when {@code tls} is set); the caller closes it. */
+    /**
+     * Binds the management port from {@code config} (HTTPS when {@code tls} is set); the caller
+     * closes it. Every accepted socket joins {@code clientChannels}, which the caller closes.
+     */
     public ManagementServer(
             ServerConfig config,
             Broker broker,
@@ -57,7 +61,8 @@ public final class ManagementServer implements AutoCloseable {
             IntSupplier amqpPort,
             SslContext tls,
             EventLoopGroup boss,
-            EventLoopGroup workers)
+            EventLoopGroup workers,
+            ChannelGroup clientChannels)
             throws InterruptedException {
         this.executor = new ThreadPoolExecutor(
                 1,
@@ -79,6 +84,7 @@ public final class ManagementServer implements AutoCloseable {
                     .childHandler(new ChannelInitializer<SocketChannel>() {
                         @Override
                         protected void initChannel(SocketChannel channel) {
+                            clientChannels.add(channel); // the server closes them when it stops
                             if (tls != null) {
                                 channel.pipeline().addLast(tls.newHandler(channel.alloc()));
                             }
