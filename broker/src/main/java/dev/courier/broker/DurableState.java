@@ -345,7 +345,7 @@ final class DurableState {
         for (Map<String, Object> q : queues) {
             String name = string(q, "name");
             String storeName = storeName(vhostOf(q), name);
-            MessageQueue queue =
+            ClassicQueue queue =
                     vhostNamed.apply(vhostOf(q)).restoreQueue(name, bool(q, "auto_delete"), table(q, "arguments"));
             List<Map.Entry<String, Long>> windowKeys = dedupKeys.remove(storeName);
             if (windowKeys != null) {

@@ -281,7 +281,7 @@ public final class VirtualHost {
                         : declareQueue(queue, false, durable, exclusive, autoDelete, arguments, owner));
     }
 
-    private MessageQueue newQueue(
+    private ClassicQueue newQueue(
             String queueName,
             boolean isDurable,
             boolean exclusive,
@@ -290,7 +290,7 @@ public final class VirtualHost {
             Object owner) {
         QueueArguments features = QueueArguments.parse(queueName, name, args);
         boolean stored = durable != null && isDurable && !exclusive;
-        return new MessageQueue(
+        return new ClassicQueue(
                 queueName,
                 this,
                 isDurable,
@@ -314,9 +314,9 @@ public final class VirtualHost {
     }
 
     /** Recreates a durable queue found in the store at start-up. */
-    MessageQueue restoreQueue(String queueName, boolean autoDelete, Map<String, Object> args) {
+    ClassicQueue restoreQueue(String queueName, boolean autoDelete, Map<String, Object> args) {
         synchronized (lock) {
-            MessageQueue queue = newQueue(queueName, true, false, autoDelete, args, null);
+            ClassicQueue queue = newQueue(queueName, true, false, autoDelete, args, null);
             queues.put(queueName, queue);
             return queue;
         }
@@ -643,8 +643,8 @@ public final class VirtualHost {
         }
         for (int i = 0, n = targets.size(); i < n; i++) {
             MessageQueue target = targets.get(i);
-            if (stored != null && target.storeQueue() != null) {
-                target.enqueue(message.retain(), listener, storeId, stored);
+            if (stored != null && target instanceof ClassicQueue classic && classic.storeQueue() != null) {
+                classic.enqueue(message.retain(), listener, storeId, stored);
             } else {
                 target.enqueue(message.retain(), listener);
             }

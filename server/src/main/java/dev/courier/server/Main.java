@@ -51,6 +51,12 @@ public final class Main implements Callable<Integer> {
         @Option(names = "--data-dir", description = "data directory (default ./data)")
         Path dataDir;
 
+        @Option(names = "--node-id", description = "this node's id in a cluster (see --cluster)")
+        String nodeId;
+
+        @Option(names = "--cluster", description = "every cluster node as id=host:raftport,... (this one included)")
+        String cluster;
+
         @Option(names = "--config", description = "config file of key=value lines")
         Path configFile;
 
@@ -116,6 +122,12 @@ public final class Main implements Callable<Integer> {
             }
             if (dataDir != null) {
                 config = config.withDataDir(dataDir);
+            }
+            if (nodeId != null) {
+                config = config.with("cluster.node_id", nodeId);
+            }
+            if (cluster != null) {
+                config = config.with("cluster.nodes", cluster);
             }
             return config;
         }

@@ -38,6 +38,7 @@ import java.util.TreeMap;
  * @param maxQueues most queues per virtual host; 0 means no limit
  * @param consumerMaxPerChannel most consumers on one channel; 0 means no limit
  * @param tls the {@code ssl.*} keys: AMQPS and HTTPS
+ * @param cluster the {@code cluster.*} keys: node id and members
  */
 public record ServerConfig(
         String bindAddress,
@@ -60,7 +61,8 @@ public record ServerConfig(
         int maxConnections,
         int maxQueues,
         int consumerMaxPerChannel,
-        TlsSettings tls) {
+        TlsSettings tls,
+        ClusterSettings cluster) {
 
     /** Config keys with their descriptions, as accepted by {@code --set key=value} and config files. */
     public static final Map<String, String> KEYS = withTlsKeys(Map.ofEntries(
@@ -91,6 +93,7 @@ public record ServerConfig(
     private static Map<String, String> withTlsKeys(Map<String, String> keys) {
         Map<String, String> all = new TreeMap<>(keys);
         all.putAll(TlsSettings.KEYS);
+        all.putAll(ClusterSettings.KEYS);
         return Map.copyOf(all);
     }
 
@@ -183,7 +186,8 @@ public record ServerConfig(
                 0,
                 0,
                 0,
-                TlsSettings.NONE);
+                TlsSettings.NONE,
+                ClusterSettings.NONE);
     }
 
     public ServerConfig withBindAddress(String value) {
@@ -272,6 +276,7 @@ public record ServerConfig(
         values.put("max_queues", Integer.toString(maxQueues));
         values.put("consumer_max_per_channel", Integer.toString(consumerMaxPerChannel));
         tls.putInto(values);
+        cluster.putInto(values);
         return values;
     }
 
@@ -297,7 +302,8 @@ public record ServerConfig(
                 Integer.parseInt(values.get("max_connections")),
                 Integer.parseInt(values.get("max_queues")),
                 Integer.parseInt(values.get("consumer_max_per_channel")),
-                TlsSettings.from(values));
+                TlsSettings.from(values),
+                ClusterSettings.from(values));
     }
 
     /** Like the record's, but never prints the password. */

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -31,6 +32,46 @@ class ServerConfigTest {
                 .hasMessageContaining("needs a number");
         assertThatThrownBy(() -> ServerConfig.defaults().with("max_message_size", Long.toString(1L << 40)))
                 .hasMessageContaining("max_message_size must be");
+    }
+
+    @Test
+    void shouldReadTheClusterMembersAndExplainBadOnes() {
+        ServerConfig config = ServerConfig.defaults()
+                .with("cluster.node_id", "n2")
+                .with("cluster.nodes", "n1=127.0.0.1:7001, n2=127.0.0.1:7002,n3=localhost:7003");
+        assertThat(config.cluster().enabled()).isTrue();
+        assertThat(config.cluster().validate())
+                .containsExactly(
+                        Map.entry("n1", "127.0.0.1:7001"),
+                        Map.entry("n2", "127.0.0.1:7002"),
+                        Map.entry("n3", "localhost:7003"));
+        assertThat(ServerConfig.defaults().cluster().enabled()).isFalse();
+
+        assertThatThrownBy(() -> ServerConfig.defaults()
+                        .with("cluster.node_id", "n9")
+                        .with("cluster.nodes", "n1=127.0.0.1:7001")
+                        .cluster()
+                        .validate())
+                .hasMessageContaining("'n9' is not one of the --cluster nodes [n1]");
+        assertThatThrownBy(() -> ServerConfig.defaults()
+                        .with("cluster.node_id", "n1")
+                        .with("cluster.nodes", "n1=127.0.0.1")
+                        .cluster()
+                        .validate())
+                .hasMessageContaining("id=host:port");
+        assertThatThrownBy(() -> ServerConfig.defaults()
+                        .with("cluster.node_id", "n1")
+                        .with("cluster.nodes", "n1=a:1,n1=b:2")
+                        .cluster()
+                        .validate())
+                .hasMessageContaining("twice");
+        assertThatThrownBy(() -> ServerConfig.defaults()
+                        .with("cluster.nodes", "n1=a:1")
+                        .cluster()
+                        .validate())
+                .hasMessageContaining("both --node-id and --cluster");
+        assertThatThrownBy(() -> ServerConfig.defaults().with("cluster.election_timeout_min_ms", "5000"))
+                .hasMessageContaining("10 <= min < max");
     }
 
     @Test
