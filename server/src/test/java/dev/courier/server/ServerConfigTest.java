@@ -75,6 +75,21 @@ class ServerConfigTest {
     }
 
     @Test
+    void shouldRefuseToStartClusteredUntilQuorumQueuesAreWired(@TempDir Path dir) {
+        ServerConfig config = ServerConfig.defaults()
+                .withAmqpPort(0)
+                .withHttpPort(-1)
+                .withDataDir(dir)
+                .with("cluster.node_id", "n1")
+                .with("cluster.nodes", "n1=127.0.0.1:7001");
+        assertThatThrownBy(() -> CourierServer.start(config))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("not available in this build yet");
+        assertThatThrownBy(() -> CourierServer.start(config.with("cluster.nodes", "n2=127.0.0.1:7001")))
+                .hasMessageContaining("is not one of the --cluster nodes");
+    }
+
+    @Test
     void shouldLoadAFile(@TempDir Path dir) throws Exception {
         Path file = dir.resolve("courier.conf");
         Files.writeString(file, "amqp.port = 5999\nheartbeat=10\n");
