@@ -327,11 +327,15 @@ final class QuorumQueue {
         return best;
     }
 
-    /** Takes the next ready message, expiring those already due on the way (never delivered late). */
+    /**
+     * Takes the next ready message, expiring on the way those whose time has passed: a message is
+     * never delivered after its expiresAt, though at expiresAt itself it still may be (so a TTL 0
+     * message can go to a waiting consumer, as in RabbitMQ).
+     */
     private QueuedMessage takeReady(long timeMs, Effects effects) {
         for (QueuedMessage m = ready.poll(); m != null; m = ready.poll()) {
             expiry.remove(m);
-            if (m.expiresAt > timeMs) {
+            if (m.expiresAt >= timeMs) {
                 return m;
             }
             expire(m, effects);
