@@ -13,6 +13,22 @@ import java.util.List;
  * The replicated state of one quorum queue: ready messages, consumers and what they hold,
  * publisher and dedup tracking, counters. Deterministic: the result depends only on the commands
  * and their log times. Owned by the {@link QueueGroupState} that holds it (its apply thread).
+ *
+ * <p>Choices where RabbitMQ leaves room:
+ *
+ * <ul>
+ *   <li>Delivery limit N: a message may fail N deliveries (return, or cancel/node down while
+ *       unacknowledged); the failure that makes its count N + 1 discards it ("delivery_limit").
+ *   <li>max-length / max-length-bytes count ready messages only; drop-head drops the message that
+ *       would be delivered next, after the new message was offered to consumers.
+ *   <li>Only ready messages expire; an unacknowledged one starts counting again if returned. A
+ *       message is never delivered after its expiresAt; a tick expires those with expiresAt &lt;=
+ *       its time.
+ *   <li>Messages of cancelled consumers go back in front of everything ready, in message id
+ *       order; returned (nacked) messages go behind earlier returns, in the order returned.
+ *   <li>A REJECTED publish records neither its publisher sequence nor its dedup key, so a retry
+ *       can succeed once there is room.
+ * </ul>
  */
 final class QuorumQueue {
     static final String REASON_EXPIRED = "expired";
