@@ -26,6 +26,7 @@ public final class Broker implements AutoCloseable {
     private final ConcurrentHashMap<String, VirtualHost> vhosts = new ConcurrentHashMap<>();
     private final QueueRuntime runtime;
     private final DurableState durable;
+    private final QuorumDirectory quorum;
 
     /** A broker without persistence: durable queues are recorded as durable but not stored. */
     public Broker(BrokerConfig config) {
@@ -49,7 +50,9 @@ public final class Broker implements AutoCloseable {
             thread.setDaemon(true);
             return thread;
         });
-        QueueRuntime runtime = new QueueRuntime(queueExecutor, timer, config.clockMs(), config.memoryWindowMessages());
+        this.quorum = new QuorumDirectory(vhosts::get);
+        QueueRuntime runtime =
+                new QueueRuntime(queueExecutor, timer, config.clockMs(), config.memoryWindowMessages(), quorum);
         this.runtime = runtime;
         this.durable = store == null ? null : new DurableState(store);
         vhosts.put(DEFAULT_VHOST, new VirtualHost(DEFAULT_VHOST, runtime, durable));
@@ -94,6 +97,14 @@ public final class Broker implements AutoCloseable {
             return CompletableFuture.completedFuture(false);
         }
         return removed.destroy().thenApply(ignored -> true);
+    }
+
+    /**
+     * The quorum queues of this node: give it the running cluster ({@link QuorumDirectory#attach})
+     * to accept x-queue-type=quorum; it is the cluster's listener.
+     */
+    public QuorumDirectory quorumQueues() {
+        return quorum;
     }
 
     /** The virtual host with this name, or null. */

@@ -11,6 +11,14 @@ public interface Consumer {
     /** True for no-ack consumers: a delivered message is settled at once. */
     boolean autoAck();
 
+    /**
+     * The consumer's prefetch (basic.qos), 0 for none; quorum queues replicate it so that every
+     * node hands a consumer no more than that.
+     */
+    default int prefetchCount() {
+        return 0;
+    }
+
     /** The x-priority consumer argument; higher is served first, equal ones round-robin. */
     int priority();
 

@@ -76,6 +76,21 @@ public abstract class MessageQueue {
         return exclusiveOwner;
     }
 
+    /** RabbitMQ's queue type: {@code classic} or {@code quorum}. */
+    public String type() {
+        return "classic";
+    }
+
+    /** The node whose replica leads this queue, or null for a queue that lives on this node only. */
+    public String leaderNode() {
+        return null;
+    }
+
+    /** The nodes holding a replica (quorum queues); empty for a queue on this node only. */
+    public List<String> memberNodes() {
+        return List.of();
+    }
+
     /** This queue in the local message store, or null when its messages are not stored there. */
     StoreQueue storeQueue() {
         return null;

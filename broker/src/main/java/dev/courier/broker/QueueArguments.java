@@ -94,11 +94,8 @@ public record QueueArguments(
         }
         Parser p = new Parser(queue, vhost, arguments);
         String type = p.string("x-queue-type");
-        if (type != null && !type.equals("classic")) {
-            throw p.invalid(
-                    "x-queue-type",
-                    "'" + type + "' is not supported by this node (only 'classic'; quorum"
-                            + " queues come with replication)");
+        if (type != null && !type.equals("classic") && !type.equals("quorum")) {
+            throw p.invalid("x-queue-type", "'" + type + "' is not supported (only 'classic' and 'quorum')");
         }
         int maxPriority = (int) p.integer("x-max-priority", 1, 255, 0);
         long ttl = p.integer("x-message-ttl", 0, Integer.MAX_VALUE, -1);

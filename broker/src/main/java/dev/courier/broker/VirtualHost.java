@@ -265,6 +265,9 @@ public final class VirtualHost {
                             + "': queue limit in vhost '" + name + "' (" + limit + ") is reached");
                 }
                 Map<String, Object> args = Map.copyOf(nonNull(arguments));
+                if ("quorum".equals(String.valueOf(args.get("x-queue-type")))) {
+                    return declareQuorumQueue(queueName, durable, exclusive, autoDelete, args);
+                }
                 target = newQueue(queueName, isDurable, exclusive, autoDelete, args, requestOwner);
                 queues.put(queueName, target);
                 logQueueChange("declared", target);
@@ -302,6 +305,82 @@ public final class VirtualHost {
                 runtime,
                 stored ? durable : null,
                 stored ? durable.storeQueue(name, queueName) : null);
+    }
+
+    /**
+     * A new quorum queue: replicated through the cluster, answered once the declare is committed.
+     * As in RabbitMQ, it must be durable, not exclusive and not auto-delete. Lock held.
+     */
+    private CompletableFuture<QueueDeclareOk> declareQuorumQueue(
+            String queueName, boolean isDurable, boolean exclusive, boolean autoDelete, Map<String, Object> args) {
+        QuorumDirectory directory = runtime.quorum();
+        if (!directory.active()) {
+            throw AmqpException.preconditionFailed("invalid arg 'x-queue-type' for queue '" + queueName
+                    + "' in vhost '" + name + "': quorum queues need this node to run in a cluster"
+                    + " (--node-id, --cluster)");
+        }
+        String invalid = exclusive ? "exclusive" : !isDurable ? "non-durable" : autoDelete ? "auto-delete" : null;
+        if (invalid != null) {
+            throw AmqpException.preconditionFailed(
+                    "invalid property '" + invalid + "' for queue '" + queueName + "' in vhost '" + name + "'");
+        }
+        QueueArguments features = QueueArguments.parse(queueName, name, args);
+        QuorumQueue queue = new QuorumQueue(queueName, this, false, args, features, directory);
+        queues.put(queueName, queue);
+        directory.register(queue);
+        logQueueChange("declared", queue);
+        byte[] definition = QuorumDirectory.definition(name, queueName, false, args);
+        return directory
+                .cluster()
+                .declare(queue.key(), definition, QuorumDirectory.settings(features))
+                .thenApply(inForce -> {
+                    if (!java.util.Arrays.equals(inForce, definition)) {
+                        // declared concurrently on another node with other arguments
+                        throw AmqpException.preconditionFailed("inequivalent arg for queue '" + queueName
+                                + "' in vhost '" + name + "': it was declared elsewhere with other arguments");
+                    }
+                    return new QueueDeclareOk(queueName, queue.messageCount(), queue.consumerCount());
+                });
+    }
+
+    /**
+     * The local object for a quorum queue declared on some node (or found in the replicated log at
+     * start); null when a classic queue already holds the name here.
+     */
+    QuorumQueue attachQuorumQueue(
+            String queueName, boolean autoDelete, Map<String, Object> args, QuorumDirectory directory) {
+        synchronized (lock) {
+            MessageQueue existing = queues.get(queueName);
+            if (existing instanceof QuorumQueue quorum) {
+                return quorum;
+            }
+            if (existing != null) {
+                LOG.warn(
+                        "quorum queue '{}' in vhost '{}' is hidden on this node by a classic queue of that name",
+                        queueName,
+                        name);
+                return null;
+            }
+            QuorumQueue queue = new QuorumQueue(
+                    queueName, this, autoDelete, args, QueueArguments.parse(queueName, name, args), directory);
+            queues.put(queueName, queue);
+            logQueueChange("known", queue);
+            return queue;
+        }
+    }
+
+    /** A quorum queue was deleted in the cluster: forget it and its bindings here. */
+    void detachQuorumQueue(QuorumQueue queue) {
+        synchronized (lock) {
+            if (queues.remove(queue.name(), queue)) {
+                removeBindingsTo(queue);
+                logQueueChange("deleted", queue);
+            }
+        }
+    }
+
+    QueueRuntime runtime() {
+        return runtime;
     }
 
     /** Named queues at INFO; exclusive server-named ones (RPC replies, temporary subscribers) at DEBUG. */

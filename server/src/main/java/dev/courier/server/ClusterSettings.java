@@ -1,6 +1,9 @@
 package dev.courier.server;
 
-import java.util.LinkedHashMap;
+import dev.courier.cluster.raft.ClusterConfig;
+import dev.courier.cluster.raft.RaftTuning;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.util.Map;
 
 /**
@@ -44,37 +47,19 @@ public record ClusterSettings(
     }
 
     /**
-     * Checks that the keys fit together and answers the nodes as id to {@code host:port}; called
-     * when the server starts, since keys are set one at a time.
+     * This node's cluster configuration, checked: both keys set, every node well formed, this
+     * node among them. Called when the server starts, since keys are set one at a time.
+     *
+     * @throws IllegalArgumentException with a message for the operator
      */
-    public Map<String, String> validate() {
+    public ClusterConfig toClusterConfig(Path dataDir) {
         if (nodeId.isEmpty() || nodes.isEmpty()) {
             throw new IllegalArgumentException("a cluster needs both --node-id and --cluster id=host:port,...");
         }
-        Map<String, String> byId = new LinkedHashMap<>();
-        for (String part : nodes.split(",", -1)) {
-            String node = part.trim();
-            int eq = node.indexOf('=');
-            int colon = node.lastIndexOf(':');
-            if (eq <= 0 || colon < eq + 2 || colon == node.length() - 1) {
-                throw new IllegalArgumentException(
-                        "--cluster needs id=host:port entries separated by commas, got '" + node + "'");
-            }
-            String port = node.substring(colon + 1);
-            if (!port.chars().allMatch(Character::isDigit)
-                    || Integer.parseInt(port) < 1
-                    || Integer.parseInt(port) > 65535) {
-                throw new IllegalArgumentException("--cluster: bad port in '" + node + "'");
-            }
-            if (byId.put(node.substring(0, eq), node.substring(eq + 1)) != null) {
-                throw new IllegalArgumentException("--cluster names node '" + node.substring(0, eq) + "' twice");
-            }
-        }
-        if (!byId.containsKey(nodeId)) {
-            throw new IllegalArgumentException(
-                    "--node-id '" + nodeId + "' is not one of the --cluster nodes " + byId.keySet());
-        }
-        return byId;
+        Map<String, InetSocketAddress> peers = ClusterConfig.parsePeers(nodes);
+        return ClusterConfig.of(nodeId, peers, dataDir)
+                .withGroups(groups)
+                .withTuning(RaftTuning.defaults().withElectionTimeoutsMs(electionTimeoutMinMs, electionTimeoutMaxMs));
     }
 
     void putInto(Map<String, String> values) {

@@ -2,6 +2,8 @@ package dev.courier.server;
 
 import dev.courier.broker.Broker;
 import dev.courier.broker.BrokerConfig;
+import dev.courier.cluster.QuorumQueues;
+import dev.courier.cluster.raft.ClusterConfig;
 import dev.courier.server.amqp.AmqpChannelInitializer;
 import dev.courier.server.amqp.Authenticator;
 import dev.courier.server.amqp.DirectReplyTo;
@@ -55,6 +57,7 @@ public final class CourierServer implements AutoCloseable {
     private final ServerConfig config;
     private final MessageStore store;
     private final Broker broker;
+    private final QuorumQueues quorumQueues;
     private final EventLoopGroup bossGroup;
     private final EventLoopGroup workerGroup;
     private final Channel amqpChannel;
@@ -74,12 +77,7 @@ public final class CourierServer implements AutoCloseable {
     private CourierServer(ServerConfig config, LongSupplier clockMs) throws IOException, InterruptedException {
         this.config = config;
         SslContext tls = config.tls().enabled() ? TlsContexts.server(config.tls()) : null; // fail fast on bad files
-        if (config.cluster().enabled()) {
-            config.cluster().validate();
-            // the Raft layer exists (module cluster) but quorum queues are not wired to it yet:
-            // refuse rather than run as a lone node the operator believes is clustered
-            throw new IllegalArgumentException("clustering (--node-id/--cluster) is not available in this build yet");
-        }
+        ClusterConfig cluster = config.cluster().enabled() ? config.cluster().toClusterConfig(config.dataDir()) : null;
         Files.createDirectories(config.dataDir());
         this.store = MessageStore.open(config.dataDir().resolve("store"), storeConfig(config));
         Broker created;
@@ -98,6 +96,24 @@ public final class CourierServer implements AutoCloseable {
             throw e;
         }
         this.broker = created;
+        if (cluster != null) {
+            try {
+                broker.quorumQueues().nodeId(cluster.nodeId());
+                this.quorumQueues = QuorumQueues.start(cluster, broker.quorumQueues());
+                broker.quorumQueues().attach(quorumQueues);
+                LOG.info(
+                        "node '{}' in cluster {} with {} Raft group(s)",
+                        cluster.nodeId(),
+                        cluster.peers().keySet(),
+                        cluster.groups());
+            } catch (IOException | RuntimeException e) {
+                broker.close();
+                store.close();
+                throw e;
+            }
+        } else {
+            this.quorumQueues = null;
+        }
         broker.vhosts().forEach(vhost -> vhost.maxQueues(config.maxQueues()));
         this.alarms = new ResourceAlarms(config, store, reason -> {
             if (reason == null) {
@@ -174,6 +190,9 @@ public final class CourierServer implements AutoCloseable {
         } catch (RuntimeException | InterruptedException e) {
             shutdownGroups(); // closes the AMQP listener too when it was bound
             alarms.close();
+            if (quorumQueues != null) {
+                quorumQueues.close();
+            }
             broker.close();
             store.close();
             throw e;
@@ -270,6 +289,9 @@ public final class CourierServer implements AutoCloseable {
         closeClientConnections();
         shutdownGroups();
         alarms.close();
+        if (quorumQueues != null) {
+            quorumQueues.close();
+        }
         broker.close();
         try {
             store.close();

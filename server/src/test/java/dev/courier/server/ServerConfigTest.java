@@ -3,9 +3,9 @@ package dev.courier.server;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.courier.cluster.raft.ClusterConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -35,58 +35,37 @@ class ServerConfigTest {
     }
 
     @Test
-    void shouldReadTheClusterMembersAndExplainBadOnes() {
+    void shouldReadTheClusterMembersAndExplainBadOnes(@TempDir Path dir) {
         ServerConfig config = ServerConfig.defaults()
                 .with("cluster.node_id", "n2")
                 .with("cluster.nodes", "n1=127.0.0.1:7001, n2=127.0.0.1:7002,n3=localhost:7003");
         assertThat(config.cluster().enabled()).isTrue();
-        assertThat(config.cluster().validate())
-                .containsExactly(
-                        Map.entry("n1", "127.0.0.1:7001"),
-                        Map.entry("n2", "127.0.0.1:7002"),
-                        Map.entry("n3", "localhost:7003"));
+        ClusterConfig cluster = config.cluster().toClusterConfig(dir);
+        assertThat(cluster.nodeId()).isEqualTo("n2");
+        assertThat(cluster.peers()).containsOnlyKeys("n1", "n2", "n3");
+        assertThat(cluster.peers().get("n3").getPort()).isEqualTo(7003);
+        assertThat(cluster.groups()).isEqualTo(3); // one per node by default
         assertThat(ServerConfig.defaults().cluster().enabled()).isFalse();
 
         assertThatThrownBy(() -> ServerConfig.defaults()
                         .with("cluster.node_id", "n9")
                         .with("cluster.nodes", "n1=127.0.0.1:7001")
                         .cluster()
-                        .validate())
-                .hasMessageContaining("'n9' is not one of the --cluster nodes [n1]");
+                        .toClusterConfig(dir))
+                .hasMessageContaining("'n9' is not one of the cluster's nodes [n1]");
         assertThatThrownBy(() -> ServerConfig.defaults()
                         .with("cluster.node_id", "n1")
                         .with("cluster.nodes", "n1=127.0.0.1")
                         .cluster()
-                        .validate())
-                .hasMessageContaining("id=host:port");
-        assertThatThrownBy(() -> ServerConfig.defaults()
-                        .with("cluster.node_id", "n1")
-                        .with("cluster.nodes", "n1=a:1,n1=b:2")
-                        .cluster()
-                        .validate())
-                .hasMessageContaining("twice");
+                        .toClusterConfig(dir))
+                .hasMessageContaining("is not host:port");
         assertThatThrownBy(() -> ServerConfig.defaults()
                         .with("cluster.nodes", "n1=a:1")
                         .cluster()
-                        .validate())
+                        .toClusterConfig(dir))
                 .hasMessageContaining("both --node-id and --cluster");
         assertThatThrownBy(() -> ServerConfig.defaults().with("cluster.election_timeout_min_ms", "5000"))
                 .hasMessageContaining("10 <= min < max");
-    }
-
-    @Test
-    void shouldRefuseToStartClusteredUntilQuorumQueuesAreWired(@TempDir Path dir) {
-        ServerConfig config = ServerConfig.defaults()
-                .withAmqpPort(0)
-                .withHttpPort(-1)
-                .withDataDir(dir)
-                .with("cluster.node_id", "n1")
-                .with("cluster.nodes", "n1=127.0.0.1:7001");
-        assertThatThrownBy(() -> CourierServer.start(config))
-                .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("not available in this build yet");
-        assertThatThrownBy(() -> CourierServer.start(config.with("cluster.nodes", "n2=127.0.0.1:7001")))
-                .hasMessageContaining("is not one of the --cluster nodes");
     }
 
     @Test

@@ -52,7 +52,8 @@ final class ChannelConsumer implements Consumer {
         return autoAck;
     }
 
-    int prefetchCount() {
+    @Override
+    public int prefetchCount() {
         return prefetchCount;
     }
 

@@ -11,6 +11,8 @@ import dev.courier.broker.Message;
 import dev.courier.broker.MessageQueue;
 import dev.courier.broker.QueueStats;
 import dev.courier.broker.VirtualHost;
+import dev.courier.cluster.QuorumQueues;
+import dev.courier.cluster.raft.ClusterStatus;
 import dev.courier.protocol.AmqpConstants;
 import dev.courier.protocol.BasicProperties;
 import dev.courier.server.ServerConfig;
@@ -76,7 +78,7 @@ final class ManagementApi {
         this.connections = connections;
         this.stats = stats;
         this.amqpPort = amqpPort;
-        this.nodeName = "courier@" + hostName();
+        this.nodeName = config.cluster().enabled() ? config.cluster().nodeId() : "courier@" + hostName();
     }
 
     /** One HTTP request, its path split into decoded segments after {@code /api}. */
@@ -130,7 +132,7 @@ final class ManagementApi {
         return switch (resource) {
             case "overview" -> get(r, this::overview);
             case "whoami" -> get(r, () -> userJson(existingUser(r.user())));
-            case "nodes" -> get(r, () -> r.segment(1) == null ? List.of(node()) : single(node(), r.segment(1)));
+            case "nodes" -> get(r, () -> r.segment(1) == null ? nodes() : single(nodes(), r.segment(1)));
             case "vhosts" -> vhostsResource(r);
             case "users" -> usersResource(r);
             case "permissions" -> permissionsResource(r);
@@ -227,11 +229,39 @@ final class ManagementApi {
         return out;
     }
 
-    private Object single(Map<String, Object> item, String name) {
-        if (!item.get("name").equals(name)) {
-            throw ApiException.notFound("Object Not Found");
+    /**
+     * This node with its details and, in a cluster, the other members: running when this node's
+     * Raft groups hear from them (every group for its leader; a follower knows only its leaders).
+     */
+    private List<Map<String, Object>> nodes() {
+        List<Map<String, Object>> out = new ArrayList<>();
+        out.add(node());
+        QuorumQueues cluster = broker.quorumQueues().clusterOrNull();
+        if (cluster != null) {
+            Set<String> up = new java.util.HashSet<>();
+            for (ClusterStatus.GroupStatus group : cluster.raft().status().groups()) {
+                up.addAll(group.peersUp());
+            }
+            for (String member : cluster.members()) {
+                if (!member.equals(nodeName)) {
+                    Map<String, Object> other = new LinkedHashMap<>();
+                    other.put("name", member);
+                    other.put("type", "disc");
+                    other.put("running", up.contains(member));
+                    out.add(other);
+                }
+            }
         }
-        return item;
+        return out;
+    }
+
+    private Object single(List<Map<String, Object>> items, String name) {
+        for (Map<String, Object> item : items) {
+            if (item.get("name").equals(name)) {
+                return item;
+            }
+        }
+        throw ApiException.notFound("Object Not Found");
     }
 
     private Map<String, Object> userJson(User user) {
@@ -784,12 +814,17 @@ final class ManagementApi {
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("name", queue.name());
         out.put("vhost", queue.vhost().name());
-        out.put("type", "classic");
+        out.put("type", queue.type());
         out.put("durable", queue.durable());
         out.put("auto_delete", queue.autoDelete());
         out.put("exclusive", queue.exclusive());
         out.put("arguments", JsonValues.toJson(queue.arguments()));
-        out.put("node", nodeName);
+        String leader = queue.leaderNode();
+        out.put("node", leader == null ? nodeName : leader);
+        if (!queue.memberNodes().isEmpty()) {
+            out.put("leader", leader); // RabbitMQ's fields for quorum queues
+            out.put("members", queue.memberNodes());
+        }
         out.put("state", "running");
         out.put("consumers", queue.consumerCount());
         out.put("messages", ready + unacked);

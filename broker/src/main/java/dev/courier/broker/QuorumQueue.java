@@ -1,0 +1,524 @@
+package dev.courier.broker;
+
+import dev.courier.cluster.QuorumQueues;
+import dev.courier.cluster.fifo.Command;
+import dev.courier.cluster.fifo.Effect;
+import dev.courier.cluster.fifo.QueueView;
+import dev.courier.cluster.fifo.Reply;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * A quorum queue as seen from this node: its state lives in a Raft group ({@link
+ * dev.courier.cluster.QuorumQueues}); this object turns queue operations into commands and the
+ * group's effects into deliveries to the consumers connected here.
+ *
+ * <p>A publish is confirmed once its enqueue is committed on a majority of the nodes (each
+ * fsyncs). Consumers check out through the log, so every node agrees which consumer holds which
+ * message; the node a consumer is connected to delivers to it. Deliveries the consumer has no
+ * credit for yet wait here, in order, until {@link #creditAvailable()}.
+ *
+ * <p>Threads: operations from any thread; effects arrive on the group's apply thread. Each local
+ * consumer's deliveries are serialized by locking that consumer's record.
+ */
+final class QuorumQueue extends MessageQueue {
+    private static final AtomicLong CONSUMER_IDS = new AtomicLong();
+
+    private final QuorumDirectory directory;
+    private final String key;
+    private final QueueStats stats = new QueueStats();
+    private final Map<String, LocalConsumer> locals = new ConcurrentHashMap<>();
+    /** Unacknowledged deliveries made on this node: message id to the consumer id that holds it. */
+    private final Map<Long, String> holders = new ConcurrentHashMap<>();
+    /** basic.get answers waiting for the delivery effect or for the reply, whichever comes last. */
+    private final Map<Long, CompletableFuture<Delivery>> gets = new ConcurrentHashMap<>();
+
+    private final String getConsumerId;
+
+    private volatile int ready;
+    private volatile int unacked;
+    private volatile int consumers;
+    private volatile boolean deleted;
+
+    QuorumQueue(
+            String name,
+            VirtualHost vhost,
+            boolean autoDelete,
+            Map<String, Object> arguments,
+            QueueArguments features,
+            QuorumDirectory directory) {
+        super(name, vhost, true, false, autoDelete, arguments, features, null);
+        this.directory = directory;
+        this.key = QuorumDirectory.key(vhost.name(), name);
+        this.getConsumerId = directory.nodeId() + "/get";
+    }
+
+    String key() {
+        return key;
+    }
+
+    /** One consumer connected to this node. */
+    private static final class LocalConsumer {
+        final String id;
+        final Consumer consumer;
+        final ArrayDeque<Delivery> waiting = new ArrayDeque<>();
+
+        LocalConsumer(String id, Consumer consumer) {
+            this.id = id;
+            this.consumer = consumer;
+        }
+    }
+
+    // ---------------------------------------------------------------- reads
+
+    @Override
+    public String type() {
+        return "quorum";
+    }
+
+    @Override
+    public String leaderNode() {
+        QuorumQueues cluster = directory.clusterOrNull();
+        return cluster == null
+                ? null
+                : cluster.raft().leaderOf(cluster.groupOf(key)).orElse(null);
+    }
+
+    @Override
+    public List<String> memberNodes() {
+        QuorumQueues cluster = directory.clusterOrNull();
+        return cluster == null ? List.of() : cluster.members();
+    }
+
+    @Override
+    public int messageCount() {
+        return ready;
+    }
+
+    @Override
+    public int residentMessageCount() {
+        return ready;
+    }
+
+    @Override
+    public int consumerCount() {
+        return consumers;
+    }
+
+    @Override
+    public QueueStats stats() {
+        return stats;
+    }
+
+    @Override
+    public CompletableFuture<List<Consumer>> consumers() {
+        List<Consumer> list = new ArrayList<>();
+        for (LocalConsumer local : locals.values()) {
+            list.add(local.consumer);
+        }
+        return CompletableFuture.completedFuture(list);
+    }
+
+    @Override
+    CompletableFuture<QueueDeclareOk> declareOk() {
+        return CompletableFuture.completedFuture(deleted ? null : new QueueDeclareOk(name, ready, consumers));
+    }
+
+    // ---------------------------------------------------------------- publish
+
+    @Override
+    public void enqueue(Message message, EnqueueListener listener) {
+        Command.Enqueue command;
+        try {
+            command = new Command.Enqueue(
+                    key,
+                    null, // Ratis' retry cache already drops a resent request
+                    0,
+                    dedupKey(message),
+                    message.hasPriority()
+                            ? Math.min(255, Math.max(0, message.properties().priority()))
+                            : 0,
+                    perMessageTtl(message),
+                    QuorumMessages.encode(message, vhost.runtime().clockMs().getAsLong()));
+        } finally {
+            message.release();
+        }
+        stats.increment(QueueStats.Counter.PUBLISH);
+        directory.cluster().submit(key, command).whenComplete((reply, failure) -> {
+            if (listener != null) {
+                listener.onEnqueued(failure == null
+                        && reply instanceof Reply.Enqueued enqueued
+                        && enqueued.outcome() != Reply.EnqueueOutcome.REJECTED);
+            }
+            if (reply instanceof Reply.Enqueued enqueued && enqueued.outcome() == Reply.EnqueueOutcome.DUPLICATE) {
+                stats.increment(QueueStats.Counter.DEDUPLICATED);
+            }
+        });
+    }
+
+    private String dedupKey(Message message) {
+        if (!features.deduplication()) {
+            return null;
+        }
+        if (features.deduplicationHeader() != null && message.properties().headers() != null) {
+            Object value = message.properties().headers().get(features.deduplicationHeader());
+            if (value instanceof byte[] bytes) {
+                return new String(bytes, StandardCharsets.UTF_8);
+            }
+            if (value != null) {
+                return value.toString();
+            }
+        }
+        return message.properties().messageId();
+    }
+
+    private static long perMessageTtl(Message message) {
+        if (!message.hasExpiration()) {
+            return -1;
+        }
+        try {
+            long ttl = Long.parseLong(message.properties().expiration());
+            return ttl >= 0 ? ttl : -1;
+        } catch (NumberFormatException e) {
+            return -1; // validated on publish
+        }
+    }
+
+    // ---------------------------------------------------------------- consume
+
+    @Override
+    public CompletableFuture<Void> addConsumer(Consumer consumer, boolean exclusive) {
+        if (exclusive) {
+            return CompletableFuture.failedFuture(AmqpException.preconditionFailed(
+                    "exclusive consumers are not supported on quorum queue '" + name + "' yet"));
+        }
+        String id = directory.nodeId() + "/" + CONSUMER_IDS.incrementAndGet() + "/" + consumer.consumerTag();
+        LocalConsumer local = new LocalConsumer(id, consumer);
+        locals.put(id, local);
+        return directory
+                .cluster()
+                .submit(
+                        key,
+                        new Command.Checkout(
+                                key,
+                                id,
+                                directory.nodeId(),
+                                consumer.prefetchCount(),
+                                consumer.autoAck(),
+                                consumer.priority()))
+                .thenApply(reply -> {
+                    if (reply instanceof Reply.NoSuchQueue) {
+                        locals.remove(id);
+                        throw AmqpException.notFound("no queue '" + name + "' in vhost '" + vhost.name() + "'");
+                    }
+                    return null;
+                });
+    }
+
+    @Override
+    public CompletableFuture<Void> removeConsumer(Consumer consumer) {
+        LocalConsumer local = find(consumer);
+        if (local == null) {
+            return CompletableFuture.completedFuture(null);
+        }
+        locals.remove(local.id);
+        synchronized (local) {
+            for (Delivery waiting : local.waiting) {
+                holders.remove(waiting.entryId());
+                waiting.message().release();
+            }
+            local.waiting.clear();
+        }
+        holders.values().removeIf(local.id::equals);
+        return directory
+                .cluster()
+                .submit(key, new Command.Cancel(key, local.id))
+                .thenApply(reply -> null);
+    }
+
+    private LocalConsumer find(Consumer consumer) {
+        for (LocalConsumer local : locals.values()) {
+            if (local.consumer == consumer) {
+                return local;
+            }
+        }
+        return null;
+    }
+
+    /** A delivery effect for a consumer here (group apply thread). */
+    void onDeliver(Effect.Deliver effect) {
+        Message message = QuorumMessages.decode(effect.message());
+        if (effect.deliveryCount() > 0) {
+            Message counted = DeadLetters.withDeliveryCount(message, effect.deliveryCount());
+            message.release();
+            message = counted;
+        }
+        if (effect.consumerId().equals(getConsumerId)) {
+            Delivery delivery = new Delivery(this, effect.msgId(), message, effect.redelivered(), -1);
+            CompletableFuture<Delivery> answer = gets.computeIfAbsent(effect.msgId(), id -> new CompletableFuture<>());
+            if (!answer.complete(delivery)) {
+                message.release();
+            }
+            return;
+        }
+        LocalConsumer local = locals.get(effect.consumerId());
+        if (local == null) {
+            message.release(); // cancelled here already; the Cancel command returns it
+            return;
+        }
+        Delivery delivery = new Delivery(this, effect.msgId(), message, effect.redelivered(), -1);
+        if (!local.consumer.autoAck()) {
+            holders.put(effect.msgId(), local.id);
+        }
+        synchronized (local) {
+            local.waiting.add(delivery);
+            drain(local);
+        }
+    }
+
+    // local's lock held
+    private void drain(LocalConsumer local) {
+        Delivery next;
+        while ((next = local.waiting.peek()) != null && local.consumer.tryAcquireCredit()) {
+            local.waiting.poll();
+            stats.increment(local.consumer.autoAck() ? QueueStats.Counter.DELIVER_NO_ACK : QueueStats.Counter.DELIVER);
+            if (next.redelivered()) {
+                stats.increment(QueueStats.Counter.REDELIVER);
+            }
+            local.consumer.deliver(next);
+        }
+    }
+
+    @Override
+    public void creditAvailable() {
+        for (LocalConsumer local : locals.values()) {
+            synchronized (local) {
+                drain(local);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- settle
+
+    @Override
+    public void ack(long[] entryIds, int count) {
+        stats.add(QueueStats.Counter.ACK, count);
+        settle(entryIds, count, (consumer, ids) -> new Command.Settle(key, consumer, ids));
+    }
+
+    @Override
+    public void requeue(long[] entryIds, int count) {
+        settle(entryIds, count, (consumer, ids) -> new Command.Return(key, consumer, ids));
+    }
+
+    @Override
+    public void discard(long[] entryIds, int count) {
+        settle(entryIds, count, (consumer, ids) -> new Command.Discard(key, consumer, ids));
+    }
+
+    private interface Settlement {
+        Command command(String consumerId, long[] msgIds);
+    }
+
+    private void settle(long[] entryIds, int count, Settlement settlement) {
+        Map<String, long[]> byConsumer = new HashMap<>();
+        Map<String, Integer> sizes = new HashMap<>();
+        for (int i = 0; i < count; i++) {
+            String holder = holders.remove(entryIds[i]);
+            if (holder == null) {
+                continue; // settled already (or an autoAck delivery)
+            }
+            long[] ids = byConsumer.computeIfAbsent(holder, h -> new long[count]);
+            int size = sizes.merge(holder, 1, Integer::sum);
+            ids[size - 1] = entryIds[i];
+        }
+        byConsumer.forEach((consumer, ids) -> directory
+                .cluster()
+                .submit(key, settlement.command(consumer, java.util.Arrays.copyOf(ids, sizes.get(consumer)))));
+    }
+
+    // ---------------------------------------------------------------- get, purge, delete
+
+    @Override
+    public CompletableFuture<GetResult> get(boolean autoAck) {
+        return directory
+                .cluster()
+                .submit(key, new Command.Get(key, getConsumerId, directory.nodeId(), autoAck))
+                .thenCompose(reply -> {
+                    if (reply instanceof Reply.GetOk ok) {
+                        if (!autoAck) {
+                            holders.put(ok.msgId(), getConsumerId);
+                        }
+                        stats.increment(autoAck ? QueueStats.Counter.GET_NO_ACK : QueueStats.Counter.GET);
+                        return gets.computeIfAbsent(ok.msgId(), id -> new CompletableFuture<>())
+                                .thenApply(delivery -> {
+                                    gets.remove(ok.msgId());
+                                    return new GetResult(
+                                            new Delivery(
+                                                    this,
+                                                    delivery.entryId(),
+                                                    delivery.message(),
+                                                    delivery.redelivered(),
+                                                    ok.readyLeft()),
+                                            ok.readyLeft());
+                                });
+                    }
+                    if (reply instanceof Reply.NoSuchQueue) {
+                        throw AmqpException.notFound("no queue '" + name + "' in vhost '" + vhost.name() + "'");
+                    }
+                    return CompletableFuture.completedFuture(new GetResult(null, 0));
+                });
+    }
+
+    @Override
+    public CompletableFuture<Integer> purge() {
+        return directory.cluster().submit(key, new Command.Purge(key)).thenApply(QuorumQueue::count);
+    }
+
+    private static int count(Reply reply) {
+        return reply instanceof Reply.Count c ? (int) c.count() : 0;
+    }
+
+    @Override
+    public CompletableFuture<Integer> moveTo(MessageQueue target, int max) {
+        return CompletableFuture.failedFuture(AmqpException.preconditionFailed(
+                "moving messages out of quorum queue '" + name + "' is not supported yet"));
+    }
+
+    @Override
+    CompletableFuture<Integer> delete(boolean ifUnused, boolean ifEmpty) {
+        if (ifUnused && consumers > 0) {
+            return CompletableFuture.failedFuture(
+                    AmqpException.preconditionFailed("queue '" + name + "' in vhost '" + vhost.name() + "' in use"));
+        }
+        if (ifEmpty && ready > 0) {
+            return CompletableFuture.failedFuture(AmqpException.preconditionFailed(
+                    "queue '" + name + "' in vhost '" + vhost.name() + "' is not empty"));
+        }
+        return directory.cluster().delete(key).thenApply(QuorumQueue::count);
+    }
+
+    @Override
+    CompletableFuture<Integer> shutdown() {
+        for (LocalConsumer local : locals.values()) {
+            synchronized (local) {
+                for (Delivery waiting : local.waiting) {
+                    waiting.message().release();
+                }
+                local.waiting.clear();
+            }
+        }
+        gets.values()
+                .forEach(answer ->
+                        answer.thenAccept(delivery -> delivery.message().release()));
+        return CompletableFuture.completedFuture(0);
+    }
+
+    // ---------------------------------------------------------------- effects
+
+    void onCounts(QueueView view) {
+        ready = view.readyCount();
+        unacked = view.unackedCount();
+        consumers = view.consumerCount();
+        stats.gauges(unacked, view.readyBytes());
+    }
+
+    /** Dead-letters a message the group discarded (on the leader only). */
+    void onDeadLettered(Effect.DeadLettered effect) {
+        DeadLetters.deadLetter(
+                this,
+                features,
+                QuorumMessages.decode(effect.message()),
+                effect.reason(),
+                vhost.runtime().clockMs().getAsLong());
+    }
+
+    /** The queue was deleted (on any node): consumers here hear basic.cancel. */
+    void onDeleted() {
+        deleted = true;
+        for (LocalConsumer local : locals.values()) {
+            onConsumerCancelled(local.id);
+        }
+    }
+
+    /** The cluster released this node's consumers (it was cut off): they hear basic.cancel. */
+    void onConsumersLost() {
+        for (LocalConsumer local : locals.values()) {
+            onConsumerCancelled(local.id);
+        }
+        holders.clear();
+    }
+
+    void onConsumerCancelled(String consumerId) {
+        LocalConsumer local = locals.remove(consumerId);
+        if (local == null) {
+            return;
+        }
+        synchronized (local) {
+            for (Delivery waiting : local.waiting) {
+                waiting.message().release();
+            }
+            local.waiting.clear();
+        }
+        local.consumer.onQueueDeleted();
+    }
+
+    @Override
+    public String toString() {
+        return "quorum queue '" + name + "' in vhost '" + vhost.name() + "'";
+    }
+
+    /** Encodes a message as the bytes a quorum queue replicates: header then body. */
+    static final class QuorumMessages {
+        private QuorumMessages() {}
+
+        static byte[] encode(Message message, long publishedAtMs) {
+            byte[] exchange = message.exchange().getBytes(StandardCharsets.UTF_8);
+            byte[] routingKey = message.routingKey().getBytes(StandardCharsets.UTF_8);
+            ByteBuf properties = message.rawProperties();
+            ByteBuf body = message.body();
+            ByteBuf out = Unpooled.buffer(8
+                    + 2
+                    + exchange.length
+                    + routingKey.length
+                    + 4
+                    + properties.readableBytes()
+                    + body.readableBytes());
+            out.writeLong(publishedAtMs);
+            out.writeByte(exchange.length).writeBytes(exchange);
+            out.writeByte(routingKey.length).writeBytes(routingKey);
+            out.writeInt(properties.readableBytes());
+            out.writeBytes(properties, properties.readerIndex(), properties.readableBytes());
+            out.writeBytes(body, body.readerIndex(), body.readableBytes());
+            return out.array();
+        }
+
+        static Message decode(byte[] bytes) {
+            ByteBuf in = Unpooled.wrappedBuffer(bytes);
+            in.skipBytes(8); // published at: the state machine keeps its own time
+            String exchange = readShortString(in);
+            String routingKey = readShortString(in);
+            int propertiesLength = in.readInt();
+            ByteBuf properties = in.readRetainedSlice(propertiesLength);
+            ByteBuf body = in.readRetainedSlice(in.readableBytes());
+            in.release();
+            return new Message(exchange, routingKey, properties, body);
+        }
+
+        private static String readShortString(ByteBuf in) {
+            int length = in.readUnsignedByte();
+            String value = in.toString(in.readerIndex(), length, StandardCharsets.UTF_8);
+            in.skipBytes(length);
+            return value;
+        }
+    }
+}

@@ -1,0 +1,319 @@
+package dev.courier.wire;
+
+import static dev.courier.wire.Wire.closedBy;
+import static dev.courier.wire.Wire.replyCode;
+import static dev.courier.wire.Wire.replyText;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.rabbitmq.client.AMQP;
+import com.rabbitmq.client.Channel;
+import com.rabbitmq.client.Connection;
+import com.rabbitmq.client.ConnectionFactory;
+import com.rabbitmq.client.GetResponse;
+import com.rabbitmq.client.MessageProperties;
+import dev.courier.server.CourierServer;
+import dev.courier.server.ServerConfig;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Quorum queues on a three-node cluster, all three brokers in this JVM: declared on one node,
+ * published to through another, consumed through the third; consumers survive a node stopping.
+ */
+class QuorumQueueTest {
+    static {
+        LeakTracker.install();
+    }
+
+    private static final Map<String, Object> QUORUM = Map.of("x-queue-type", "quorum");
+
+    @TempDir
+    Path dir;
+
+    private final CourierServer[] nodes = new CourierServer[3];
+    private final List<Connection> connections = new CopyOnWriteArrayList<>();
+    private String clusterSpec;
+
+    @BeforeEach
+    void startCluster() throws Exception {
+        StringBuilder spec = new StringBuilder();
+        for (int i = 0; i < nodes.length; i++) {
+            spec.append(i == 0 ? "" : ",")
+                    .append("n")
+                    .append(i + 1)
+                    .append("=127.0.0.1:")
+                    .append(freePort());
+        }
+        clusterSpec = spec.toString();
+        List<Thread> starters = new ArrayList<>();
+        List<Throwable> failures = new CopyOnWriteArrayList<>();
+        for (int i = 0; i < nodes.length; i++) {
+            int n = i;
+            // a node's start waits for a Raft leader, which needs a majority: start them together
+            Thread starter = new Thread(() -> {
+                try {
+                    nodes[n] = start(n);
+                } catch (Exception e) {
+                    failures.add(e);
+                }
+            });
+            starter.start();
+            starters.add(starter);
+        }
+        for (Thread starter : starters) {
+            starter.join();
+        }
+        assertThat(failures).isEmpty();
+    }
+
+    private CourierServer start(int n) throws Exception {
+        return CourierServer.start(ServerConfig.defaults()
+                .withAmqpPort(0)
+                .withHttpPort(-1)
+                .withDataDir(dir.resolve("n" + (n + 1)))
+                .with("cluster.node_id", "n" + (n + 1))
+                .with("cluster.nodes", clusterSpec)
+                .with("cluster.election_timeout_min_ms", "300")
+                .with("cluster.election_timeout_max_ms", "600"));
+    }
+
+    @AfterEach
+    void stopCluster() {
+        for (Connection connection : connections) {
+            if (connection.isOpen()) {
+                connection.abort(2_000);
+            }
+        }
+        for (CourierServer node : nodes) {
+            if (node != null) {
+                node.close();
+            }
+        }
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        }
+    }
+
+    private Channel channel(int node) throws Exception {
+        ConnectionFactory factory = new ConnectionFactory();
+        factory.setPort(nodes[node].amqpPort());
+        factory.setAutomaticRecoveryEnabled(false);
+        Connection connection = factory.newConnection();
+        connections.add(connection);
+        return connection.createChannel();
+    }
+
+    private static byte[] body(int i) {
+        return Integer.toString(i).getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static String text(byte[] body) {
+        return new String(body, StandardCharsets.UTF_8);
+    }
+
+    private void awaitKnownEverywhere(String queue) {
+        await().atMost(Duration.ofSeconds(20)).until(() -> {
+            for (CourierServer node : nodes) {
+                if (node != null && node.broker().vhost("/").findQueue(queue) == null) {
+                    return false;
+                }
+            }
+            return true;
+        });
+    }
+
+    @Test
+    void shouldDeliverThroughAnyNodeWhatWasPublishedThroughAnother() throws Exception {
+        Channel declarer = channel(0);
+        AMQP.Queue.DeclareOk ok = declarer.queueDeclare("orders", true, false, false, QUORUM);
+        assertThat(ok.getQueue()).isEqualTo("orders");
+        awaitKnownEverywhere("orders");
+
+        Channel publisher = channel(1);
+        publisher.confirmSelect();
+        for (int i = 0; i < 500; i++) {
+            publisher.basicPublish("", "orders", MessageProperties.PERSISTENT_BASIC, body(i));
+        }
+        publisher.waitForConfirmsOrDie(30_000);
+
+        Channel consumer = channel(2);
+        consumer.basicQos(50);
+        List<String> received = new CopyOnWriteArrayList<>();
+        consumer.basicConsume(
+                "orders",
+                false,
+                (tag, delivery) -> {
+                    received.add(text(delivery.getBody()));
+                    consumer.basicAck(delivery.getEnvelope().getDeliveryTag(), false);
+                },
+                tag -> {});
+
+        await().atMost(Duration.ofSeconds(30)).until(() -> received.size() >= 500);
+        List<String> expected = new ArrayList<>();
+        for (int i = 0; i < 500; i++) {
+            expected.add(Integer.toString(i));
+        }
+        assertThat(received).containsExactlyElementsOf(expected); // FIFO, each once
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> declarer.queueDeclarePassive("orders").getMessageCount() == 0);
+    }
+
+    @Test
+    void shouldRefuseQuorumQueuesThatCannotBeReplicated() throws Exception {
+        Channel channel = channel(0);
+        assertThat(replyText(closedBy(() -> channel.queueDeclare("q1", false, false, false, QUORUM))))
+                .contains("invalid property 'non-durable' for queue 'q1'");
+        Channel second = channel(0);
+        assertThat(replyCode(closedBy(() -> second.queueDeclare("q2", true, true, false, QUORUM))))
+                .isEqualTo(406);
+        Channel third = channel(0);
+        assertThat(replyText(closedBy(() -> third.queueDeclare("q3", true, false, true, QUORUM))))
+                .contains("invalid property 'auto-delete'");
+    }
+
+    @Test
+    void shouldRedeliverUnackedMessagesToAnotherNodesConsumerWhenTheFirstGoes() throws Exception {
+        Channel declarer = channel(0);
+        declarer.queueDeclare("jobs", true, false, false, QUORUM);
+        awaitKnownEverywhere("jobs");
+        declarer.confirmSelect();
+        for (int i = 0; i < 10; i++) {
+            declarer.basicPublish("", "jobs", MessageProperties.PERSISTENT_BASIC, body(i));
+        }
+        declarer.waitForConfirmsOrDie(30_000);
+
+        Channel first = channel(1);
+        first.basicQos(10);
+        List<String> held = new CopyOnWriteArrayList<>();
+        first.basicConsume("jobs", false, (tag, delivery) -> held.add(text(delivery.getBody())), tag -> {});
+        await().atMost(Duration.ofSeconds(20)).until(() -> held.size() == 10);
+        first.getConnection().close(); // never acked: the messages go back
+
+        Channel second = channel(2);
+        Map<String, Object> redelivered = new ConcurrentHashMap<>();
+        second.basicConsume(
+                "jobs",
+                true,
+                (tag, delivery) -> {
+                    assertThat(delivery.getEnvelope().isRedeliver()).isTrue();
+                    Object count = delivery.getProperties().getHeaders() == null
+                            ? null
+                            : delivery.getProperties().getHeaders().get("x-delivery-count");
+                    redelivered.put(text(delivery.getBody()), count == null ? "none" : count);
+                },
+                tag -> {});
+        await().atMost(Duration.ofSeconds(20)).until(() -> redelivered.size() == 10);
+        assertThat(redelivered.values()).allMatch(count -> count.equals(1L));
+    }
+
+    @Test
+    void shouldGetPurgeAndDeleteFromAnyNode() throws Exception {
+        Channel declarer = channel(0);
+        declarer.queueDeclare("box", true, false, false, QUORUM);
+        awaitKnownEverywhere("box");
+        declarer.confirmSelect();
+        for (int i = 0; i < 5; i++) {
+            declarer.basicPublish("", "box", MessageProperties.PERSISTENT_BASIC, body(i));
+        }
+        declarer.waitForConfirmsOrDie(30_000);
+
+        Channel getter = channel(1);
+        GetResponse first = getter.basicGet("box", false);
+        assertThat(text(first.getBody())).isEqualTo("0");
+        assertThat(first.getMessageCount()).isEqualTo(4);
+        getter.basicAck(first.getEnvelope().getDeliveryTag(), false);
+        GetResponse second = getter.basicGet("box", true);
+        assertThat(text(second.getBody())).isEqualTo("1");
+
+        assertThat(getter.queuePurge("box").getMessageCount()).isEqualTo(3);
+        Channel watcher = channel(2);
+        Set<String> cancelled = ConcurrentHashMap.newKeySet();
+        watcher.basicConsume("box", false, (tag, delivery) -> {}, cancelled::add);
+
+        assertThat(channel(0).queueDelete("box").getMessageCount()).isZero();
+        await().atMost(Duration.ofSeconds(20)).until(() -> !cancelled.isEmpty()); // basic.cancel on node 3
+        await().atMost(Duration.ofSeconds(20)).until(() -> {
+            for (CourierServer node : nodes) {
+                if (node.broker().vhost("/").findQueue("box") != null) {
+                    return false;
+                }
+            }
+            return true;
+        });
+    }
+
+    @Test
+    void shouldDeadLetterAfterTheDeliveryLimitThroughTheDefaultExchange() throws Exception {
+        Channel channel = channel(0);
+        channel.queueDeclare("poison.dlq", true, false, false, QUORUM);
+        Map<String, Object> arguments = new HashMap<>(QUORUM);
+        arguments.put("x-delivery-limit", 1);
+        arguments.put("x-dead-letter-exchange", "");
+        arguments.put("x-dead-letter-routing-key", "poison.dlq");
+        channel.queueDeclare("poison", true, false, false, arguments);
+        awaitKnownEverywhere("poison");
+        awaitKnownEverywhere("poison.dlq");
+        channel.confirmSelect();
+        channel.basicPublish("", "poison", MessageProperties.PERSISTENT_BASIC, body(7));
+        channel.waitForConfirmsOrDie(30_000);
+
+        Channel consumer = channel(1);
+        consumer.basicConsume(
+                "poison",
+                false,
+                (tag, delivery) -> consumer.basicNack(delivery.getEnvelope().getDeliveryTag(), false, true),
+                tag -> {});
+
+        Channel reader = channel(2);
+        GetResponse[] dead = new GetResponse[1];
+        await().atMost(Duration.ofSeconds(30)).until(() -> (dead[0] = reader.basicGet("poison.dlq", true)) != null);
+        assertThat(text(dead[0].getBody())).isEqualTo("7");
+        assertThat(dead[0].getProps().getHeaders()).containsKey("x-death");
+    }
+
+    @Test
+    void shouldKeepPublishingAndConsumingWhenANodeStops() throws Exception {
+        Channel declarer = channel(0);
+        declarer.queueDeclare("ha", true, false, false, QUORUM);
+        awaitKnownEverywhere("ha");
+        Channel publisher = channel(1);
+        publisher.confirmSelect();
+        for (int i = 0; i < 100; i++) {
+            publisher.basicPublish("", "ha", MessageProperties.PERSISTENT_BASIC, body(i));
+        }
+        publisher.waitForConfirmsOrDie(30_000);
+
+        // stop a node that is neither the publisher's nor the consumer's: whichever led the group
+        // of "ha" among the others, a majority (2 of 3) remains
+        nodes[0].close();
+        nodes[0] = null;
+        for (int i = 100; i < 200; i++) {
+            publisher.basicPublish("", "ha", MessageProperties.PERSISTENT_BASIC, body(i));
+        }
+        publisher.waitForConfirmsOrDie(30_000);
+
+        Channel consumer = channel(2);
+        Set<String> received = ConcurrentHashMap.newKeySet();
+        consumer.basicConsume("ha", true, (tag, delivery) -> received.add(text(delivery.getBody())), tag -> {});
+        await().atMost(Duration.ofSeconds(30)).until(() -> received.size() >= 200);
+        assertThat(received).hasSize(200);
+    }
+}
