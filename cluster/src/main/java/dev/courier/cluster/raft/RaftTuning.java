@@ -24,8 +24,10 @@ package dev.courier.cluster.raft;
  * @param requestTimeoutMs the Ratis client resends an entry not answered within this time; keep it
  *     well above the worst commit latency or resends pile up
  * @param retryIntervalMs pause between attempts while a group has no reachable leader
- * @param retryWindowMs how long an entry keeps being retried (e.g. through a leader election)
- *     before its submits fail
+ * @param retryWindowMs roughly how long an entry keeps being retried (e.g. through a leader
+ *     election) before its submits fail: the Ratis client makes {@code retryWindowMs /
+ *     retryIntervalMs} attempts, so the bound holds when attempts fail fast (no leader, connection
+ *     refused); an attempt that times out counts {@link #requestTimeoutMs} on top
  */
 public record RaftTuning(
         int electionTimeoutMinMs,

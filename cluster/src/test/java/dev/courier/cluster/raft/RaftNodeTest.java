@@ -61,7 +61,7 @@ class RaftNodeTest {
     }
 
     @Test
-    void shouldFailOnlyTheCommandWhoseApplyThrows() throws Exception {
+    void shouldFailOnlyTheCommandsThatCannotBeApplied() throws Exception {
         try (TestCluster cluster = new TestCluster(dir, 3, TestCluster.testTuning()).startAll()) {
             RaftNode node = cluster.node("n2");
             CompletableFuture<byte[]> before = node.submit("g0", bytes("a"));
@@ -74,6 +74,14 @@ class RaftNodeTest {
             assertThat(text(get(after))).isEqualTo("1");
             cluster.awaitReplicas("g0", List.of("a", "b"));
             assertThatThrownBy(() -> node.submit("nope", bytes("x"))).isInstanceOf(IllegalArgumentException.class);
+
+            int largest = TestCluster.testTuning().maxCommandBytes();
+            assertThatThrownBy(() -> get(node.submit("g0", new byte[largest + 1])))
+                    .hasCauseInstanceOf(IllegalArgumentException.class);
+            // A command far above the batch size travels alone in its entry.
+            String big = "x".repeat(1024 * 1024);
+            assertThat(text(get(node.submit("g0", bytes(big))))).isEqualTo("2");
+            cluster.awaitReplicas("g0", List.of("a", "b", big));
         }
     }
 
