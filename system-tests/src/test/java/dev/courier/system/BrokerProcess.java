@@ -19,6 +19,7 @@ import java.util.regex.Pattern;
  */
 final class BrokerProcess implements AutoCloseable {
     private static final Pattern AMQP_PORT = Pattern.compile("amqp=[^ ]*:(\\d+)");
+    private static final Pattern HTTP_PORT = Pattern.compile("http=[^ ]*:(\\d+)");
     private static final long READY_TIMEOUT_SECONDS = 120;
 
     private final Process process;
@@ -120,6 +121,18 @@ final class BrokerProcess implements AutoCloseable {
             throw new IllegalStateException("no amqp port in ready line: " + readyLine);
         }
         return Integer.parseInt(matcher.group(1));
+    }
+
+    int httpPort() {
+        Matcher matcher = HTTP_PORT.matcher(readyLine);
+        if (!matcher.find()) {
+            throw new IllegalStateException("no http port in ready line: " + readyLine);
+        }
+        return Integer.parseInt(matcher.group(1));
+    }
+
+    boolean alive() {
+        return process.isAlive();
     }
 
     long pid() {
