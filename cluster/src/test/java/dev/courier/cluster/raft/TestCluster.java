@@ -48,8 +48,10 @@ final class TestCluster implements AutoCloseable {
         return new ArrayList<>(peers.keySet());
     }
 
+    /** Starts every node and waits for each group's preferred leader. */
     TestCluster startAll() {
         peers.keySet().forEach(this::start);
+        awaitPreferredLeaders();
         return this;
     }
 
@@ -95,6 +97,20 @@ final class TestCluster implements AutoCloseable {
         return await().atMost(DEADLINE)
                 .until(() -> agreedLeader(group), Optional::isPresent)
                 .orElseThrow();
+    }
+
+    /**
+     * Waits until every group is led by the node it prefers ({@code g0} by {@code n1}, …). Tests that
+     * expect each command exactly once start from there: a leader handing over to the preferred node
+     * while a command is in flight can make the client resend a command that also commits.
+     */
+    void awaitPreferredLeaders() {
+        List<String> ids = running();
+        for (int i = 0; i < ids.size(); i++) {
+            String group = GroupLayout.groupName(i);
+            String preferred = ids.get(i);
+            await().atMost(DEADLINE).until(() -> agreedLeader(group), leader -> leader.equals(Optional.of(preferred)));
+        }
     }
 
     private Optional<String> agreedLeader(String group) {
