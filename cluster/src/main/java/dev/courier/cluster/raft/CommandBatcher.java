@@ -111,7 +111,10 @@ final class CommandBatcher implements AutoCloseable {
             // close() interrupts to stop the thread.
             Thread.currentThread().interrupt();
         } catch (RuntimeException e) {
+            // A bug, not a Raft failure: refuse further submits rather than let them wait forever.
             LOG.error("group {}: batcher stopped", groupName, e);
+            closed = true;
+            failQueued();
         }
     }
 
