@@ -34,6 +34,9 @@ public final class QuorumDirectory implements QuorumQueueListener {
     private final Map<String, QuorumQueue> queues = new ConcurrentHashMap<>();
     private volatile QuorumQueues cluster;
     private volatile String nodeId = "";
+    /** This process's publisher identity: a restarted node must not look like its old self. */
+    private final String incarnation =
+            Long.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextLong());
 
     QuorumDirectory(Function<String, VirtualHost> vhosts) {
         this.vhosts = vhosts;
@@ -56,6 +59,11 @@ public final class QuorumDirectory implements QuorumQueueListener {
 
     String nodeId() {
         return nodeId;
+    }
+
+    /** The publisher id of this node's publishes: node id and incarnation. */
+    String publisherId() {
+        return nodeId + "@" + incarnation;
     }
 
     QuorumQueues cluster() {

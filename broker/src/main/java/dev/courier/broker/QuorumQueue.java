@@ -43,6 +43,13 @@ final class QuorumQueue extends MessageQueue {
     private final Map<Long, CompletableFuture<Delivery>> gets = new ConcurrentHashMap<>();
 
     private final String getConsumerId;
+    /**
+     * Publishes from this node are numbered in the order they are submitted, so that the state
+     * machine drops a copy the Raft client resent after a leader change ({@code DUPLICATE}).
+     */
+    private final Object publishOrder = new Object();
+
+    private long publishSeq; // guarded by publishOrder
 
     private volatile int ready;
     private volatile int unacked;
@@ -137,23 +144,31 @@ final class QuorumQueue extends MessageQueue {
 
     @Override
     public void enqueue(Message message, EnqueueListener listener) {
-        Command.Enqueue command;
+        String dedupKey;
+        int priority;
+        long ttl;
+        byte[] encoded;
         try {
-            command = new Command.Enqueue(
-                    key,
-                    null, // Ratis' retry cache already drops a resent request
-                    0,
-                    dedupKey(message),
-                    message.hasPriority()
-                            ? Math.min(255, Math.max(0, message.properties().priority()))
-                            : 0,
-                    perMessageTtl(message),
-                    QuorumMessages.encode(message, vhost.runtime().clockMs().getAsLong()));
+            dedupKey = dedupKey(message);
+            priority = message.hasPriority()
+                    ? Math.min(255, Math.max(0, message.properties().priority()))
+                    : 0;
+            ttl = perMessageTtl(message);
+            encoded = QuorumMessages.encode(message, vhost.runtime().clockMs().getAsLong());
         } finally {
             message.release();
         }
         stats.increment(QueueStats.Counter.PUBLISH);
-        directory.cluster().submit(key, command).whenComplete((reply, failure) -> {
+        CompletableFuture<Reply> submitted;
+        synchronized (publishOrder) {
+            submitted = directory
+                    .cluster()
+                    .submit(
+                            key,
+                            new Command.Enqueue(
+                                    key, directory.publisherId(), ++publishSeq, dedupKey, priority, ttl, encoded));
+        }
+        submitted.whenComplete((reply, failure) -> {
             if (listener != null) {
                 listener.onEnqueued(failure == null
                         && reply instanceof Reply.Enqueued enqueued

@@ -18,6 +18,8 @@ import java.io.UncheckedIOException;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.TreeMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The state machine of one Raft group of quorum queues: the queues' {@link QueueGroupState} plus
@@ -28,6 +30,7 @@ import java.util.TreeMap;
  * node go to the {@link QuorumQueueListener}. Runs on the group's apply thread only.
  */
 final class QueueGroupMachine implements ReplicatedStateMachine {
+    private static final Logger LOG = LoggerFactory.getLogger(QueueGroupMachine.class);
     private final String group;
     private final String nodeId;
     private final QuorumQueueListener listener;
@@ -166,6 +169,12 @@ final class QueueGroupMachine implements ReplicatedStateMachine {
     @Override
     public void leadershipChanged(boolean nowLeader) {
         leader = nowLeader;
+        LOG.info(
+                "quorum queue group {}: node {} is {} ({} queue(s))",
+                group,
+                nodeId,
+                nowLeader ? "the leader now" : "a follower now",
+                definitions.size());
     }
 
     /** The binary form of entries and replies. */

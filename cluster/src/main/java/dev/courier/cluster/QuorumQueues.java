@@ -133,6 +133,16 @@ public final class QuorumQueues implements AutoCloseable {
      */
     public CompletableFuture<dev.courier.cluster.fifo.Reply> submit(String queue, Command command) {
         return raft.submit(groupOf(queue), Envelope.command(command))
+                .whenComplete((bytes, failure) -> {
+                    if (failure != null) {
+                        // the Raft client retried through elections for its whole window first
+                        LOG.warn(
+                                "{} on quorum queue {} failed: {}",
+                                command.getClass().getSimpleName(),
+                                queue,
+                                failure.toString());
+                    }
+                })
                 .thenApply(bytes -> Envelope.answer(bytes).reply());
     }
 

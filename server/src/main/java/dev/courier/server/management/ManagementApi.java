@@ -226,6 +226,22 @@ final class ManagementApi {
         out.put("os_pid", Long.toString(ProcessHandle.current().pid()));
         out.put("jvm", Runtime.version().toString());
         out.put("threads", ManagementFactory.getThreadMXBean().getThreadCount());
+        QuorumQueues cluster = broker.quorumQueues().clusterOrNull();
+        if (cluster != null) {
+            List<Map<String, Object>> groups = new ArrayList<>();
+            for (ClusterStatus.GroupStatus group : cluster.raft().status().groups()) {
+                Map<String, Object> g = new LinkedHashMap<>();
+                g.put("name", group.group());
+                g.put("role", group.role().toLowerCase(java.util.Locale.ROOT));
+                g.put("leader", group.leader().orElse(null));
+                g.put("term", group.term());
+                g.put("commit_index", group.commitIndex());
+                g.put("applied_index", group.appliedIndex());
+                g.put("peers_up", group.peersUp());
+                groups.add(g);
+            }
+            out.put("raft_groups", groups); // Courier's own: this node's replicas of the queue groups
+        }
         return out;
     }
 
