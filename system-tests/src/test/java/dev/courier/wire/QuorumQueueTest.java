@@ -14,7 +14,10 @@ import com.rabbitmq.client.GetResponse;
 import com.rabbitmq.client.MessageProperties;
 import dev.courier.server.CourierServer;
 import dev.courier.server.ServerConfig;
+import dev.courier.server.ctl.Ctl;
 import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -30,6 +33,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
 
 /**
  * Quorum queues on a three-node cluster, all three brokers in this JVM: declared on one node,
@@ -84,7 +88,7 @@ class QuorumQueueTest {
     private CourierServer start(int n) throws Exception {
         return CourierServer.start(ServerConfig.defaults()
                 .withAmqpPort(0)
-                .withHttpPort(-1)
+                .withHttpPort(0)
                 .withDataDir(dir.resolve("n" + (n + 1)))
                 .with("cluster.node_id", "n" + (n + 1))
                 .with("cluster.nodes", clusterSpec)
@@ -174,6 +178,27 @@ class QuorumQueueTest {
         assertThat(received).containsExactlyElementsOf(expected); // FIFO, each once
         await().atMost(Duration.ofSeconds(10))
                 .until(() -> declarer.queueDeclarePassive("orders").getMessageCount() == 0);
+    }
+
+    @Test
+    void shouldShowTheClusterInTheManagementApiAndCtl() throws Exception {
+        channel(0).queueDeclare("shown", true, false, false, QUORUM);
+        awaitKnownEverywhere("shown");
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = new CommandLine(new Ctl())
+                .setOut(new PrintWriter(out))
+                .setErr(new PrintWriter(err))
+                .execute("status", "--url", "http://127.0.0.1:" + nodes[1].httpPort());
+        assertThat(code).as(err.toString()).isZero();
+        assertThat(out.toString())
+                .contains("n1", "n2", "n3", "Raft groups of quorum queues, as node n2 sees them", "leader");
+
+        StringWriter queues = new StringWriter();
+        new CommandLine(new Ctl())
+                .setOut(new PrintWriter(queues))
+                .execute("list", "queues", "--json", "--url", "http://127.0.0.1:" + nodes[2].httpPort());
+        assertThat(queues.toString()).contains("\"type\" : \"quorum\"", "\"members\"", "\"leader\"");
     }
 
     @Test

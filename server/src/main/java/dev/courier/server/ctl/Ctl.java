@@ -587,6 +587,20 @@ public final class Ctl implements Callable<Integer> {
                     .column("uptime_ms", "uptime")
                     .column("mem_used", "mem_used")
                     .print(nodes, out);
+            JsonNode groups = nodes.path(0).path("raft_groups");
+            if (groups.isArray() && !groups.isEmpty()) {
+                out.println();
+                out.println(
+                        "Raft groups of quorum queues, as node " + Table.text(nodes.path(0), "name") + " sees them:");
+                new Table()
+                        .column("group", "name")
+                        .column("role", "role")
+                        .column("leader", "leader")
+                        .column("term", "term")
+                        .column("commit", "commit_index")
+                        .column("applied", "applied_index")
+                        .print(groups, out);
+            }
         }
     }
 
