@@ -193,7 +193,11 @@ fi
 start_courier() {
   mkdir -p "$work/courier"
   log "starting Courier ($courier_root/courier; builds the jar first if it is stale)"
-  "$courier_root/courier" server --amqp-port 0 --http-port 0 --data-dir "$work/courier/data" "${courier_sets[@]}" \
+  # a one-node cluster, so that the quorum scenario has Raft-replicated queues to measure
+  local raft_port
+  raft_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  "$courier_root/courier" server --amqp-port 0 --http-port 0 --data-dir "$work/courier/data" \
+    --node-id bench --cluster "bench=127.0.0.1:$raft_port" "${courier_sets[@]}" \
     >"$results/courier.out" 2>"$results/courier.err" &
   courier_pid=$!
   local port=""

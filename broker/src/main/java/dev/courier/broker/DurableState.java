@@ -146,9 +146,12 @@ final class DurableState {
         return binding.source().durable() && !binding.source().name().isEmpty() && destination;
     }
 
-    /** Exclusive queues die with their connection, so they are never recorded. */
+    /**
+     * Exclusive queues die with their connection, so they are never recorded; quorum queues (and
+     * their bindings) are kept by the cluster's log instead.
+     */
     static boolean isDurable(MessageQueue queue) {
-        return queue.durable() && !queue.exclusive();
+        return queue.durable() && !queue.exclusive() && !(queue instanceof QuorumQueue);
     }
 
     private static byte[] encode(Map<String, Object> table) {

@@ -120,6 +120,52 @@ public final class QuorumDirectory implements QuorumQueueListener {
                 a.deduplication() ? (int) Math.min(Integer.MAX_VALUE, a.deduplicationMaxKeys()) : 0);
     }
 
+    /**
+     * Tells every node of a binding made (or removed) here to a quorum queue, with the source
+     * exchange's definition, so that publishing through any node routes to the queue. Bound here
+     * already; the others follow within a commit.
+     */
+    void replicateBinding(
+            boolean bind, QuorumQueue queue, Exchange source, String routingKey, Map<String, Object> arguments) {
+        Map<String, Object> table = new LinkedHashMap<>();
+        table.put("exchange", source.name());
+        table.put("type", source.type());
+        table.put("durable", source.durable());
+        table.put("auto_delete", source.autoDelete());
+        table.put("internal", source.internal());
+        table.put("exchange_arguments", source.arguments());
+        table.put("routing_key", routingKey);
+        table.put("arguments", arguments == null ? Map.of() : arguments);
+        byte[] encoded = encode(table);
+        ByteBuf args = Unpooled.buffer();
+        try {
+            FieldTables.write(args, arguments == null ? Map.of() : arguments);
+            String bindingKey = source.name() + '\u0000' + routingKey + '\u0000' + ByteBufUtil.hexDump(args);
+            cluster().binding(bind, queue.key(), bindingKey, encoded).whenComplete((reply, failure) -> {
+                if (failure != null) {
+                    LOG.warn(
+                            "could not replicate the {} of {} to exchange '{}': {}",
+                            bind ? "binding" : "unbinding",
+                            queue,
+                            source.name(),
+                            failure.toString());
+                }
+            });
+        } finally {
+            args.release();
+        }
+    }
+
+    private static byte[] encode(Map<String, Object> table) {
+        ByteBuf out = Unpooled.buffer();
+        try {
+            FieldTables.write(out, table);
+            return ByteBufUtil.getBytes(out);
+        } finally {
+            out.release();
+        }
+    }
+
     /** Registers the object a local declare created before it is replicated. */
     void register(QuorumQueue queue) {
         queues.put(queue.key(), queue);
@@ -152,6 +198,23 @@ public final class QuorumDirectory implements QuorumQueueListener {
                 String.valueOf(table.get("name")), Boolean.TRUE.equals(table.get("auto_delete")), arguments, this);
         if (created != null) {
             queues.put(queue, created);
+        }
+    }
+
+    @Override
+    public void bound(String queue, byte[] binding) {
+        applyBinding(true, queue, binding);
+    }
+
+    @Override
+    public void unbound(String queue, byte[] binding) {
+        applyBinding(false, queue, binding);
+    }
+
+    private void applyBinding(boolean bind, String queue, byte[] binding) {
+        QuorumQueue target = queues.get(queue);
+        if (target != null) {
+            target.vhost().applyReplicatedBinding(bind, target, FieldTables.read(Unpooled.wrappedBuffer(binding)));
         }
     }
 

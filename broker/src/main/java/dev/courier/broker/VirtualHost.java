@@ -524,6 +524,9 @@ public final class VirtualHost {
             Binding binding = new Binding(source, destination, routingKey, arguments);
             source.validateBinding(binding);
             addBinding(binding);
+            if (destination instanceof QuorumQueue quorum) {
+                runtime.quorum().replicateBinding(true, quorum, source, routingKey, arguments);
+            }
         }
     }
 
@@ -538,6 +541,53 @@ public final class VirtualHost {
             Exchange source = existingExchange(exchange);
             MessageQueue destination = queue(queue, owner);
             removeBinding(new Binding(source, destination, routingKey, arguments));
+            if (destination instanceof QuorumQueue quorum) {
+                runtime.quorum().replicateBinding(false, quorum, source, routingKey, arguments);
+            }
+        }
+    }
+
+    /**
+     * A binding to a quorum queue made or removed on some node (or replayed from the cluster's
+     * log): applies it here, declaring the source exchange as described when this node lacks it.
+     */
+    @SuppressWarnings("unchecked")
+    void applyReplicatedBinding(boolean bind, QuorumQueue queue, Map<String, Object> binding) {
+        String exchange = String.valueOf(binding.get("exchange"));
+        String routingKey = String.valueOf(binding.get("routing_key"));
+        Map<String, Object> arguments = (Map<String, Object>) binding.get("arguments");
+        synchronized (lock) {
+            try {
+                Exchange source = exchanges.get(exchange);
+                if (source == null && bind) {
+                    declareExchange(
+                            exchange,
+                            String.valueOf(binding.get("type")),
+                            false,
+                            Boolean.TRUE.equals(binding.get("durable")),
+                            Boolean.TRUE.equals(binding.get("auto_delete")),
+                            Boolean.TRUE.equals(binding.get("internal")),
+                            (Map<String, Object>) binding.get("exchange_arguments"));
+                    source = exchanges.get(exchange);
+                }
+                if (source == null || queues.get(queue.name()) != queue) {
+                    return;
+                }
+                Binding b = new Binding(source, queue, routingKey, arguments);
+                if (bind) {
+                    source.validateBinding(b);
+                    addBinding(b);
+                } else {
+                    removeBinding(b);
+                }
+            } catch (AmqpException e) {
+                LOG.warn(
+                        "cannot apply the cluster's {} of {} to exchange '{}' here: {}",
+                        bind ? "binding" : "unbinding",
+                        queue,
+                        exchange,
+                        e.getMessage());
+            }
         }
     }
 

@@ -37,6 +37,9 @@ final class QueueGroupMachine implements ReplicatedStateMachine {
     private final Effects effects = new Effects();
     private QueueGroupState state = new QueueGroupState();
     private final TreeMap<String, byte[]> definitions = new TreeMap<>();
+    /** Bindings to each queue: queue to (binding key to the broker's encoded binding). */
+    private final TreeMap<String, TreeMap<String, byte[]>> bindings = new TreeMap<>();
+
     private volatile boolean leader;
 
     QueueGroupMachine(String group, String nodeId, QuorumQueueListener listener) {
@@ -77,8 +80,27 @@ final class QueueGroupMachine implements ReplicatedStateMachine {
                     Command delete = Command.readFrom(in);
                     reply = state.apply(index, timeMs, delete, effects);
                     dispatch(leaderNow);
+                    bindings.remove(queue);
                     if (definitions.remove(queue) != null) {
                         listener.deleted(queue);
+                    }
+                }
+                case Envelope.BIND, Envelope.UNBIND -> {
+                    String queue = in.readUTF();
+                    String bindingKey = in.readUTF();
+                    byte[] binding = in.readNBytes(in.readInt());
+                    if (!definitions.containsKey(queue)) {
+                        reply = new Reply.NoSuchQueue(queue);
+                    } else if (kind == Envelope.BIND) {
+                        bindings.computeIfAbsent(queue, q -> new TreeMap<>()).put(bindingKey, binding);
+                        listener.bound(queue, binding);
+                        reply = Reply.OK;
+                    } else {
+                        TreeMap<String, byte[]> ofQueue = bindings.get(queue);
+                        if (ofQueue != null && ofQueue.remove(bindingKey) != null) {
+                            listener.unbound(queue, binding);
+                        }
+                        reply = Reply.OK;
                     }
                 }
                 case Envelope.COMMAND -> {
@@ -144,6 +166,16 @@ final class QueueGroupMachine implements ReplicatedStateMachine {
             data.writeInt(e.getValue().length);
             data.write(e.getValue());
         }
+        data.writeInt(bindings.size());
+        for (Map.Entry<String, TreeMap<String, byte[]>> queue : bindings.entrySet()) {
+            data.writeUTF(queue.getKey());
+            data.writeInt(queue.getValue().size());
+            for (Map.Entry<String, byte[]> binding : queue.getValue().entrySet()) {
+                data.writeUTF(binding.getKey());
+                data.writeInt(binding.getValue().length);
+                data.write(binding.getValue());
+            }
+        }
         state.writeSnapshot(data);
         data.flush();
     }
@@ -157,10 +189,25 @@ final class QueueGroupMachine implements ReplicatedStateMachine {
             String queue = data.readUTF();
             read.put(queue, data.readNBytes(data.readInt()));
         }
+        TreeMap<String, TreeMap<String, byte[]>> readBindings = new TreeMap<>();
+        int queues = data.readInt();
+        for (int i = 0; i < queues; i++) {
+            String queue = data.readUTF();
+            TreeMap<String, byte[]> ofQueue = new TreeMap<>();
+            int n = data.readInt();
+            for (int j = 0; j < n; j++) {
+                String bindingKey = data.readUTF();
+                ofQueue.put(bindingKey, data.readNBytes(data.readInt()));
+            }
+            readBindings.put(queue, ofQueue);
+        }
         state = QueueGroupState.readSnapshot(data);
         definitions.clear();
         definitions.putAll(read);
+        bindings.clear();
+        bindings.putAll(readBindings);
         listener.restored(group, Map.copyOf(definitions));
+        bindings.forEach((queue, ofQueue) -> ofQueue.values().forEach(binding -> listener.bound(queue, binding)));
         for (String queue : definitions.keySet()) {
             reportCounts(queue);
         }
@@ -182,6 +229,8 @@ final class QueueGroupMachine implements ReplicatedStateMachine {
         static final int DECLARE = 1;
         static final int DELETE = 2;
         static final int COMMAND = 3;
+        static final int BIND = 4;
+        static final int UNBIND = 5;
 
         private Envelope() {}
 
@@ -200,6 +249,16 @@ final class QueueGroupMachine implements ReplicatedStateMachine {
                 out.writeByte(DELETE);
                 out.writeUTF(delete.queue());
                 delete.writeTo(out);
+            });
+        }
+
+        static byte[] binding(boolean bind, String queue, String bindingKey, byte[] binding) {
+            return write(out -> {
+                out.writeByte(bind ? BIND : UNBIND);
+                out.writeUTF(queue);
+                out.writeUTF(bindingKey);
+                out.writeInt(binding.length);
+                out.write(binding);
             });
         }
 

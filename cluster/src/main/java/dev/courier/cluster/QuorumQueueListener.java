@@ -12,6 +12,15 @@ public interface QuorumQueueListener {
     /** A queue was declared (on any node) with this broker-encoded definition. */
     void declared(String queue, byte[] definition);
 
+    /**
+     * A binding to a queue was made (on any node) with this broker-encoded description; also
+     * replayed after {@link #declared} and {@link #restored}. Idempotent on the broker's side.
+     */
+    void bound(String queue, byte[] binding);
+
+    /** A binding to a queue was removed (on any node). */
+    void unbound(String queue, byte[] binding);
+
     /** A queue was deleted (on any node); its consumers have had {@link #consumerCancelled}. */
     void deleted(String queue);
 

@@ -121,6 +121,17 @@ public final class QuorumQueues implements AutoCloseable {
                 .thenApply(bytes -> Envelope.answer(bytes).definition());
     }
 
+    /**
+     * Replicates a binding to a queue (or its removal); {@code bindingKey} identifies it among
+     * the queue's bindings, {@code binding} is the broker's encoding. Every node hears {@link
+     * QuorumQueueListener#bound} (or {@code unbound}).
+     */
+    public CompletableFuture<dev.courier.cluster.fifo.Reply> binding(
+            boolean bind, String queue, String bindingKey, byte[] binding) {
+        return raft.submit(groupOf(queue), Envelope.binding(bind, queue, bindingKey, binding))
+                .thenApply(bytes -> Envelope.answer(bytes).reply());
+    }
+
     /** Deletes a queue; completes with the number of messages it dropped. */
     public CompletableFuture<dev.courier.cluster.fifo.Reply> delete(String queue) {
         return raft.submit(groupOf(queue), Envelope.delete(new Command.DeleteQueue(queue)))

@@ -202,6 +202,37 @@ class QuorumQueueTest {
     }
 
     @Test
+    void shouldRouteThroughAnyNodeToAQuorumQueueBoundOnAnother() throws Exception {
+        Channel binder = channel(0);
+        binder.exchangeDeclare("events", "topic", true);
+        binder.queueDeclare("orders.created", true, false, false, QUORUM);
+        binder.queueBind("orders.created", "events", "order.*");
+        awaitKnownEverywhere("orders.created");
+
+        // node 2 never saw the exchange declared: the binding brought it along
+        Channel publisher = channel(1);
+        publisher.confirmSelect();
+        await().atMost(Duration.ofSeconds(20))
+                .until(() -> nodes[1].broker().vhost("/").exchange("events") != null);
+        publisher.basicPublish("events", "order.created", true, MessageProperties.PERSISTENT_BASIC, body(1));
+        publisher.waitForConfirmsOrDie(30_000);
+        Channel reader = channel(2);
+        GetResponse[] got = new GetResponse[1];
+        await().atMost(Duration.ofSeconds(20)).until(() -> (got[0] = reader.basicGet("orders.created", true)) != null);
+        assertThat(text(got[0].getBody())).isEqualTo("1");
+
+        binder.queueUnbind("orders.created", "events", "order.*");
+        List<Integer> returned = new CopyOnWriteArrayList<>();
+        publisher.addReturnListener(r -> returned.add(r.getReplyCode()));
+        await().atMost(Duration.ofSeconds(20)).until(() -> {
+            publisher.basicPublish("events", "order.created", true, MessageProperties.PERSISTENT_BASIC, body(2));
+            publisher.waitForConfirmsOrDie(30_000);
+            return !returned.isEmpty();
+        });
+        assertThat(returned).contains(312); // NO_ROUTE once the unbinding reached node 2
+    }
+
+    @Test
     void shouldRefuseQuorumQueuesThatCannotBeReplicated() throws Exception {
         Channel channel = channel(0);
         assertThat(replyText(closedBy(() -> channel.queueDeclare("q1", false, false, false, QUORUM))))
