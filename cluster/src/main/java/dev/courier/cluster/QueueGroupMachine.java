@@ -109,6 +109,13 @@ final class QueueGroupMachine implements ReplicatedStateMachine {
                     if (command instanceof Command.NodeDown down) {
                         listener.nodeDown(group, down.node());
                     }
+                    // counts change without effects too (an enqueue with no consumer, a cancel)
+                    String queue = QueueGroupState.queueOf(command);
+                    if (queue != null) {
+                        reportCounts(queue);
+                    } else {
+                        definitions.keySet().forEach(this::reportCounts);
+                    }
                 }
                 default -> throw new IOException("unknown envelope kind " + kind);
             }

@@ -290,6 +290,9 @@ class QuorumQueueTest {
             declarer.basicPublish("", "box", MessageProperties.PERSISTENT_BASIC, body(i));
         }
         declarer.waitForConfirmsOrDie(30_000);
+        Channel counter = channel(2);
+        await().atMost(Duration.ofSeconds(20))
+                .until(() -> counter.queueDeclarePassive("box").getMessageCount() == 5); // counts on every node
 
         Channel getter = channel(1);
         GetResponse first = getter.basicGet("box", false);

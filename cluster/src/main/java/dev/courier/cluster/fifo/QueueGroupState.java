@@ -140,7 +140,17 @@ public final class QueueGroupState {
         return state;
     }
 
-    private static String queueOf(Command command) {
+    /**
+     * The queue a command is about: null for commands about every queue of the group ({@code
+     * Tick}, {@code NodeDown}).
+     */
+    public static String queueOf(Command command) {
+        if (command instanceof Command.Tick || command instanceof Command.NodeDown) {
+            return null;
+        }
+        if (command instanceof Command.DeclareQueue c) {
+            return c.queue();
+        }
         if (command instanceof Command.Enqueue c) {
             return c.queue();
         } else if (command instanceof Command.Checkout c) {

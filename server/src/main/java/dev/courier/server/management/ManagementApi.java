@@ -238,6 +238,10 @@ final class ManagementApi {
                 g.put("commit_index", group.commitIndex());
                 g.put("applied_index", group.appliedIndex());
                 g.put("peers_up", group.peersUp());
+                g.put("proposed_entries", group.proposedEntries()); // commands per entry = batching
+                g.put("proposed_commands", group.proposedCommands());
+                g.put("applied_entries", group.appliedEntries());
+                g.put("applied_commands", group.appliedCommands());
                 groups.add(g);
             }
             out.put("raft_groups", groups); // Courier's own: this node's replicas of the queue groups
