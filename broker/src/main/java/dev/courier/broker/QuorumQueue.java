@@ -158,7 +158,7 @@ final class QuorumQueue extends MessageQueue {
         } finally {
             message.release();
         }
-        stats.increment(QueueStats.Counter.PUBLISH);
+        count(QueueStats.Counter.PUBLISH);
         CompletableFuture<Reply> submitted;
         synchronized (publishOrder) {
             submitted = directory
@@ -175,7 +175,7 @@ final class QuorumQueue extends MessageQueue {
                         && enqueued.outcome() != Reply.EnqueueOutcome.REJECTED);
             }
             if (reply instanceof Reply.Enqueued enqueued && enqueued.outcome() == Reply.EnqueueOutcome.DUPLICATE) {
-                stats.increment(QueueStats.Counter.DEDUPLICATED);
+                count(QueueStats.Counter.DEDUPLICATED);
             }
         });
     }
@@ -305,9 +305,9 @@ final class QuorumQueue extends MessageQueue {
         Delivery next;
         while ((next = local.waiting.peek()) != null && local.consumer.tryAcquireCredit()) {
             local.waiting.poll();
-            stats.increment(local.consumer.autoAck() ? QueueStats.Counter.DELIVER_NO_ACK : QueueStats.Counter.DELIVER);
+            count(local.consumer.autoAck() ? QueueStats.Counter.DELIVER_NO_ACK : QueueStats.Counter.DELIVER);
             if (next.redelivered()) {
-                stats.increment(QueueStats.Counter.REDELIVER);
+                count(QueueStats.Counter.REDELIVER);
             }
             local.consumer.deliver(next);
         }
@@ -326,7 +326,7 @@ final class QuorumQueue extends MessageQueue {
 
     @Override
     public void ack(long[] entryIds, int count) {
-        stats.add(QueueStats.Counter.ACK, count);
+        count(QueueStats.Counter.ACK, count);
         settle(entryIds, count, (consumer, ids) -> new Command.Settle(key, consumer, ids));
     }
 
@@ -373,7 +373,7 @@ final class QuorumQueue extends MessageQueue {
                         if (!autoAck) {
                             holders.put(ok.msgId(), getConsumerId);
                         }
-                        stats.increment(autoAck ? QueueStats.Counter.GET_NO_ACK : QueueStats.Counter.GET);
+                        count(autoAck ? QueueStats.Counter.GET_NO_ACK : QueueStats.Counter.GET);
                         return gets.computeIfAbsent(ok.msgId(), id -> new CompletableFuture<>())
                                 .thenApply(delivery -> {
                                     gets.remove(ok.msgId());
@@ -444,11 +444,33 @@ final class QuorumQueue extends MessageQueue {
         ready = view.readyCount();
         unacked = view.unackedCount();
         consumers = view.consumerCount();
-        stats.gauges(unacked, view.readyBytes());
+        synchronized (stats) {
+            stats.gauges(unacked, view.readyBytes());
+        }
+    }
+
+    /**
+     * Counts for management. {@link QueueStats} expects one writer; here event loops (publishes,
+     * acks) and the group's apply thread (deliveries) both count, so they take turns.
+     */
+    private void count(QueueStats.Counter counter) {
+        count(counter, 1);
+    }
+
+    private void count(QueueStats.Counter counter, long n) {
+        synchronized (stats) {
+            stats.add(counter, n);
+        }
     }
 
     /** Dead-letters a message the group discarded (on the leader only). */
     void onDeadLettered(Effect.DeadLettered effect) {
+        synchronized (stats) { // DeadLetters counts it
+            deadLetter(effect);
+        }
+    }
+
+    private void deadLetter(Effect.DeadLettered effect) {
         DeadLetters.deadLetter(
                 this,
                 features,

@@ -233,6 +233,38 @@ class QuorumQueueTest {
     }
 
     @Test
+    void shouldHandleEachMessageOnceWithConsumersOnEveryNode() throws Exception {
+        channel(0).queueDeclare("shared", true, false, false, QUORUM);
+        awaitKnownEverywhere("shared");
+        List<String> handled = new CopyOnWriteArrayList<>();
+        Map<Integer, Integer> perNode = new ConcurrentHashMap<>();
+        for (int node = 0; node < 3; node++) {
+            int n = node;
+            Channel consumer = channel(node);
+            consumer.basicQos(10);
+            consumer.basicConsume(
+                    "shared",
+                    false,
+                    (tag, delivery) -> {
+                        handled.add(text(delivery.getBody()));
+                        perNode.merge(n, 1, Integer::sum);
+                        consumer.basicAck(delivery.getEnvelope().getDeliveryTag(), false);
+                    },
+                    tag -> {});
+        }
+        Channel publisher = channel(1);
+        publisher.confirmSelect();
+        for (int i = 0; i < 300; i++) {
+            publisher.basicPublish("", "shared", MessageProperties.PERSISTENT_BASIC, body(i));
+        }
+        publisher.waitForConfirmsOrDie(30_000);
+
+        await().atMost(Duration.ofSeconds(30)).until(() -> handled.size() >= 300);
+        assertThat(handled).hasSize(300).doesNotHaveDuplicates();
+        assertThat(perNode).as("every node's consumer took a share").hasSize(3);
+    }
+
+    @Test
     void shouldRefuseQuorumQueuesThatCannotBeReplicated() throws Exception {
         Channel channel = channel(0);
         assertThat(replyText(closedBy(() -> channel.queueDeclare("q1", false, false, false, QUORUM))))
