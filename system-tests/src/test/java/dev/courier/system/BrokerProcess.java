@@ -149,6 +149,26 @@ final class BrokerProcess implements AutoCloseable {
         return process.exitValue();
     }
 
+    /** SIGSTOP: the process freezes with its sockets open, as a stalled or swapped-out node does. */
+    void pause() throws IOException, InterruptedException {
+        signal("-STOP");
+    }
+
+    /** SIGCONT. */
+    void resume() throws IOException, InterruptedException {
+        signal("-CONT");
+    }
+
+    private void signal(String signal) throws IOException, InterruptedException {
+        int code = new ProcessBuilder("kill", signal, Long.toString(process.pid()))
+                .inheritIO()
+                .start()
+                .waitFor();
+        if (code != 0) {
+            throw new IllegalStateException("kill " + signal + " " + process.pid() + " exited with " + code);
+        }
+    }
+
     /** kill -9. */
     void kill() throws InterruptedException {
         process.destroyForcibly().waitFor();

@@ -22,7 +22,9 @@ package dev.courier.cluster.raft;
  * @param logSegmentSizeBytes Raft log segment file size; only whole closed segments are purged (an
  *     entry larger than this gets a segment to itself)
  * @param requestTimeoutMs the Ratis client resends an entry not answered within this time; keep it
- *     well above the worst commit latency or resends pile up
+ *     well above the worst commit latency or resends pile up, but short: an entry sent to a leader
+ *     that froze (SIGSTOP, a stalled VM) waits this long before it goes to the new leader
+ *     (default 3 s, 20x the p99 commit latency measured here)
  * @param retryIntervalMs pause between attempts while a group has no reachable leader
  * @param retryWindowMs roughly how long an entry keeps being retried (e.g. through a leader
  *     election) before its submits fail: the Ratis client makes {@code retryWindowMs /
@@ -67,7 +69,7 @@ public record RaftTuning(
     /** Settings for production use: 0.5-1 s election timeouts, 64 commands / 64 KiB / 2 ms entries. */
     public static RaftTuning defaults() {
         return new RaftTuning(
-                500, 1000, 64, 64 * 1024, 2, 32, 4 * 1024 * 1024, 4096, 16L * 1024 * 1024, 10_000, 100, 30_000);
+                500, 1000, 64, 64 * 1024, 2, 32, 4 * 1024 * 1024, 4096, 16L * 1024 * 1024, 3_000, 100, 30_000);
     }
 
     public RaftTuning withElectionTimeoutsMs(int minMs, int maxMs) {
