@@ -90,13 +90,7 @@ public final class QuorumDirectory implements QuorumQueueListener {
         table.put("name", queue);
         table.put("auto_delete", autoDelete);
         table.put("arguments", arguments);
-        ByteBuf out = Unpooled.buffer();
-        try {
-            FieldTables.write(out, table);
-            return ByteBufUtil.getBytes(out);
-        } finally {
-            out.release();
-        }
+        return encode(table);
     }
 
     /** The state machine's view of the arguments; quorum queues default to a delivery limit of 20. */
