@@ -29,6 +29,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -262,6 +263,36 @@ class QuorumQueueTest {
         await().atMost(Duration.ofSeconds(30)).until(() -> handled.size() >= 300);
         assertThat(handled).hasSize(300).doesNotHaveDuplicates();
         assertThat(perNode).as("every node's consumer took a share").hasSize(3);
+    }
+
+    @Test
+    void shouldMoveMessagesOutOfAQuorumQueueForARedrive() throws Exception {
+        Channel channel = channel(0);
+        channel.queueDeclare("parked", true, false, false, QUORUM);
+        channel.queueDeclare("retry", true, false, false, QUORUM);
+        awaitKnownEverywhere("parked");
+        awaitKnownEverywhere("retry");
+        channel.confirmSelect();
+        for (int i = 0; i < 5; i++) {
+            channel.basicPublish("", "parked", MessageProperties.PERSISTENT_BASIC, body(i));
+        }
+        channel.waitForConfirmsOrDie(30_000);
+
+        int moved = nodes[1].broker()
+                .vhost("/")
+                .moveMessages("parked", "retry", 3, null)
+                .get(30, TimeUnit.SECONDS);
+
+        assertThat(moved).isEqualTo(3);
+        Channel reader = channel(2);
+        await().atMost(Duration.ofSeconds(20))
+                .until(() -> reader.queueDeclarePassive("retry").getMessageCount() == 3);
+        assertThat(reader.queueDeclarePassive("parked").getMessageCount()).isEqualTo(2);
+        List<String> order = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            order.add(text(reader.basicGet("retry", true).getBody()));
+        }
+        assertThat(order).containsExactly("0", "1", "2");
     }
 
     @Test
