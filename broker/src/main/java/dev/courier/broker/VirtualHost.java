@@ -340,7 +340,27 @@ public final class VirtualHost {
                                 + "' in vhost '" + name + "': it was declared elsewhere with other arguments");
                     }
                     return new QueueDeclareOk(queueName, queue.messageCount(), queue.consumerCount());
+                })
+                .whenComplete((ok, failure) -> {
+                    if (failure != null && !(unwrap(failure) instanceof AmqpException)) {
+                        // never replicated (no majority within the retry window): forget it here
+                        LOG.warn(
+                                "quorum queue '{}' in vhost '{}' could not be declared: {}",
+                                queueName,
+                                name,
+                                failure.toString());
+                        synchronized (lock) {
+                            queues.remove(queueName, queue);
+                        }
+                        directory.forget(queue);
+                    }
                 });
+    }
+
+    private static Throwable unwrap(Throwable failure) {
+        return failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
+                ? failure.getCause()
+                : failure;
     }
 
     /**
