@@ -239,6 +239,11 @@ final class QuorumQueue extends MessageQueue {
                 });
     }
 
+    /**
+     * basic.cancel (or the channel closing): no more deliveries to this consumer. What it was
+     * handed stays unacknowledged on its channel, which may still ack it (as with RabbitMQ);
+     * deliveries that had not reached the client yet go back at once.
+     */
     @Override
     public CompletableFuture<Void> removeConsumer(Consumer consumer) {
         LocalConsumer local = find(consumer);
@@ -246,17 +251,25 @@ final class QuorumQueue extends MessageQueue {
             return CompletableFuture.completedFuture(null);
         }
         locals.remove(local.id);
+        long[] undelivered;
         synchronized (local) {
+            undelivered = new long[local.waiting.size()];
+            int n = 0;
             for (Delivery waiting : local.waiting) {
-                holders.remove(waiting.entryId());
+                if (holders.remove(waiting.entryId()) != null) {
+                    undelivered[n++] = waiting.entryId();
+                }
                 waiting.message().release();
             }
             local.waiting.clear();
+            undelivered = java.util.Arrays.copyOf(undelivered, n);
         }
-        holders.values().removeIf(local.id::equals);
+        if (undelivered.length > 0) {
+            directory.cluster().submit(key, new Command.Return(key, local.id, undelivered));
+        }
         return directory
                 .cluster()
-                .submit(key, new Command.Cancel(key, local.id))
+                .submit(key, new Command.Detach(key, local.id))
                 .thenApply(reply -> null);
     }
 

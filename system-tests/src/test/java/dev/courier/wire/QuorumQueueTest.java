@@ -296,6 +296,41 @@ class QuorumQueueTest {
     }
 
     @Test
+    void shouldLetAConsumerAckWhatItHeldAfterBasicCancel() throws Exception {
+        Channel declarer = channel(0);
+        declarer.queueDeclare("graceful", true, false, false, QUORUM);
+        awaitKnownEverywhere("graceful");
+        declarer.confirmSelect();
+        for (int i = 0; i < 10; i++) {
+            declarer.basicPublish("", "graceful", MessageProperties.PERSISTENT_BASIC, body(i));
+        }
+        declarer.waitForConfirmsOrDie(30_000);
+
+        // a listener container stopping: cancel, finish the work in hand, ack it
+        Channel worker = channel(1);
+        worker.basicQos(4);
+        List<Long> inHand = new CopyOnWriteArrayList<>();
+        String tag = worker.basicConsume(
+                "graceful",
+                false,
+                (t, delivery) -> inHand.add(delivery.getEnvelope().getDeliveryTag()),
+                t -> {});
+        await().atMost(Duration.ofSeconds(20)).until(() -> inHand.size() == 4);
+        worker.basicCancel(tag);
+        for (long deliveryTag : inHand) {
+            worker.basicAck(deliveryTag, false);
+        }
+
+        Channel next = channel(2);
+        List<String> received = new CopyOnWriteArrayList<>();
+        next.basicConsume("graceful", true, (t, delivery) -> received.add(text(delivery.getBody())), t -> {});
+        await().atMost(Duration.ofSeconds(20)).until(() -> received.size() >= 6);
+        assertThat(received).containsExactly("4", "5", "6", "7", "8", "9"); // the acked four never come back
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> declarer.queueDeclarePassive("graceful").getMessageCount() == 0);
+    }
+
+    @Test
     void shouldRefuseQuorumQueuesThatCannotBeReplicated() throws Exception {
         Channel channel = channel(0);
         assertThat(replyText(closedBy(() -> channel.queueDeclare("q1", false, false, false, QUORUM))))

@@ -41,6 +41,7 @@ public sealed interface Command {
             case Purge.TYPE -> new Purge(in.readUTF());
             case NodeDown.TYPE -> new NodeDown(in.readUTF());
             case Tick.TYPE -> new Tick();
+            case Detach.TYPE -> new Detach(in.readUTF(), in.readUTF());
             default -> throw new IOException("unknown command type " + type);
         };
     }
@@ -344,6 +345,27 @@ public sealed interface Command {
     }
 
     /** Periodic housekeeping at the entry's time: expires messages, forgets old dedup keys. */
+    /**
+     * basic.cancel: the consumer gets no more messages, but keeps the ones it holds until it
+     * settles or returns them (an AMQP client may ack after cancelling); it leaves once it holds
+     * none. Unlike {@link Cancel}, which is for a consumer that is gone (its channel closed).
+     */
+    record Detach(String queue, String consumerId) implements Command {
+        static final int TYPE = 13;
+
+        public Detach {
+            Objects.requireNonNull(queue, "queue");
+            Objects.requireNonNull(consumerId, "consumerId");
+        }
+
+        @Override
+        public void writeTo(DataOutputStream out) throws IOException {
+            out.writeByte(TYPE);
+            out.writeUTF(queue);
+            out.writeUTF(consumerId);
+        }
+    }
+
     record Tick() implements Command {
         static final int TYPE = 12;
 

@@ -68,6 +68,8 @@ public final class QueueGroupState {
             queue.discard(timeMs, discard.consumerId(), discard.msgIds(), effects);
         } else if (command instanceof Command.Cancel cancel) {
             queue.cancel(timeMs, cancel.consumerId(), effects);
+        } else if (command instanceof Command.Detach detach) {
+            queue.detach(timeMs, detach.consumerId(), effects);
         } else if (command instanceof Command.Get get) {
             return queue.get(timeMs, get, effects);
         } else if (command instanceof Command.Purge) {
@@ -160,6 +162,8 @@ public final class QueueGroupState {
         } else if (command instanceof Command.Return c) {
             return c.queue();
         } else if (command instanceof Command.Discard c) {
+            return c.queue();
+        } else if (command instanceof Command.Detach c) {
             return c.queue();
         } else if (command instanceof Command.Cancel c) {
             return c.queue();

@@ -139,6 +139,18 @@ final class QuorumQueue {
         }
     }
 
+    /**
+     * Stops deliveries to a consumer but lets it settle what it holds: it becomes a holder like a
+     * basic.get caller's, and leaves once it holds nothing.
+     */
+    void detach(long timeMs, String consumerId, Effects effects) {
+        QueueConsumer consumer = consumers.get(consumerId);
+        if (consumer != null && !consumer.getOnly) {
+            consumer.getOnly = true;
+            afterRelease(timeMs, consumer, effects);
+        }
+    }
+
     void nodeDown(long timeMs, String node, Effects effects) {
         List<QueueConsumer> onNode = new ArrayList<>();
         for (QueueConsumer consumer : consumers.values()) {

@@ -135,6 +135,28 @@ class ConsumerDispatchTest {
     }
 
     @Test
+    void shouldLetADetachedConsumerSettleWhatItHoldsButGiveItNothingNew() {
+        h.consume("c1", 0);
+        h.publish("a");
+        h.publish("b");
+        h.apply(new Command.Detach(Q, "c1")); // basic.cancel with a and b unacked
+        assertThat(h.view().consumerCount()).isZero();
+        assertThat(h.view().unackedCount()).isEqualTo(2);
+
+        h.publish("c");
+        assertThat(h.view().readyCount()).isEqualTo(1); // not given to the detached consumer
+        h.settle("c1", 1); // an ack after basic.cancel still settles
+        assertThat(h.stats().acked()).isEqualTo(1);
+
+        h.consume("c2", 0);
+        assertThat(h.delivered()).containsExactly("c2:c");
+        h.requeue("c1", 2); // the last message it held goes back, and c1 is gone
+        assertThat(h.delivered()).containsExactly("c2:b");
+        assertThat(h.deliveries()).extracting(Effect.Deliver::deliveryCount).containsExactly(1);
+        assertThat(h.view().unackedCount()).isEqualTo(2);
+    }
+
+    @Test
     void shouldCancelEveryConsumerOnANodeThatGoesDown() {
         h.apply(new Command.Checkout(Q, "far", "n2", 0, false, 0));
         h.consume("near", 1);

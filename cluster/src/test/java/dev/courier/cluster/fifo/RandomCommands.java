@@ -8,7 +8,7 @@ import java.util.Random;
  * sequences actually exercise the state machine.
  */
 final class RandomCommands {
-    static final int COMMAND_TYPES = 12;
+    static final int COMMAND_TYPES = 13;
     static final String[] QUEUES = {"q1", "q2", "q3"};
     static final String[] CONSUMERS = {"c1", "c2", "c3", "c4"};
     static final String[] GETTERS = {"g1", "g2"};
@@ -52,6 +52,7 @@ final class RandomCommands {
             case 8 -> new Command.Get(anyString(), anyString(), anyString(), random.nextBoolean());
             case 9 -> new Command.Purge(anyString());
             case 10 -> new Command.NodeDown(anyString());
+            case 11 -> new Command.Detach(anyString(), anyString());
             default -> new Command.Tick();
         };
     }
@@ -91,8 +92,10 @@ final class RandomCommands {
         } else if (roll < 48) {
             return new Command.Checkout(
                     queue, pick(CONSUMERS), pick(NODES), random.nextInt(4), random.nextInt(5) == 0, random.nextInt(3));
-        } else if (roll < 53) {
+        } else if (roll < 51) {
             return new Command.Cancel(queue, pick(CONSUMERS));
+        } else if (roll < 53) {
+            return new Command.Detach(queue, pick(CONSUMERS));
         } else if (roll < 70) {
             return new Command.Settle(queue, pickConsumerOrGetter(), plausibleIds(nextMsgIdHint));
         } else if (roll < 78) {
