@@ -352,16 +352,9 @@ public final class ClassicQueue extends MessageQueue {
 
     private long expiryOf(Message message, long nowMs) {
         long ttl = features.messageTtlMs();
-        if (message.hasExpiration()) {
-            String expiration = message.properties().expiration();
-            try {
-                long perMessage = Long.parseLong(expiration);
-                if (perMessage >= 0 && (ttl < 0 || perMessage < ttl)) {
-                    ttl = perMessage;
-                }
-            } catch (NumberFormatException e) {
-                // validated on publish; an unparsable one here means no per-message TTL
-            }
+        long perMessage = message.expirationMs();
+        if (perMessage >= 0 && (ttl < 0 || perMessage < ttl)) {
+            ttl = perMessage;
         }
         return ttl < 0 ? 0 : nowMs + ttl;
     }

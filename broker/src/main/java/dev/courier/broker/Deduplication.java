@@ -38,6 +38,14 @@ final class Deduplication {
 
     /** The message's deduplication key, or null when it has none. */
     String keyOf(Message message) {
+        return keyOf(message, header);
+    }
+
+    /**
+     * The deduplication key of a message: the value of {@code header} (x-deduplication-header)
+     * when set and present, else its message_id; null when it has neither.
+     */
+    static String keyOf(Message message, String header) {
         BasicProperties properties = message.properties();
         if (header != null && properties.headers() != null) {
             Object value = properties.headers().get(header);

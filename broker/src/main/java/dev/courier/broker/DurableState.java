@@ -7,9 +7,7 @@ import dev.courier.store.RecoveredState;
 import dev.courier.store.StoreQueue;
 import dev.courier.store.StoredMessage;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.PooledByteBufAllocator;
-import io.netty.buffer.Unpooled;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -71,7 +69,7 @@ final class DurableState {
 
     void recordVhost(String vhost) {
         if (!vhost.equals(DEFAULT_VHOST)) {
-            store.putMetadata(VHOST + vhost, encode(Map.of("name", vhost)));
+            store.putMetadata(VHOST + vhost, FieldTables.toBytes(Map.of("name", vhost)));
         }
     }
 
@@ -87,7 +85,7 @@ final class DurableState {
         table.put("auto_delete", exchange.autoDelete());
         table.put("internal", exchange.internal());
         table.put("arguments", exchange.arguments());
-        store.putMetadata(EXCHANGE + scoped(vhost, exchange.name()), encode(table));
+        store.putMetadata(EXCHANGE + scoped(vhost, exchange.name()), FieldTables.toBytes(table));
     }
 
     void forgetExchange(String vhost, String name) {
@@ -100,7 +98,7 @@ final class DurableState {
         table.put("name", queue.name());
         table.put("auto_delete", queue.autoDelete());
         table.put("arguments", queue.arguments());
-        store.putMetadata(QUEUE + scoped(queue.vhost().name(), queue.name()), encode(table));
+        store.putMetadata(QUEUE + scoped(queue.vhost().name(), queue.name()), FieldTables.toBytes(table));
     }
 
     void forgetQueue(MessageQueue queue, StoreQueue storeQueue) {
@@ -118,7 +116,7 @@ final class DurableState {
         table.put("destination_type", binding.destinationType());
         table.put("routing_key", binding.routingKey());
         table.put("arguments", binding.arguments());
-        store.putMetadata(bindingKey(vhost, binding), encode(table));
+        store.putMetadata(bindingKey(vhost, binding), FieldTables.toBytes(table));
     }
 
     void forgetBinding(String vhost, Binding binding) {
@@ -154,20 +152,6 @@ final class DurableState {
         return queue.durable() && !queue.exclusive() && !(queue instanceof QuorumQueue);
     }
 
-    private static byte[] encode(Map<String, Object> table) {
-        ByteBuf buffer = Unpooled.buffer();
-        try {
-            FieldTables.write(buffer, table);
-            return ByteBufUtil.getBytes(buffer);
-        } finally {
-            buffer.release();
-        }
-    }
-
-    private static Map<String, Object> decode(byte[] bytes) {
-        return FieldTables.read(Unpooled.wrappedBuffer(bytes));
-    }
-
     // ---------------------------------------------------------------- messages
 
     StoreQueue storeQueue(String vhost, String queueName) {
@@ -183,17 +167,36 @@ final class DurableState {
         ByteBuf header = PooledByteBufAllocator.DEFAULT.buffer(
                 72 + message.rawProperties().readableBytes());
         try {
-            header.writeLong(publishedAtMs);
-            writeShortString(header, message.exchange());
-            writeShortString(header, message.routingKey());
-            header.writeBytes(
-                    message.rawProperties(),
-                    message.rawProperties().readerIndex(),
-                    message.rawProperties().readableBytes());
+            writeHeader(header, message, publishedAtMs);
             return store.publish(messageId, header, message.body(), queues);
         } finally {
             header.release();
         }
+    }
+
+    /**
+     * Writes a message's header as it is stored: {@code publishedAtMs:int64 exchange:shortstr
+     * routingKey:shortstr properties} (quorum queues replicate the same header).
+     */
+    static void writeHeader(ByteBuf out, Message message, long publishedAtMs) {
+        out.writeLong(publishedAtMs);
+        writeShortString(out, message.exchange());
+        writeShortString(out, message.routingKey());
+        out.writeBytes(
+                message.rawProperties(),
+                message.rawProperties().readerIndex(),
+                message.rawProperties().readableBytes());
+    }
+
+    /**
+     * A message from a header written by {@link #writeHeader} and its body; the message takes a
+     * reference to a slice of {@code header} (the caller keeps its own) and takes over {@code body}.
+     */
+    static Loaded readHeader(ByteBuf header, ByteBuf body) {
+        long publishedAtMs = header.readLong();
+        String exchange = readShortString(header);
+        String routingKey = readShortString(header);
+        return new Loaded(new Message(exchange, routingKey, header.retainedSlice(), body), publishedAtMs);
     }
 
     private static void writeShortString(ByteBuf out, String value) {
@@ -224,11 +227,7 @@ final class DurableState {
         }
         ByteBuf header = stored.header();
         try {
-            long publishedAtMs = header.readLong();
-            String exchange = readShortString(header);
-            String routingKey = readShortString(header);
-            ByteBuf properties = header.retainedSlice();
-            return new Loaded(new Message(exchange, routingKey, properties, stored.body()), publishedAtMs);
+            return readHeader(header, stored.body());
         } finally {
             header.release();
         }
@@ -323,11 +322,11 @@ final class DurableState {
             if (key.startsWith(VHOST)) {
                 vhosts.add(key.substring(VHOST.length()));
             } else if (key.startsWith(EXCHANGE)) {
-                exchanges.add(decode(value));
+                exchanges.add(FieldTables.fromBytes(value));
             } else if (key.startsWith(QUEUE)) {
-                queues.add(decode(value));
+                queues.add(FieldTables.fromBytes(value));
             } else if (key.startsWith(BINDING)) {
-                bindings.add(decode(value));
+                bindings.add(FieldTables.fromBytes(value));
             } // other keys belong to other owners of the store (the server's users and permissions)
         });
         for (String vhost : vhosts) {

@@ -65,6 +65,22 @@ public final class Message extends AbstractReferenceCounted {
 
     private static final int FLAG_PRIORITY = 1 << 11;
 
+    /**
+     * The expiration property (a per-message TTL) in ms, or -1 when absent; a value that is not a
+     * non-negative number (refused on publish) also counts as absent.
+     */
+    public long expirationMs() {
+        if (!hasExpiration()) {
+            return -1;
+        }
+        try {
+            long ttl = Long.parseLong(properties().expiration());
+            return ttl >= 0 ? ttl : -1;
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
     /** Whether the message carries an expiration, read from the flags without decoding. */
     public boolean hasExpiration() {
         return (propertyFlags() & FLAG_EXPIRATION) != 0;

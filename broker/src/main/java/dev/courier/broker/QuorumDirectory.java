@@ -7,9 +7,7 @@ import dev.courier.cluster.fifo.Overflow;
 import dev.courier.cluster.fifo.QueueSettings;
 import dev.courier.cluster.fifo.QueueView;
 import dev.courier.protocol.FieldTables;
-import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
-import io.netty.buffer.Unpooled;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -90,7 +88,7 @@ public final class QuorumDirectory implements QuorumQueueListener {
         table.put("name", queue);
         table.put("auto_delete", autoDelete);
         table.put("arguments", arguments);
-        return encode(table);
+        return FieldTables.toBytes(table);
     }
 
     /** The state machine's view of the arguments; quorum queues default to a delivery limit of 20. */
@@ -130,34 +128,19 @@ public final class QuorumDirectory implements QuorumQueueListener {
         table.put("exchange_arguments", source.arguments());
         table.put("routing_key", routingKey);
         table.put("arguments", arguments == null ? Map.of() : arguments);
-        byte[] encoded = encode(table);
-        ByteBuf args = Unpooled.buffer();
-        try {
-            FieldTables.write(args, arguments == null ? Map.of() : arguments);
-            String bindingKey = source.name() + '\u0000' + routingKey + '\u0000' + ByteBufUtil.hexDump(args);
-            cluster().binding(bind, queue.key(), bindingKey, encoded).whenComplete((reply, failure) -> {
-                if (failure != null) {
-                    LOG.warn(
-                            "could not replicate the {} of {} to exchange '{}': {}",
-                            bind ? "binding" : "unbinding",
-                            queue,
-                            source.name(),
-                            failure.toString());
-                }
-            });
-        } finally {
-            args.release();
-        }
-    }
-
-    private static byte[] encode(Map<String, Object> table) {
-        ByteBuf out = Unpooled.buffer();
-        try {
-            FieldTables.write(out, table);
-            return ByteBufUtil.getBytes(out);
-        } finally {
-            out.release();
-        }
+        byte[] encoded = FieldTables.toBytes(table);
+        String bindingKey =
+                source.name() + '\u0000' + routingKey + '\u0000' + ByteBufUtil.hexDump(FieldTables.toBytes(arguments));
+        cluster().binding(bind, queue.key(), bindingKey, encoded).whenComplete((reply, failure) -> {
+            if (failure != null) {
+                LOG.warn(
+                        "could not replicate the {} of {} to exchange '{}': {}",
+                        bind ? "binding" : "unbinding",
+                        queue,
+                        source.name(),
+                        failure.toString());
+            }
+        });
     }
 
     /** Registers the object a local declare created before it is replicated. */
@@ -176,7 +159,7 @@ public final class QuorumDirectory implements QuorumQueueListener {
         if (queues.containsKey(queue)) {
             return;
         }
-        Map<String, Object> table = FieldTables.read(Unpooled.wrappedBuffer(definition));
+        Map<String, Object> table = FieldTables.fromBytes(definition);
         String vhostName = String.valueOf(table.get("vhost"));
         VirtualHost vhost = vhosts.apply(vhostName);
         if (vhost == null) {
@@ -208,7 +191,7 @@ public final class QuorumDirectory implements QuorumQueueListener {
     private void applyBinding(boolean bind, String queue, byte[] binding) {
         QuorumQueue target = queues.get(queue);
         if (target != null) {
-            target.vhost().applyReplicatedBinding(bind, target, FieldTables.read(Unpooled.wrappedBuffer(binding)));
+            target.vhost().applyReplicatedBinding(bind, target, FieldTables.fromBytes(binding));
         }
     }
 

@@ -6,8 +6,8 @@ import dev.courier.cluster.fifo.Effect;
 import dev.courier.cluster.fifo.QueueView;
 import dev.courier.cluster.fifo.Reply;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -149,11 +149,11 @@ final class QuorumQueue extends MessageQueue {
         long ttl;
         byte[] encoded;
         try {
-            dedupKey = dedupKey(message);
+            dedupKey = features.deduplication() ? Deduplication.keyOf(message, features.deduplicationHeader()) : null;
             priority = message.hasPriority()
                     ? Math.min(255, Math.max(0, message.properties().priority()))
                     : 0;
-            ttl = perMessageTtl(message);
+            ttl = message.expirationMs();
             encoded = QuorumMessages.encode(message, vhost.runtime().clockMs().getAsLong());
         } finally {
             message.release();
@@ -178,34 +178,6 @@ final class QuorumQueue extends MessageQueue {
                 count(QueueStats.Counter.DEDUPLICATED);
             }
         });
-    }
-
-    private String dedupKey(Message message) {
-        if (!features.deduplication()) {
-            return null;
-        }
-        if (features.deduplicationHeader() != null && message.properties().headers() != null) {
-            Object value = message.properties().headers().get(features.deduplicationHeader());
-            if (value instanceof byte[] bytes) {
-                return new String(bytes, StandardCharsets.UTF_8);
-            }
-            if (value != null) {
-                return value.toString();
-            }
-        }
-        return message.properties().messageId();
-    }
-
-    private static long perMessageTtl(Message message) {
-        if (!message.hasExpiration()) {
-            return -1;
-        }
-        try {
-            long ttl = Long.parseLong(message.properties().expiration());
-            return ttl >= 0 ? ttl : -1;
-        } catch (NumberFormatException e) {
-            return -1; // validated on publish
-        }
     }
 
     // ---------------------------------------------------------------- consume
@@ -554,48 +526,36 @@ final class QuorumQueue extends MessageQueue {
         return "quorum queue '" + name + "' in vhost '" + vhost.name() + "'";
     }
 
-    /** Encodes a message as the bytes a quorum queue replicates: header then body. */
+    /** Encodes a message as the bytes a quorum queue replicates: the stored header, then the body. */
     static final class QuorumMessages {
         private QuorumMessages() {}
 
         static byte[] encode(Message message, long publishedAtMs) {
-            byte[] exchange = message.exchange().getBytes(StandardCharsets.UTF_8);
-            byte[] routingKey = message.routingKey().getBytes(StandardCharsets.UTF_8);
-            ByteBuf properties = message.rawProperties();
             ByteBuf body = message.body();
-            ByteBuf out = Unpooled.buffer(8
-                    + 2
-                    + exchange.length
-                    + routingKey.length
-                    + 4
-                    + properties.readableBytes()
-                    + body.readableBytes());
-            out.writeLong(publishedAtMs);
-            out.writeByte(exchange.length).writeBytes(exchange);
-            out.writeByte(routingKey.length).writeBytes(routingKey);
-            out.writeInt(properties.readableBytes());
-            out.writeBytes(properties, properties.readerIndex(), properties.readableBytes());
+            int headerBytes = 8
+                    + 1
+                    + ByteBufUtil.utf8Bytes(message.exchange())
+                    + 1
+                    + ByteBufUtil.utf8Bytes(message.routingKey())
+                    + message.rawProperties().readableBytes();
+            byte[] bytes = new byte[4 + headerBytes + body.readableBytes()];
+            ByteBuf out = Unpooled.wrappedBuffer(bytes).writerIndex(0);
+            out.writeInt(headerBytes);
+            DurableState.writeHeader(out, message, publishedAtMs);
             out.writeBytes(body, body.readerIndex(), body.readableBytes());
-            return out.array();
+            return bytes;
         }
 
         static Message decode(byte[] bytes) {
             ByteBuf in = Unpooled.wrappedBuffer(bytes);
-            in.skipBytes(8); // published at: the state machine keeps its own time
-            String exchange = readShortString(in);
-            String routingKey = readShortString(in);
-            int propertiesLength = in.readInt();
-            ByteBuf properties = in.readRetainedSlice(propertiesLength);
-            ByteBuf body = in.readRetainedSlice(in.readableBytes());
-            in.release();
-            return new Message(exchange, routingKey, properties, body);
-        }
-
-        private static String readShortString(ByteBuf in) {
-            int length = in.readUnsignedByte();
-            String value = in.toString(in.readerIndex(), length, StandardCharsets.UTF_8);
-            in.skipBytes(length);
-            return value;
+            try {
+                ByteBuf header = in.readSlice(in.readInt());
+                // the publish time is not used: the state machine keeps its own
+                return DurableState.readHeader(header, in.readRetainedSlice(in.readableBytes()))
+                        .message();
+            } finally {
+                in.release();
+            }
         }
     }
 }

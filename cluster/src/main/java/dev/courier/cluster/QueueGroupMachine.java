@@ -109,7 +109,6 @@ final class QueueGroupMachine implements ReplicatedStateMachine {
                     if (command instanceof Command.NodeDown down) {
                         listener.nodeDown(group, down.node());
                     }
-                    // counts change without effects too (an enqueue with no consumer, a cancel)
                     String queue = QueueGroupState.queueOf(command);
                     if (queue != null) {
                         reportCounts(queue);
@@ -127,12 +126,7 @@ final class QueueGroupMachine implements ReplicatedStateMachine {
     }
 
     private void dispatch(boolean leaderNow) {
-        if (effects.isEmpty()) {
-            return;
-        }
-        java.util.Set<String> touched = new java.util.HashSet<>();
         for (Effect effect : effects.list()) {
-            touched.add(effect.queue());
             if (effect instanceof Effect.Deliver deliver) {
                 if (deliver.node().equals(nodeId)) {
                     listener.deliver(deliver);
@@ -148,16 +142,10 @@ final class QueueGroupMachine implements ReplicatedStateMachine {
             }
         }
         effects.clear();
-        for (String queue : touched) {
-            QueueView view = state.queue(queue);
-            if (view != null) {
-                listener.counts(view);
-            }
-        }
     }
 
-    /** Reports the counts of one queue; for commands that change counts without effects. */
-    void reportCounts(String queue) {
+    /** Tells the listener a queue's counts; after every command, since not all of them have effects. */
+    private void reportCounts(String queue) {
         QueueView view = state.queue(queue);
         if (view != null) {
             listener.counts(view);

@@ -3,6 +3,7 @@ package dev.courier.cluster;
 import dev.courier.cluster.QueueGroupMachine.Envelope;
 import dev.courier.cluster.fifo.Command;
 import dev.courier.cluster.fifo.QueueSettings;
+import dev.courier.cluster.fifo.Reply;
 import dev.courier.cluster.raft.ClusterConfig;
 import dev.courier.cluster.raft.RaftNode;
 import java.io.IOException;
@@ -126,34 +127,35 @@ public final class QuorumQueues implements AutoCloseable {
      * the queue's bindings, {@code binding} is the broker's encoding. Every node hears {@link
      * QuorumQueueListener#bound} (or {@code unbound}).
      */
-    public CompletableFuture<dev.courier.cluster.fifo.Reply> binding(
-            boolean bind, String queue, String bindingKey, byte[] binding) {
-        return raft.submit(groupOf(queue), Envelope.binding(bind, queue, bindingKey, binding))
-                .thenApply(bytes -> Envelope.answer(bytes).reply());
+    public CompletableFuture<Reply> binding(boolean bind, String queue, String bindingKey, byte[] binding) {
+        return replyTo(queue, Envelope.binding(bind, queue, bindingKey, binding));
     }
 
     /** Deletes a queue; completes with the number of messages it dropped. */
-    public CompletableFuture<dev.courier.cluster.fifo.Reply> delete(String queue) {
-        return raft.submit(groupOf(queue), Envelope.delete(new Command.DeleteQueue(queue)))
-                .thenApply(bytes -> Envelope.answer(bytes).reply());
+    public CompletableFuture<Reply> delete(String queue) {
+        return replyTo(queue, Envelope.delete(new Command.DeleteQueue(queue)));
     }
 
     /**
      * Submits a command about one queue (enqueue, checkout, settle, ...). Commands submitted from
      * this node to one queue are applied in the order submitted.
      */
-    public CompletableFuture<dev.courier.cluster.fifo.Reply> submit(String queue, Command command) {
-        return raft.submit(groupOf(queue), Envelope.command(command))
-                .whenComplete((bytes, failure) -> {
-                    if (failure != null) {
-                        // the Raft client retried through elections for its whole window first
-                        LOG.warn(
-                                "{} on quorum queue {} failed: {}",
-                                command.getClass().getSimpleName(),
-                                queue,
-                                failure.toString());
-                    }
-                })
+    public CompletableFuture<Reply> submit(String queue, Command command) {
+        return replyTo(queue, Envelope.command(command)).whenComplete((reply, failure) -> {
+            if (failure != null) {
+                // the Raft client retried through elections for its whole window first
+                LOG.warn(
+                        "{} on quorum queue {} failed: {}",
+                        command.getClass().getSimpleName(),
+                        queue,
+                        failure.toString());
+            }
+        });
+    }
+
+    /** Submits an entry about one queue to the queue's group; completes with the state's reply. */
+    private CompletableFuture<Reply> replyTo(String queue, byte[] entry) {
+        return raft.submit(groupOf(queue), entry)
                 .thenApply(bytes -> Envelope.answer(bytes).reply());
     }
 

@@ -3,6 +3,8 @@ package dev.courier.protocol;
 import static dev.courier.protocol.AmqpConstants.SYNTAX_ERROR;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
 import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
@@ -33,6 +35,22 @@ public final class FieldTables {
     /** Reads a table (32-bit byte length, then entries). */
     public static Map<String, Object> read(ByteBuf in) {
         return readTable(in, 0);
+    }
+
+    /** A table as the bytes {@link #write} lays down (for storing or replicating it). */
+    public static byte[] toBytes(Map<String, ?> table) {
+        ByteBuf out = Unpooled.buffer();
+        try {
+            write(out, table);
+            return ByteBufUtil.getBytes(out);
+        } finally {
+            out.release();
+        }
+    }
+
+    /** A table from bytes made by {@link #toBytes}. */
+    public static Map<String, Object> fromBytes(byte[] bytes) {
+        return read(Unpooled.wrappedBuffer(bytes));
     }
 
     /** Writes a table (32-bit byte length, then entries); a null table is written empty. */

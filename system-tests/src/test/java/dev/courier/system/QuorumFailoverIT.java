@@ -320,7 +320,6 @@ class QuorumFailoverIT {
 
     /** Asks a live node's management API which node leads the queue. */
     private int leaderIndex() throws Exception {
-        HttpClient http = HttpClient.newHttpClient();
         String[] leader = new String[1];
         Awaitility.await()
                 .atMost(Duration.ofSeconds(30))
@@ -330,17 +329,8 @@ class QuorumFailoverIT {
                         if (node == null || !node.alive()) {
                             continue;
                         }
-                        HttpRequest request = HttpRequest.newBuilder(
-                                        URI.create("http://127.0.0.1:" + node.httpPort() + "/api/queues/%2F/" + QUEUE))
-                                .header(
-                                        "Authorization",
-                                        "Basic "
-                                                + Base64.getEncoder()
-                                                        .encodeToString("guest:guest".getBytes(StandardCharsets.UTF_8)))
-                                .build();
-                        HttpResponse<String> response = http.send(request, HttpResponse.BodyHandlers.ofString());
-                        Matcher matcher = LEADER.matcher(response.body());
-                        if (response.statusCode() == 200 && matcher.find()) {
+                        Matcher matcher = LEADER.matcher(get(node, "/api/queues/%2F/" + QUEUE));
+                        if (matcher.find()) {
                             leader[0] = matcher.group(1);
                             return true;
                         }
