@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.TreeMap;
 
@@ -15,10 +16,33 @@ import java.util.TreeMap;
 final class CrashImage {
     private CrashImage() {}
 
+    /**
+     * Copies the files. The store may delete a dead segment in the background between the listing
+     * and its copy; the whole copy is then taken again, so the image is never one with a segment
+     * missing that the store itself never lacked.
+     */
     static void copy(MessageStore store, Path target) throws IOException {
-        TestMessages.await(store.flush());
-        Files.createDirectories(target);
-        try (DirectoryStream<Path> files = Files.newDirectoryStream(store.directory())) {
+        for (int attempt = 1; ; attempt++) {
+            TestMessages.await(store.flush());
+            Files.createDirectories(target);
+            try {
+                copyOnce(store.directory(), target);
+                return;
+            } catch (NoSuchFileException vanished) {
+                if (attempt == 5) {
+                    throw vanished;
+                }
+                try (DirectoryStream<Path> partial = Files.newDirectoryStream(target)) {
+                    for (Path file : partial) {
+                        Files.delete(file);
+                    }
+                }
+            }
+        }
+    }
+
+    private static void copyOnce(Path source, Path target) throws IOException {
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(source)) {
             for (Path file : files) {
                 String name = file.getFileName().toString();
                 if (name.endsWith(".seg") || name.equals(StoreFiles.CHECKPOINT)) {
