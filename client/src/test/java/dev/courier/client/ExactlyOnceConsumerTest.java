@@ -26,6 +26,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import javax.sql.DataSource;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -50,6 +51,11 @@ class ExactlyOnceConsumerTest {
     void openDatabase() throws Exception {
         db = new H2Database(dbDir);
         setup = broker.connect().createChannel();
+    }
+
+    @AfterEach
+    void closeDatabase() throws SQLException {
+        db.close();
     }
 
     @Test

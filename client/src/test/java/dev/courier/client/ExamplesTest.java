@@ -73,8 +73,10 @@ class ExamplesTest {
 
     @Test
     void shouldRunTheExactlyOnceExample(@TempDir Path dbDir) throws Exception {
-        assertThat(ExactlyOnceExample.run(broker.factory(), new H2Database(dbDir).dataSource()))
-                .isEqualTo(1);
+        try (H2Database db = new H2Database(dbDir)) {
+            assertThat(ExactlyOnceExample.run(broker.factory(), db.dataSource()))
+                    .isEqualTo(1);
+        }
     }
 
     @Test

@@ -53,7 +53,8 @@ class ExactlyOnceIT {
 
     private static JdbcDataSource database(Path dir) {
         JdbcDataSource dataSource = new JdbcDataSource();
-        dataSource.setURL("jdbc:h2:file:" + dir.resolve("app").toAbsolutePath() + ";LOCK_TIMEOUT=10000");
+        dataSource.setURL(
+                "jdbc:h2:file:" + dir.resolve("app").toAbsolutePath() + ";LOCK_TIMEOUT=10000;DB_CLOSE_DELAY=-1");
         return dataSource;
     }
 
@@ -139,6 +140,10 @@ class ExactlyOnceIT {
         consumerConnection.abort();
         publisher.close();
         broker.close();
+        try (java.sql.Connection c = db.getConnection();
+                Statement s = c.createStatement()) {
+            s.execute("SHUTDOWN"); // open until now (DB_CLOSE_DELAY=-1), as behind an application's pool
+        }
     }
 
     private static int distinctOutputs(JdbcDataSource db) throws Exception {

@@ -146,6 +146,39 @@ class ConsumersTest {
         channel.queueDelete(queue);
     }
 
+    /**
+     * Deliveries the queue handed out while the channel was closing are given back, each exactly
+     * once: a regression test for a delivery released twice on that path, which left the
+     * requeued message unreadable and the queue stuck. Each round acks and closes at once, so the
+     * ack's freed credit sends the next message towards a channel that is about to close.
+     */
+    @Test
+    void shouldRequeueDeliveriesStillInFlightWhenTheChannelCloses() throws Exception {
+        Channel channel = broker.connect().createChannel();
+        String queue = declare(channel);
+        int messages = 200;
+        int rounds = 100;
+        publish(channel, queue, messages);
+        Connection consumers = broker.connect();
+        for (int round = 0; round < rounds; round++) {
+            Channel closing = consumers.createChannel();
+            closing.basicQos(1);
+            Recorder recorder = new Recorder(closing);
+            closing.basicConsume(queue, false, recorder);
+            await().until(() -> !recorder.tags.isEmpty());
+            closing.basicAck(recorder.tags.get(0), false);
+            closing.close();
+        }
+
+        Channel reader = broker.connect().createChannel();
+        Recorder survivor = new Recorder(reader);
+        reader.basicConsume(queue, true, survivor);
+        await().until(() -> survivor.bodies.size() == messages - rounds);
+        assertThat(survivor.bodies).doesNotHaveDuplicates();
+        assertThat(channel.queueDeclarePassive(queue).getMessageCount()).isZero();
+        channel.queueDelete(queue);
+    }
+
     @Test
     void shouldPreferHigherPriorityConsumers() throws Exception {
         Channel channel = broker.connect().createChannel();

@@ -442,6 +442,7 @@ final class AmqpChannel {
                 }
             } else if (value instanceof GetResult result && result.delivery() != null) {
                 requeueLate(result.delivery());
+                result.delivery().message().release();
             }
             resume();
             connection.flush();
@@ -794,9 +795,12 @@ final class AmqpChannel {
         }
     }
 
+    /**
+     * Gives back a delivery that reached a channel no longer open; the caller still releases
+     * the delivery's reference to the message (the queue keeps its own).
+     */
     private void requeueLate(Delivery delivery) {
         delivery.queue().requeue(new long[] {delivery.entryId()}, 1);
-        delivery.message().release();
     }
 
     private void cancelledByQueue(ChannelConsumer consumer) {
