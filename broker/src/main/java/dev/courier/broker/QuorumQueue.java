@@ -199,7 +199,7 @@ final class QuorumQueue extends MessageQueue {
                                 key,
                                 id,
                                 directory.nodeId(),
-                                consumer.prefetchCount(),
+                                raftCredit(consumer.prefetchCount()),
                                 consumer.autoAck(),
                                 consumer.priority()))
                 .thenApply(reply -> {
@@ -236,13 +236,24 @@ final class QuorumQueue extends MessageQueue {
             local.waiting.clear();
             undelivered = java.util.Arrays.copyOf(undelivered, n);
         }
-        if (undelivered.length > 0) {
-            directory.cluster().submit(key, new Command.Return(key, local.id, undelivered));
+        if (undelivered.length > 0) { // never reached the client: no failed delivery to count
+            directory.cluster().submit(key, new Command.Release(key, local.id, undelivered));
         }
         return directory
                 .cluster()
                 .submit(key, new Command.Detach(key, local.id))
                 .thenApply(reply -> null);
+    }
+
+    /**
+     * The credit a consumer checks out with in the group: twice its AMQP prefetch, so that while
+     * its acks commit (a Raft round trip) the next messages already wait on this node and an ack
+     * frees AMQP credit at once; with the group's credit equal to the prefetch, a consumer could
+     * take at most one prefetch per commit. What waits here and never reaches the client goes
+     * back uncounted ({@link Command.Release}). Unlimited stays unlimited.
+     */
+    static int raftCredit(int prefetchCount) {
+        return prefetchCount == 0 ? 0 : 2 * prefetchCount;
     }
 
     private LocalConsumer find(Consumer consumer) {
@@ -272,7 +283,10 @@ final class QuorumQueue extends MessageQueue {
         }
         LocalConsumer local = locals.get(effect.consumerId());
         if (local == null) {
-            message.release(); // cancelled here already; the Cancel command returns it
+            // cancelled here after the group chose it: give it back (a no-op for auto-ack, which
+            // the group settled when it chose it)
+            message.release();
+            directory.cluster().submit(key, new Command.Release(key, effect.consumerId(), new long[] {effect.msgId()}));
             return;
         }
         Delivery delivery = new Delivery(this, effect.msgId(), message, effect.redelivered(), -1);

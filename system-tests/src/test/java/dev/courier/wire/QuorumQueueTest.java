@@ -323,9 +323,22 @@ class QuorumQueueTest {
 
         Channel next = channel(2);
         List<String> received = new CopyOnWriteArrayList<>();
-        next.basicConsume("graceful", true, (t, delivery) -> received.add(text(delivery.getBody())), t -> {});
+        List<Boolean> redelivered = new CopyOnWriteArrayList<>();
+        next.basicConsume(
+                "graceful",
+                true,
+                (t, delivery) -> {
+                    received.add(text(delivery.getBody()));
+                    redelivered.add(delivery.getEnvelope().isRedeliver()
+                            || (delivery.getProperties().getHeaders() != null
+                                    && delivery.getProperties().getHeaders().containsKey("x-delivery-count")));
+                },
+                t -> {});
         await().atMost(Duration.ofSeconds(20)).until(() -> received.size() >= 6);
         assertThat(received).containsExactly("4", "5", "6", "7", "8", "9"); // the acked four never come back
+        assertThat(redelivered)
+                .as("the worker's node held 4..7 ahead of its credit; they went back without counting a delivery")
+                .containsOnly(false);
         await().atMost(Duration.ofSeconds(10))
                 .until(() -> declarer.queueDeclarePassive("graceful").getMessageCount() == 0);
     }

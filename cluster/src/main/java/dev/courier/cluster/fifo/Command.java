@@ -42,6 +42,7 @@ public sealed interface Command {
             case NodeDown.TYPE -> new NodeDown(in.readUTF());
             case Tick.TYPE -> new Tick();
             case Detach.TYPE -> new Detach(in.readUTF(), in.readUTF());
+            case Release.TYPE -> new Release(in.readUTF(), in.readUTF(), Wire.readLongs(in));
             default -> throw new IOException("unknown command type " + type);
         };
     }
@@ -257,6 +258,45 @@ public sealed interface Command {
         @Override
         public String toString() {
             return "Return[" + queue + ", " + consumerId + ", " + Arrays.toString(msgIds) + "]";
+        }
+    }
+
+    /**
+     * Gives back messages the consumer's node held for it but never handed to the client (no
+     * credit yet, or the consumer went first): they go back to their place in the queue with their
+     * delivery count and redelivered flag unchanged, since no delivery failed. As RabbitMQ's
+     * modify without delivery-failed.
+     */
+    record Release(String queue, String consumerId, long[] msgIds) implements Command {
+        static final int TYPE = 14;
+
+        public Release {
+            Objects.requireNonNull(queue, "queue");
+            Objects.requireNonNull(consumerId, "consumerId");
+            Objects.requireNonNull(msgIds, "msgIds");
+        }
+
+        @Override
+        public void writeTo(DataOutputStream out) throws IOException {
+            writeIds(out, TYPE, queue, consumerId, msgIds);
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Release r
+                    && queue.equals(r.queue)
+                    && consumerId.equals(r.consumerId)
+                    && Arrays.equals(msgIds, r.msgIds);
+        }
+
+        @Override
+        public int hashCode() {
+            return Objects.hash(queue, consumerId) + 31 * Arrays.hashCode(msgIds);
+        }
+
+        @Override
+        public String toString() {
+            return "Release[" + queue + ", " + consumerId + ", " + Arrays.toString(msgIds) + "]";
         }
     }
 

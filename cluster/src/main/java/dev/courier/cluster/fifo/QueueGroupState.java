@@ -63,7 +63,9 @@ public final class QueueGroupState {
         } else if (command instanceof Command.Settle settle) {
             queue.settle(timeMs, settle.consumerId(), settle.msgIds(), effects);
         } else if (command instanceof Command.Return ret) {
-            queue.returnMessages(timeMs, ret.consumerId(), ret.msgIds(), effects);
+            queue.returnMessages(timeMs, ret.consumerId(), ret.msgIds(), true, effects);
+        } else if (command instanceof Command.Release release) {
+            queue.returnMessages(timeMs, release.consumerId(), release.msgIds(), false, effects);
         } else if (command instanceof Command.Discard discard) {
             queue.discard(timeMs, discard.consumerId(), discard.msgIds(), effects);
         } else if (command instanceof Command.Cancel cancel) {
@@ -160,6 +162,8 @@ public final class QueueGroupState {
         } else if (command instanceof Command.Settle c) {
             return c.queue();
         } else if (command instanceof Command.Return c) {
+            return c.queue();
+        } else if (command instanceof Command.Release c) {
             return c.queue();
         } else if (command instanceof Command.Discard c) {
             return c.queue();

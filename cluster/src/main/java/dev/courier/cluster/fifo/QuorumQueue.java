@@ -176,14 +176,19 @@ final class QuorumQueue {
         afterRelease(timeMs, consumer, effects);
     }
 
-    void returnMessages(long timeMs, String consumerId, long[] msgIds, Effects effects) {
+    /**
+     * Puts messages the consumer holds back in the queue at their place; {@code failed} counts a
+     * failed delivery (nack/reject with requeue) towards the delivery limit, a release (never
+     * handed to the client) does not.
+     */
+    void returnMessages(long timeMs, String consumerId, long[] msgIds, boolean failed, Effects effects) {
         QueueConsumer consumer = consumers.get(consumerId);
         if (consumer == null) {
             return;
         }
         for (long id : msgIds) {
             QueuedMessage message = takeUnacked(consumer, id);
-            if (message != null && countFailedDelivery(message, effects)) {
+            if (message != null && (!failed || countFailedDelivery(message, effects))) {
                 ready.addReturn(message);
                 if (message.hasExpiry()) {
                     expiry.add(message);

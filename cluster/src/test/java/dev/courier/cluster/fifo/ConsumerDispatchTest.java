@@ -3,6 +3,7 @@ package dev.courier.cluster.fifo;
 import static dev.courier.cluster.fifo.QueueHarness.NODE;
 import static dev.courier.cluster.fifo.QueueHarness.Q;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
 
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -154,6 +155,25 @@ class ConsumerDispatchTest {
         assertThat(h.delivered()).containsExactly("c2:b");
         assertThat(h.deliveries()).extracting(Effect.Deliver::deliveryCount).containsExactly(1);
         assertThat(h.view().unackedCount()).isEqualTo(2);
+    }
+
+    @Test
+    void shouldPutAReleasedMessageBackWithoutCountingAFailedDelivery() {
+        h.consume("c1", 2);
+        h.publish("a");
+        h.publish("b");
+        h.apply(new Command.Release(Q, "c1", new long[] {1, 2})); // held on c1's node, never sent to the client
+        assertThat(h.delivered())
+                .as("c1 still has the credit: straight back to it")
+                .containsExactly("c1:a", "c1:b");
+        assertThat(h.deliveries())
+                .extracting(Effect.Deliver::deliveryCount, Effect.Deliver::redelivered)
+                .containsExactly(tuple(0, false), tuple(0, false));
+
+        h.cancel("c1"); // c1's channel closed with both delivered: each counts a failed delivery
+        h.consume("c2", 0);
+        assertThat(h.delivered()).containsExactly("c2:a", "c2:b");
+        assertThat(h.deliveries()).extracting(Effect.Deliver::deliveryCount).containsExactly(1, 1);
     }
 
     @Test

@@ -8,7 +8,7 @@ import java.util.Random;
  * sequences actually exercise the state machine.
  */
 final class RandomCommands {
-    static final int COMMAND_TYPES = 13;
+    static final int COMMAND_TYPES = 14;
     static final String[] QUEUES = {"q1", "q2", "q3"};
     static final String[] CONSUMERS = {"c1", "c2", "c3", "c4"};
     static final String[] GETTERS = {"g1", "g2"};
@@ -53,6 +53,7 @@ final class RandomCommands {
             case 9 -> new Command.Purge(anyString());
             case 10 -> new Command.NodeDown(anyString());
             case 11 -> new Command.Detach(anyString(), anyString());
+            case 12 -> new Command.Release(anyString(), anyString(), anyLongs());
             default -> new Command.Tick();
         };
     }
@@ -100,6 +101,8 @@ final class RandomCommands {
             return new Command.Settle(queue, pickConsumerOrGetter(), plausibleIds(nextMsgIdHint));
         } else if (roll < 78) {
             return new Command.Return(queue, pickConsumerOrGetter(), plausibleIds(nextMsgIdHint));
+        } else if (roll < 80) {
+            return new Command.Release(queue, pickConsumerOrGetter(), plausibleIds(nextMsgIdHint));
         } else if (roll < 82) {
             return new Command.Discard(queue, pickConsumerOrGetter(), plausibleIds(nextMsgIdHint));
         } else if (roll < 88) {
