@@ -25,14 +25,16 @@ import java.util.zip.CRC32C;
  * queueCount:int32 (queueId:int32 nameLength:int32 name)*
  * metadataCount:int32 (keyLength:int32 key valueLength:int32 value)*
  * segmentCount:int32 (segmentId:int64 liveMessages:int64 totalMessages:int64)*
- * messageCount:int64 (4 x int64 index slot)*
+ * messageCount:int64 (5 x int64 index slot)*
  * extraEntryCount:int64 (3 x int64 index slot)*
  * crc32c:int32 over everything before it
  * </pre>
  */
 final class Checkpoint {
     private static final int MAGIC = 0x43524350; // "CRCP"
-    private static final int VERSION = 1;
+    /** 2: five longs per message slot (the attributes were added). */
+    private static final int VERSION = 2;
+
     private static final int BUFFER_BYTES = 1 << 20;
 
     private Checkpoint() {}
@@ -129,8 +131,13 @@ final class Checkpoint {
                 throw new CorruptCheckpointException("checksum mismatch or truncated file");
             }
             Input in = new Input(channel, fileBytes - 4);
-            if (in.getInt() != MAGIC || in.getInt() != VERSION) {
-                throw new CorruptCheckpointException("bad magic or version");
+            if (in.getInt() != MAGIC) {
+                throw new CorruptCheckpointException("bad magic");
+            }
+            int version = in.getInt();
+            if (version != VERSION) {
+                // intact but of another format: refused, since the log it describes is too
+                throw new IOException(Recovery.unsupportedFormat(directory, "checkpoint", version, VERSION));
             }
             long position = in.getLong();
             long nextSeq = in.getLong();

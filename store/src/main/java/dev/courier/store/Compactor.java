@@ -55,12 +55,13 @@ final class Compactor {
             if (!live) {
                 continue;
             }
-            int queueCount = Short.toUnsignedInt(payload.getShort(8));
-            int contentStart = 8 + 2 + 4 * queueCount;
+            long attributes = payload.getLong(RecordFormat.ATTRIBUTES_AT);
+            int queueCount = Short.toUnsignedInt(payload.getShort(RecordFormat.QUEUE_COUNT_AT));
+            int contentStart = RecordFormat.QUEUE_COUNT_AT + 2 + 4 * queueCount;
             int contentBytes = payload.remaining() - contentStart;
             ByteBuf content = PooledByteBufAllocator.DEFAULT.heapBuffer(contentBytes);
             content.writeBytes(payload.slice(contentStart, contentBytes));
-            WriteOp.Relocate op = new WriteOp.Relocate(messageId, location, content);
+            WriteOp.Relocate op = new WriteOp.Relocate(messageId, attributes, location, content);
             writer.submit(op);
             inFlight.add(op.future);
             relocated++;

@@ -238,7 +238,6 @@ final class LogWriter implements Runnable {
                 written += flushBuffer();
             }
             op.location = RecordFormat.location(active.id, activeEndBytes + buffer.position());
-            op.recordBytes = size;
             if (size > buffer.capacity()) {
                 written += writeLargeRecord(op, size);
             } else {

@@ -1,9 +1,9 @@
 package dev.courier.store;
 
 /**
- * Live messages by id: where the record is, how long it is, how many queues hold it, and the
- * entry of the first queue that holds it (its sequence number and redelivered flag), in 32
- * bytes per slot. Entries on further queues live in {@link QueueEntryIndex}.
+ * Live messages by id: where the record is, how many bytes of header and body it stores, how many
+ * queues hold it, the entry of the first queue that holds it (its sequence number and redelivered
+ * flag) and the caller's opaque attributes, in 40 bytes per slot. Entries on further queues live in {@link QueueEntryIndex}.
  *
  * <p>The home slot is the id modulo the capacity: brokers assign ids from a counter, so live ids
  * form a sliding window that maps onto consecutive slots with few collisions and good locality.
@@ -14,10 +14,15 @@ final class MessageIndex extends LongTable {
     static final int LOCATION = 1;
     /** seq:46 | redelivered:1 | refCount:17. */
     static final int ENTRY = 2;
-    /** firstQueueId:32 | recordBytes:32. */
+    /**
+     * firstQueueId:32 | storedBytes:32, the header and body bytes (not the record's length: that
+     * also depends on how many queue ids the record lists, which only the record itself says).
+     */
     static final int QUEUE_AND_LENGTH = 3;
+    /** The attributes given at publish, opaque to the store. */
+    static final int ATTRIBUTES = 4;
 
-    static final int STRIDE = 4;
+    static final int STRIDE = 5;
 
     static final int MAX_REF_COUNT = (1 << 17) - 1;
     private static final long REDELIVERED_BIT = 1L << 17;
@@ -72,17 +77,25 @@ final class MessageIndex extends LongTable {
         return field(slot, LOCATION);
     }
 
-    int recordBytes(int slot) {
+    int storedBytes(int slot) {
         return (int) field(slot, QUEUE_AND_LENGTH);
+    }
+
+    long attributes(int slot) {
+        return field(slot, ATTRIBUTES);
+    }
+
+    void setAttributes(int slot, long attributes) {
+        setField(slot, ATTRIBUTES, attributes);
     }
 
     int firstQueue(int slot) {
         return (int) (field(slot, QUEUE_AND_LENGTH) >>> 32);
     }
 
-    void setLocation(int slot, long location, int recordBytes) {
+    void setLocation(int slot, long location, int storedBytes) {
         setField(slot, LOCATION, location);
-        setField(slot, QUEUE_AND_LENGTH, ((long) firstQueue(slot) << 32) | (recordBytes & 0xFFFF_FFFFL));
+        setField(slot, QUEUE_AND_LENGTH, ((long) firstQueue(slot) << 32) | (storedBytes & 0xFFFF_FFFFL));
     }
 
     void setFirstQueue(int slot, int queueId) {

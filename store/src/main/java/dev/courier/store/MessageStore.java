@@ -17,6 +17,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.zip.CRC32C;
 
 /**
@@ -53,6 +54,7 @@ public final class MessageStore implements AutoCloseable {
     private final AtomicInteger nextQueueId;
     private final AtomicLong nextMessageId;
     private final FileChannel lockChannel;
+    private final LongAdder messagesRead = new LongAdder();
     private volatile RecoveredState recovered;
 
     private MessageStore(
@@ -171,6 +173,17 @@ public final class MessageStore implements AutoCloseable {
      * @param header opaque bytes returned by {@link #read} (e.g. exchange, routing key, properties)
      */
     public CompletableFuture<Void> publish(long messageId, ByteBuf header, ByteBuf body, List<StoreQueue> queues) {
+        return publish(messageId, 0, header, body, queues);
+    }
+
+    /**
+     * {@link #publish(long, ByteBuf, ByteBuf, List)} with {@code attributes}: a value the store
+     * keeps with the message without interpreting it (in the log, the index and checkpoints) and
+     * hands back at open ({@link RecoveredQueue#attributes}), so the caller can rebuild its view
+     * of a message without reading it.
+     */
+    public CompletableFuture<Void> publish(
+            long messageId, long attributes, ByteBuf header, ByteBuf body, List<StoreQueue> queues) {
         checkMessageId(messageId);
         if (queues.isEmpty() || queues.size() > RecordFormat.MAX_QUEUES_PER_MESSAGE) {
             throw new IllegalArgumentException("a message needs 1 to 65535 queues, got " + queues.size());
@@ -187,12 +200,18 @@ public final class MessageStore implements AutoCloseable {
             headerRef.release();
             throw e;
         }
-        return submit(new WriteOp.Publish(messageId, queueIds, headerRef, bodyRef));
+        return submit(new WriteOp.Publish(messageId, attributes, queueIds, headerRef, bodyRef));
     }
 
     /** {@link #publish(long, ByteBuf, ByteBuf, List)} for one queue. */
     public CompletableFuture<Void> publish(long messageId, ByteBuf header, ByteBuf body, StoreQueue queue) {
-        return publish(messageId, header, body, List.of(queue));
+        return publish(messageId, 0, header, body, List.of(queue));
+    }
+
+    /** {@link #publish(long, long, ByteBuf, ByteBuf, List)} for one queue. */
+    public CompletableFuture<Void> publish(
+            long messageId, long attributes, ByteBuf header, ByteBuf body, StoreQueue queue) {
+        return publish(messageId, attributes, header, body, List.of(queue));
     }
 
     /** Enters an already stored message on another queue, at its tail (e.g. a move). */
@@ -270,7 +289,7 @@ public final class MessageStore implements AutoCloseable {
      */
     public StoredMessage read(long messageId) throws IOException {
         long location;
-        int recordBytes;
+        int storedBytes;
         Segment segment;
         state.lock.readLock().lock();
         try {
@@ -279,7 +298,7 @@ public final class MessageStore implements AutoCloseable {
                 return null;
             }
             location = state.messages.location(slot);
-            recordBytes = state.messages.recordBytes(slot);
+            storedBytes = state.messages.storedBytes(slot);
             segment = state.segments.get(RecordFormat.segmentOf(location));
             if (segment == null || !segment.retain()) {
                 throw new IOException(
@@ -288,22 +307,52 @@ public final class MessageStore implements AutoCloseable {
         } finally {
             state.lock.readLock().unlock();
         }
-        ByteBuf record = PooledByteBufAllocator.DEFAULT.directBuffer(recordBytes);
+        messagesRead.increment();
+        // the record's length depends on how many queue ids it lists, which the index does not
+        // keep: read it as if it listed one (every record but a fanout's is that long or 4 bytes
+        // shorter) and read the rest only when the frame says it is longer
+        int guessBytes = RecordFormat.messagePrefixBytes(1) + storedBytes;
+        ByteBuf record = PooledByteBufAllocator.DEFAULT.directBuffer(guessBytes);
         try {
-            ByteBuffer view = record.nioBuffer(0, recordBytes);
             long offset = RecordFormat.offsetOf(location);
-            while (view.hasRemaining()) {
-                if (segment.channel.read(view, offset + view.position()) < 0) {
-                    throw new IOException(
-                            "unexpected end of " + segment + " reading " + RecordFormat.describe(location));
-                }
+            int have = readAt(segment, offset, record, 0, guessBytes, RecordFormat.FRAME_HEADER_BYTES, location);
+            int length = record.getInt(0);
+            long recordBytes = RecordFormat.FRAME_HEADER_BYTES + (long) length;
+            if (length < 1 || recordBytes > guessBytes + 4L * RecordFormat.MAX_QUEUES_PER_MESSAGE) {
+                throw new IOException(
+                        "damaged record for message " + messageId + " at " + RecordFormat.describe(location));
             }
-            record.writerIndex(recordBytes);
+            if (recordBytes > have) {
+                record.capacity((int) recordBytes);
+                readAt(segment, offset, record, have, (int) recordBytes, (int) recordBytes, location);
+            }
+            record.writerIndex((int) recordBytes);
             return decode(messageId, record, location);
         } finally {
             segment.release();
             record.release();
         }
+    }
+
+    /**
+     * Reads the segment from {@code offset + from} into {@code record} from index {@code from}
+     * until {@code to} or the end of the file; returns the bytes now in the buffer, at least
+     * {@code atLeast}.
+     */
+    private static int readAt(
+            Segment segment, long offset, ByteBuf record, int from, int to, int atLeast, long location)
+            throws IOException {
+        ByteBuffer view = record.nioBuffer(from, to - from);
+        while (view.hasRemaining()) {
+            if (segment.channel.read(view, offset + from + view.position()) < 0) {
+                break;
+            }
+        }
+        int have = from + view.position();
+        if (have < atLeast) {
+            throw new IOException("unexpected end of " + segment + " reading " + RecordFormat.describe(location));
+        }
+        return have;
     }
 
     private static StoredMessage decode(long messageId, ByteBuf record, long location) throws IOException {
@@ -316,7 +365,7 @@ public final class MessageStore implements AutoCloseable {
                 || record.getLong(RecordFormat.FRAME_HEADER_BYTES + 1) != messageId) {
             throw new IOException("damaged record for message " + messageId + " at " + RecordFormat.describe(location));
         }
-        int queueCount = record.getUnsignedShort(RecordFormat.FRAME_HEADER_BYTES + 9);
+        int queueCount = record.getUnsignedShort(RecordFormat.FRAME_HEADER_BYTES + 1 + RecordFormat.QUEUE_COUNT_AT);
         int headerLengthAt = RecordFormat.messagePrefixBytes(queueCount) - 4;
         int headerBytes = record.getInt(headerLengthAt);
         int headerStart = headerLengthAt + 4;
@@ -371,7 +420,8 @@ public final class MessageStore implements AutoCloseable {
                 writer.segmentsDeleted,
                 writer.messagesRelocated,
                 liveMessages,
-                segments);
+                segments,
+                messagesRead.sum());
     }
 
     /** Heap bytes held by the index tables (for tests and metrics). */

@@ -6,7 +6,9 @@ import java.util.zip.CRC32C;
 /** Constants and helpers of the on-disk format described in {@code package-info.java}. */
 final class RecordFormat {
     static final int SEGMENT_MAGIC = 0x43525347; // "CRSG"
-    static final int SEGMENT_VERSION = 1;
+    /** 2: MESSAGE and RELOCATED records carry the caller's attributes (version 1 did not). */
+    static final int SEGMENT_VERSION = 2;
+
     static final int SEGMENT_HEADER_BYTES = 16;
 
     /** length, lengthCheck, crc. */
@@ -50,9 +52,18 @@ final class RecordFormat {
         return "segment " + segmentOf(location) + " offset " + offsetOf(location);
     }
 
-    /** Bytes of a MESSAGE record's frame before its header bytes. */
+    /** Payload offset of a MESSAGE or RELOCATED record's attributes (after the message id). */
+    static final int ATTRIBUTES_AT = 8;
+    /** Payload offset of a MESSAGE or RELOCATED record's queue count. */
+    static final int QUEUE_COUNT_AT = 16;
+
+    /**
+     * Bytes of a MESSAGE record's frame before its header bytes (a RELOCATED record is one with
+     * no queue): the message's header and body are the record's last {@code recordBytes -
+     * messagePrefixBytes(queueCount)} bytes.
+     */
     static int messagePrefixBytes(int queueCount) {
-        return FRAME_HEADER_BYTES + 1 + 8 + 2 + 4 * queueCount + 4;
+        return FRAME_HEADER_BYTES + 1 + 8 + 8 + 2 + 4 * queueCount + 4;
     }
 
     /**

@@ -258,6 +258,13 @@ final class Recovery {
             // read fully
         }
         header.flip();
+        if (header.getInt(0) == RecordFormat.SEGMENT_MAGIC && header.getInt(4) != RecordFormat.SEGMENT_VERSION) {
+            throw new IOException(unsupportedFormat(
+                    directory,
+                    "segment " + segment.path.getFileName(),
+                    header.getInt(4),
+                    RecordFormat.SEGMENT_VERSION));
+        }
         if (header.getInt(0) != RecordFormat.SEGMENT_MAGIC
                 || header.getInt(4) != RecordFormat.SEGMENT_VERSION
                 || header.getLong(8) != segment.id) {
@@ -267,20 +274,34 @@ final class Recovery {
         }
     }
 
+    /** The error for a data directory written in another on-disk format: refused, never misread. */
+    static String unsupportedFormat(Path directory, String file, int foundVersion, int supportedVersion) {
+        return "Store " + directory + " was written in on-disk format version " + foundVersion + " (" + file
+                + "); this build reads only version " + supportedVersion
+                + ". Drain the queues with the version that wrote it, or move the directory away to start empty.";
+    }
+
     private void apply(int type, ByteBuffer payload, long location, int recordBytes) {
         switch (type) {
             case RecordFormat.MESSAGE -> {
                 long messageId = payload.getLong(0);
-                int queueCount = Short.toUnsignedInt(payload.getShort(8));
+                int queueCount = Short.toUnsignedInt(payload.getShort(RecordFormat.QUEUE_COUNT_AT));
                 if (queueIdScratch.length < queueCount) {
                     queueIdScratch = new int[queueCount];
                 }
                 for (int i = 0; i < queueCount; i++) {
-                    queueIdScratch[i] = payload.getInt(10 + 4 * i);
+                    queueIdScratch[i] = payload.getInt(RecordFormat.QUEUE_COUNT_AT + 2 + 4 * i);
                 }
-                state.applyMessage(messageId, location, recordBytes, queueIdScratch, queueCount);
+                state.applyMessage(
+                        messageId,
+                        payload.getLong(RecordFormat.ATTRIBUTES_AT),
+                        location,
+                        storedBytes(recordBytes, queueCount),
+                        queueIdScratch,
+                        queueCount);
             }
-            case RecordFormat.RELOCATED -> state.applyRelocated(payload.getLong(0), -1, location, recordBytes);
+            case RecordFormat.RELOCATED ->
+                state.applyRelocated(payload.getLong(0), -1, location, storedBytes(recordBytes, 0));
             case RecordFormat.ENQUEUE, RecordFormat.REMOVE, RecordFormat.DELIVERED -> {
                 int queueId = payload.getInt(0);
                 int count = payload.getInt(4);
@@ -315,6 +336,14 @@ final class Recovery {
             case RecordFormat.META_DELETE -> state.applyMetadataDelete(utf8(payload, 0, payload.remaining()));
             default -> throw new IllegalArgumentException("unknown record type " + type);
         }
+    }
+
+    private static int storedBytes(int recordBytes, int queueCount) {
+        int storedBytes = recordBytes - RecordFormat.messagePrefixBytes(queueCount);
+        if (storedBytes < 0) {
+            throw new IllegalArgumentException("a message record of " + recordBytes + " bytes is too short");
+        }
+        return storedBytes;
     }
 
     private static String utf8(ByteBuffer payload, int offset, int length) {

@@ -86,8 +86,11 @@ final class StoreState {
         metadata.remove(key);
     }
 
-    /** A MESSAGE record: the message stored at {@code location}, on the given queues. */
-    void applyMessage(long messageId, long location, int recordBytes, int[] queueIds, int queueCount) {
+    /**
+     * A MESSAGE record: the message stored at {@code location} with {@code storedBytes} of header
+     * and body and the caller's {@code attributes}, on the given queues.
+     */
+    void applyMessage(long messageId, long attributes, long location, int storedBytes, int[] queueIds, int queueCount) {
         highestMessageId = Math.max(highestMessageId, messageId);
         Segment segment = segments.get(RecordFormat.segmentOf(location));
         if (segment != null) {
@@ -110,7 +113,8 @@ final class StoreState {
             }
             if (slot < 0) {
                 slot = messages.insert(messageId);
-                messages.setLocation(slot, location, recordBytes);
+                messages.setLocation(slot, location, storedBytes);
+                messages.setAttributes(slot, attributes);
                 messages.setFirstQueue(slot, queueId);
                 messages.setFirstEntry(slot, nextSeq++, false);
                 messages.setRefCount(slot, 1);
@@ -212,7 +216,7 @@ final class StoreState {
      * {@code expectedLocation} is where the compactor read it (the move is dropped if the message
      * died or moved meanwhile); replay passes -1 to accept any.
      */
-    void applyRelocated(long messageId, long expectedLocation, long newLocation, int recordBytes) {
+    void applyRelocated(long messageId, long expectedLocation, long newLocation, int storedBytes) {
         Segment target = segments.get(RecordFormat.segmentOf(newLocation));
         if (target != null) {
             target.totalMessages++;
@@ -222,7 +226,7 @@ final class StoreState {
             return;
         }
         Segment source = segments.get(RecordFormat.segmentOf(messages.location(slot)));
-        messages.setLocation(slot, newLocation, recordBytes);
+        messages.setLocation(slot, newLocation, storedBytes);
         if (target != null) {
             target.liveMessages++;
         }
@@ -237,6 +241,7 @@ final class StoreState {
         messages.setField(slot, MessageIndex.LOCATION, source[base + MessageIndex.LOCATION]);
         messages.setField(slot, MessageIndex.ENTRY, source[base + MessageIndex.ENTRY]);
         messages.setField(slot, MessageIndex.QUEUE_AND_LENGTH, source[base + MessageIndex.QUEUE_AND_LENGTH]);
+        messages.setField(slot, MessageIndex.ATTRIBUTES, source[base + MessageIndex.ATTRIBUTES]);
         if (messages.firstQueue(slot) != 0) {
             queueEntries++;
         }
@@ -300,16 +305,27 @@ final class StoreState {
             if (messages.occupied(slot) && messages.firstQueue(slot) != 0) {
                 EntryList list = lists.get(messages.firstQueue(slot));
                 if (list != null) {
-                    list.add(messages.firstSeq(slot), messages.messageId(slot), messages.firstRedelivered(slot));
+                    list.add(
+                            messages.firstSeq(slot),
+                            messages.messageId(slot),
+                            messages.firstRedelivered(slot),
+                            messages.attributes(slot),
+                            messages.storedBytes(slot));
                 }
             }
         }
         for (int slot = 0; slot < extraEntries.capacity; slot++) {
             if (extraEntries.occupied(slot)) {
                 EntryList list = lists.get(extraEntries.queue(slot));
-                if (list != null) {
+                int message = messages.find(extraEntries.messageId(slot));
+                if (list != null && message >= 0) {
                     long entry = extraEntries.field(slot, QueueEntryIndex.ENTRY);
-                    list.add(entry >>> 1, extraEntries.messageId(slot), (entry & 1) != 0);
+                    list.add(
+                            entry >>> 1,
+                            extraEntries.messageId(slot),
+                            (entry & 1) != 0,
+                            messages.attributes(message),
+                            messages.storedBytes(message));
                 }
             }
         }
@@ -336,16 +352,22 @@ final class StoreState {
     private static final class EntryList {
         private long[] seqs = new long[16];
         private long[] ids = new long[16];
+        private long[] attributes = new long[16];
+        private int[] storedBytes = new int[16];
         private long[] flags = new long[1];
         private int size;
 
-        void add(long seq, long messageId, boolean redelivered) {
+        void add(long seq, long messageId, boolean redelivered, long messageAttributes, int messageBytes) {
             if (size == seqs.length) {
                 seqs = Arrays.copyOf(seqs, size * 2);
                 ids = Arrays.copyOf(ids, size * 2);
+                attributes = Arrays.copyOf(attributes, size * 2);
+                storedBytes = Arrays.copyOf(storedBytes, size * 2);
             }
             seqs[size] = seq;
             ids[size] = messageId;
+            attributes[size] = messageAttributes;
+            storedBytes[size] = messageBytes;
             if (redelivered) {
                 if ((size >>> 6) >= flags.length) {
                     flags = Arrays.copyOf(flags, Math.max(flags.length * 2, (size >>> 6) + 1));
@@ -362,15 +384,19 @@ final class StoreState {
             }
             int[] positions = sortedPositions(keys);
             long[] sortedIds = new long[size];
+            long[] sortedAttributes = new long[size];
+            int[] sortedBytes = new int[size];
             long[] sortedFlags = new long[(size + 63) >>> 6];
             for (int i = 0; i < size; i++) {
                 int p = positions[i];
                 sortedIds[i] = ids[p];
+                sortedAttributes[i] = attributes[p];
+                sortedBytes[i] = storedBytes[p];
                 if ((p >>> 6) < flags.length && (flags[p >>> 6] & (1L << p)) != 0) {
                     sortedFlags[i >>> 6] |= 1L << i;
                 }
             }
-            return new RecoveredQueue(queue, sortedIds, sortedFlags);
+            return new RecoveredQueue(queue, sortedIds, sortedFlags, sortedAttributes, sortedBytes);
         }
 
         /** Positions 0..n-1 ordered by {@code keys} (sequence numbers are unique). */

@@ -16,6 +16,7 @@ package dev.courier.store;
  * @param messagesRelocated live messages copied out of a segment by compaction
  * @param liveMessages messages on at least one queue
  * @param segments segment files in use
+ * @param messagesRead messages read back from disk with {@link MessageStore#read}
  */
 public record StoreStats(
         long batchesWritten,
@@ -28,4 +29,5 @@ public record StoreStats(
         long segmentsDeleted,
         long messagesRelocated,
         long liveMessages,
-        int segments) {}
+        int segments,
+        long messagesRead) {}

@@ -16,7 +16,6 @@ abstract class WriteOp {
     /** Set by the writer when encoded. */
     long location = -1;
 
-    int recordBytes;
     /** Not written (e.g. a publish whose message every queue removed within the same batch). */
     boolean cancelled;
 
@@ -42,6 +41,7 @@ abstract class WriteOp {
     /** MESSAGE: a body stored once, entered on one or more queues. */
     static final class Publish extends WriteOp {
         final long messageId;
+        final long attributes;
         final int[] queueIds;
         int queueCount;
         /** Another op in the batch refers to this message, so it must be written. */
@@ -52,8 +52,9 @@ abstract class WriteOp {
         private final int headerBytes;
         private final int bodyBytes;
 
-        Publish(long messageId, int[] queueIds, ByteBuf header, ByteBuf body) {
+        Publish(long messageId, long attributes, int[] queueIds, ByteBuf header, ByteBuf body) {
             this.messageId = messageId;
+            this.attributes = attributes;
             this.queueIds = queueIds;
             this.queueCount = queueIds.length;
             this.header = header;
@@ -71,6 +72,7 @@ abstract class WriteOp {
         void encode(ByteBuffer out, CRC32C crc) {
             int start = begin(out, RecordFormat.MESSAGE);
             out.putLong(messageId);
+            out.putLong(attributes);
             out.putShort((short) queueCount);
             for (int i = 0; i < queueCount; i++) {
                 out.putInt(queueIds[i]);
@@ -101,7 +103,7 @@ abstract class WriteOp {
 
         @Override
         void apply(StoreState state) {
-            state.applyMessage(messageId, location, recordBytes, queueIds, queueCount);
+            state.applyMessage(messageId, attributes, location, headerBytes + bodyBytes, queueIds, queueCount);
         }
 
         @Override
@@ -245,12 +247,14 @@ abstract class WriteOp {
     /** RELOCATED: compaction's copy of a live message; {@code content} is headerLength, header, body. */
     static final class Relocate extends WriteOp {
         final long messageId;
+        final long attributes;
         final long fromLocation;
         private ByteBuf content;
         private final int contentBytes;
 
-        Relocate(long messageId, long fromLocation, ByteBuf content) {
+        Relocate(long messageId, long attributes, long fromLocation, ByteBuf content) {
             this.messageId = messageId;
+            this.attributes = attributes;
             this.fromLocation = fromLocation;
             this.content = content;
             this.contentBytes = content.readableBytes();
@@ -258,13 +262,14 @@ abstract class WriteOp {
 
         @Override
         int encodedBytes() {
-            return RecordFormat.FRAME_HEADER_BYTES + 1 + 8 + 2 + contentBytes;
+            return RecordFormat.messagePrefixBytes(0) - 4 + contentBytes;
         }
 
         @Override
         void encode(ByteBuffer out, CRC32C crc) {
             int start = begin(out, RecordFormat.RELOCATED);
             out.putLong(messageId);
+            out.putLong(attributes);
             out.putShort((short) 0);
             int limit = out.limit();
             out.limit(out.position() + contentBytes);
@@ -275,7 +280,7 @@ abstract class WriteOp {
 
         @Override
         void apply(StoreState state) {
-            state.applyRelocated(messageId, fromLocation, location, recordBytes);
+            state.applyRelocated(messageId, fromLocation, location, contentBytes - 4);
         }
 
         @Override
