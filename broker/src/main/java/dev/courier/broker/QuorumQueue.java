@@ -199,8 +199,8 @@ final class QuorumQueue extends MessageQueue {
                                 key,
                                 id,
                                 directory.nodeId(),
-                                raftCredit(consumer.prefetchCount()),
-                                consumer.autoAck(),
+                                consumer.autoAck() ? AUTO_ACK_WINDOW : raftCredit(consumer.prefetchCount()),
+                                false, // auto-ack deliveries are settled here, once handed over
                                 consumer.priority()))
                 .thenApply(reply -> {
                     if (reply instanceof Reply.NoSuchQueue) {
@@ -252,6 +252,14 @@ final class QuorumQueue extends MessageQueue {
      * take at most one prefetch per commit. What waits here and never reaches the client goes
      * back uncounted ({@link Command.Release}). Unlimited stays unlimited.
      */
+    /**
+     * The messages an auto-ack consumer may have waiting on its node. Auto-ack consumers check out
+     * like manual ones and this node settles each message as it hands it to the channel, so that
+     * a backlog is not moved onto the node wholesale and lost when the consumer goes; what still
+     * waits then goes back ({@link Command.Release}).
+     */
+    static final int AUTO_ACK_WINDOW = 512;
+
     static int raftCredit(int prefetchCount) {
         return prefetchCount == 0 ? 0 : 2 * prefetchCount;
     }
@@ -290,9 +298,7 @@ final class QuorumQueue extends MessageQueue {
             return;
         }
         Delivery delivery = new Delivery(this, effect.msgId(), message, effect.redelivered(), -1);
-        if (!local.consumer.autoAck()) {
-            holders.put(effect.msgId(), local.id);
-        }
+        holders.put(effect.msgId(), local.id);
         synchronized (local) {
             local.waiting.add(delivery);
             drain(local);
@@ -301,14 +307,28 @@ final class QuorumQueue extends MessageQueue {
 
     // local's lock held
     private void drain(LocalConsumer local) {
+        boolean autoAck = local.consumer.autoAck();
+        long[] handedOver = null;
+        int settled = 0;
         Delivery next;
         while ((next = local.waiting.peek()) != null && local.consumer.tryAcquireCredit()) {
             local.waiting.poll();
-            count(local.consumer.autoAck() ? QueueStats.Counter.DELIVER_NO_ACK : QueueStats.Counter.DELIVER);
+            count(autoAck ? QueueStats.Counter.DELIVER_NO_ACK : QueueStats.Counter.DELIVER);
             if (next.redelivered()) {
                 count(QueueStats.Counter.REDELIVER);
             }
+            if (autoAck && holders.remove(next.entryId()) != null) {
+                if (handedOver == null) {
+                    handedOver = new long[local.waiting.size() + 1];
+                }
+                handedOver[settled++] = next.entryId();
+            }
             local.consumer.deliver(next);
+        }
+        if (settled > 0) { // auto-ack: a message leaves the queue once it is handed to the channel
+            directory
+                    .cluster()
+                    .submit(key, new Command.Settle(key, local.id, java.util.Arrays.copyOf(handedOver, settled)));
         }
     }
 

@@ -12,6 +12,9 @@ import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ConnectionFactory;
 import com.rabbitmq.client.GetResponse;
 import com.rabbitmq.client.MessageProperties;
+import dev.courier.broker.Consumer;
+import dev.courier.broker.Delivery;
+import dev.courier.broker.MessageQueue;
 import dev.courier.server.CourierServer;
 import dev.courier.server.ServerConfig;
 import dev.courier.server.ctl.Ctl;
@@ -30,6 +33,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -341,6 +345,70 @@ class QuorumQueueTest {
                 .containsOnly(false);
         await().atMost(Duration.ofSeconds(10))
                 .until(() -> declarer.queueDeclarePassive("graceful").getMessageCount() == 0);
+    }
+
+    /**
+     * An auto-ack consumer that cannot take messages (its socket full) gets a bounded window on its
+     * node, not the whole backlog; when it goes, what waited there goes back to the queue. Auto-ack
+     * used to check out without a limit: the backlog moved to the node and was lost with the
+     * consumer.
+     */
+    @Test
+    void shouldGiveBackWhatWaitedOnTheNodeWhenAStalledAutoAckConsumerGoes() throws Exception {
+        Channel declarer = channel(0);
+        declarer.queueDeclare("backlog", true, false, false, QUORUM);
+        awaitKnownEverywhere("backlog");
+        declarer.confirmSelect();
+        int messages = 2_000;
+        for (int i = 0; i < messages; i++) {
+            declarer.basicPublish("", "backlog", MessageProperties.PERSISTENT_BASIC, body(i));
+        }
+        declarer.waitForConfirmsOrDie(30_000);
+
+        MessageQueue queue = nodes[1].broker().vhost("/").findQueue("backlog");
+        Consumer stalled = new Consumer() {
+            @Override
+            public String consumerTag() {
+                return "stalled";
+            }
+
+            @Override
+            public boolean autoAck() {
+                return true;
+            }
+
+            @Override
+            public int priority() {
+                return 0;
+            }
+
+            @Override
+            public boolean tryAcquireCredit() {
+                return false; // the channel's socket is full
+            }
+
+            @Override
+            public void deliver(Delivery delivery) {
+                delivery.message().release();
+            }
+
+            @Override
+            public void onQueueDeleted() {}
+        };
+        queue.addConsumer(stalled, false).get(20, TimeUnit.SECONDS);
+        await().atMost(Duration.ofSeconds(20))
+                .until(() -> queue.messageCount() == messages - 512); // QuorumQueue.AUTO_ACK_WINDOW
+
+        queue.removeConsumer(stalled).get(20, TimeUnit.SECONDS);
+        await().atMost(Duration.ofSeconds(20))
+                .until(() -> declarer.queueDeclarePassive("backlog").getMessageCount() == messages);
+        List<String> received = new CopyOnWriteArrayList<>();
+        channel(2).basicConsume("backlog", true, (t, delivery) -> received.add(text(delivery.getBody())), t -> {});
+        await().atMost(Duration.ofSeconds(30)).until(() -> received.size() == messages);
+        assertThat(received)
+                .as("in order, none lost")
+                .isEqualTo(
+                        IntStream.range(0, messages).mapToObj(Integer::toString).toList());
     }
 
     @Test
