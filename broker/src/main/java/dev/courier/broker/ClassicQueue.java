@@ -332,6 +332,39 @@ public final class ClassicQueue extends MessageQueue {
         });
     }
 
+    /**
+     * Puts back a stored message at start-up without reading it: the entry starts paged out, as
+     * if it had been paged out at run time, and its message is read when it is needed (delivery,
+     * dead-lettering, a move). Everything else the queue needs comes from the attributes stored
+     * with it ({@link StoredAttributes}).
+     *
+     * @param priority the message's priority property (0-255), mapped to this queue's levels
+     * @param expiresAtMs the expiry deadline (ms since the epoch), 0 for none
+     */
+    void restorePagedOut(
+            long storeId,
+            boolean redelivered,
+            int failedDeliveries,
+            int priority,
+            boolean perMessageTtl,
+            long expiresAtMs,
+            long bodyBytes) {
+        post(() -> {
+            int level = features.maxPriority() > 0 ? ready.levelOf(priority) : 0;
+            Entry entry = new Entry(nextEntryId++, level, bodyBytes, perMessageTtl, expiresAtMs);
+            entry.storeId = storeId;
+            entry.redelivered = redelivered;
+            entry.failedDeliveries = failedDeliveries;
+            addReady(entry, false);
+            published();
+        });
+    }
+
+    /** Ready messages kept in memory; the rest wait on disk ({@code queue_memory_window}). */
+    int memoryWindowMessages() {
+        return memoryWindowMessages;
+    }
+
     /** The entry left the queue for good: remove it from the store too. */
     private void unstore(Entry entry) {
         if (entry.storeId != 0) {
@@ -351,12 +384,20 @@ public final class ClassicQueue extends MessageQueue {
     }
 
     private long expiryOf(Message message, long nowMs) {
-        long ttl = features.messageTtlMs();
+        return expiryOf(message, features.messageTtlMs(), nowMs);
+    }
+
+    /**
+     * When a message entering at {@code fromMs} a queue whose x-message-ttl is {@code queueTtlMs}
+     * (-1 for none) expires, in ms since the epoch; 0 = never.
+     */
+    static long expiryOf(Message message, long queueTtlMs, long fromMs) {
+        long ttl = queueTtlMs;
         long perMessage = message.expirationMs();
         if (perMessage >= 0 && (ttl < 0 || perMessage < ttl)) {
             ttl = perMessage;
         }
-        return ttl < 0 ? 0 : nowMs + ttl;
+        return ttl < 0 ? 0 : fromMs + ttl;
     }
 
     private boolean wouldOverflow(Entry entry) {

@@ -161,14 +161,23 @@ final class DurableState {
     /**
      * Writes a persistent message once for all its durable queues; completes once fsynced. The
      * stored header is {@code publishedAtMs:int64 exchange:shortstr routingKey:shortstr
-     * properties}: the publish time lets TTLs keep counting from it after a restart.
+     * properties}: the publish time lets TTLs keep counting from it after a restart. The store's
+     * attributes carry what rebuilding the queue entries needs without a read ({@link
+     * StoredAttributes}).
+     *
+     * @param expiresAtMs the deadline the durable queues compute for it (0 = never), or -1 if
+     *     they differ (then a restart reads the message to compute each queue's)
      */
-    CompletableFuture<Void> persist(Message message, long messageId, List<StoreQueue> queues, long publishedAtMs) {
+    CompletableFuture<Void> persist(
+            Message message, long messageId, List<StoreQueue> queues, long publishedAtMs, long expiresAtMs) {
         ByteBuf header = PooledByteBufAllocator.DEFAULT.buffer(
                 72 + message.rawProperties().readableBytes());
         try {
             writeHeader(header, message, publishedAtMs);
-            return store.publish(messageId, header, message.body(), queues);
+            Integer priority = message.hasPriority() ? message.properties().priority() : null;
+            long attributes = StoredAttributes.of(
+                    priority == null ? 0 : priority, message.hasExpiration(), expiresAtMs, header.readableBytes());
+            return store.publish(messageId, attributes, header, message.body(), queues);
         } finally {
             header.release();
         }
@@ -343,7 +352,7 @@ final class DurableState {
                             bool(x, "internal"),
                             table(x, "arguments"));
         }
-        int messages = 0;
+        Map<String, ClassicQueue> restoredQueues = new LinkedHashMap<>();
         for (Map<String, Object> q : queues) {
             String name = string(q, "name");
             String storeName = storeName(vhostOf(q), name);
@@ -354,27 +363,7 @@ final class DurableState {
                 windowKeys.sort(Map.Entry.comparingByValue()); // the window is kept in time order
                 windowKeys.forEach(k -> queue.restoreDeduplicationKey(k.getKey(), k.getValue()));
             }
-            RecoveredQueue recovered = state.queues().get(storeName);
-            if (recovered != null) {
-                for (int i = 0; i < recovered.messageCount(); i++) {
-                    long id = recovered.messageId(i);
-                    try {
-                        Loaded loaded = loadWithTime(id);
-                        if (loaded != null) {
-                            Integer failed = failedDeliveries.remove(deliveryCountKey(storeName, id));
-                            queue.restore(
-                                    loaded.message(),
-                                    id,
-                                    recovered.redelivered(i),
-                                    failed == null ? 0 : failed,
-                                    loaded.publishedAtMs());
-                            messages++;
-                        }
-                    } catch (IOException e) {
-                        LOG.error("queue '{}': cannot read stored message {}; it is skipped", name, id, e);
-                    }
-                }
-            }
+            restoredQueues.put(storeName, queue);
         }
         for (Map<String, Object> b : bindings) {
             try {
@@ -390,19 +379,82 @@ final class DurableState {
                 LOG.warn("skipping a stored binding whose ends are gone: {}", e.getMessage());
             }
         }
+        // messages last, once every queue and binding is back: a restored message may expire at
+        // once and be dead-lettered, and its dead-letter queue must be there to take it
+        long messages = 0;
+        long messagesRead = 0;
+        for (Map.Entry<String, ClassicQueue> restored : restoredQueues.entrySet()) {
+            RecoveredQueue recovered = state.queues().get(restored.getKey());
+            if (recovered != null) {
+                RestoreCounts counts =
+                        restoreMessages(restored.getValue(), restored.getKey(), recovered, failedDeliveries);
+                messages += counts.restored();
+                messagesRead += counts.read();
+            }
+        }
         for (String stale : failedDeliveries.keySet()) { // counts of messages gone with a purge or delete
             store.deleteMetadata(stale);
         }
         dedupKeys.forEach((storeName, keys) -> keys.forEach(k -> forgetDeduplicationKey(storeName, k.getKey())));
         store.releaseRecovered();
         LOG.info(
-                "recovered {} vhost(s) besides '/', {} durable exchange(s), {} durable queue(s) with {} message(s),"
-                        + " {} binding(s)",
+                "recovered {} vhost(s) besides '/', {} durable exchange(s), {} durable queue(s) with {} message(s)"
+                        + " ({} read into memory, the rest left on disk), {} binding(s)",
                 vhosts.size(),
                 exchanges.size(),
                 queues.size(),
                 messages,
+                messagesRead,
                 bindings.size());
+    }
+
+    private record RestoreCounts(long restored, long read) {}
+
+    /**
+     * Puts a recovered queue's messages back in queue order. Only the first {@code
+     * queue_memory_window} are read; the others become paged-out entries built from their stored
+     * attributes, read when they reach the head like messages paged out at run time. A message
+     * whose attributes are unknown (see {@link StoredAttributes}) is read wherever it is.
+     *
+     * <p>A queue with x-message-deduplication has every message read: restoring a message also
+     * re-remembers its deduplication key, covering a crash between the message's record and its
+     * key's. Skipping that for messages beyond the window would let a publisher's retry of such a
+     * message through as a duplicate; such queues are rarely long, so their reads are accepted.
+     */
+    private RestoreCounts restoreMessages(
+            ClassicQueue queue, String storeName, RecoveredQueue recovered, Map<String, Integer> failedDeliveries) {
+        boolean readAll = queue.features().deduplication();
+        long restored = 0;
+        long read = 0;
+        for (int i = 0; i < recovered.messageCount(); i++) {
+            long id = recovered.messageId(i);
+            long attributes = recovered.attributes(i);
+            Integer failedCount = failedDeliveries.remove(deliveryCountKey(storeName, id));
+            int failed = failedCount == null ? 0 : failedCount;
+            if (!readAll && read >= queue.memoryWindowMessages() && StoredAttributes.isSet(attributes)) {
+                queue.restorePagedOut(
+                        id,
+                        recovered.redelivered(i),
+                        failed,
+                        StoredAttributes.priority(attributes),
+                        StoredAttributes.perMessageTtl(attributes),
+                        StoredAttributes.expiresAtMs(attributes),
+                        recovered.storedBytes(i) - StoredAttributes.headerBytes(attributes));
+                restored++;
+                continue;
+            }
+            try {
+                Loaded loaded = loadWithTime(id);
+                if (loaded != null) {
+                    queue.restore(loaded.message(), id, recovered.redelivered(i), failed, loaded.publishedAtMs());
+                    restored++;
+                    read++;
+                }
+            } catch (IOException e) {
+                LOG.error("queue '{}': cannot read stored message {}; it is skipped", queue.name(), id, e);
+            }
+        }
+        return new RestoreCounts(restored, read);
     }
 
     /** The vhost a stored definition belongs to; definitions from before vhosts existed are "/". */

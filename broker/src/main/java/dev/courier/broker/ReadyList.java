@@ -41,6 +41,15 @@ final class ReadyList {
             this.expiresAtMs = expiresAtMs;
             this.perMessageTtl = message.hasExpiration();
         }
+
+        /** An entry whose message was never loaded: it starts paged out (see storeId). */
+        Entry(long id, int priority, long bodyBytes, boolean perMessageTtl, long expiresAtMs) {
+            this.id = id;
+            this.priority = priority;
+            this.bodyBytes = bodyBytes;
+            this.expiresAtMs = expiresAtMs;
+            this.perMessageTtl = perMessageTtl;
+        }
     }
 
     private static final class Level {
@@ -111,10 +120,11 @@ final class ReadyList {
 
     /** The level a message of this priority goes to (priorities above the maximum are capped). */
     int levelOf(Integer priority) {
-        if (priority == null || priority <= 0) {
-            return 0;
-        }
-        return Math.min(priority, levels.length - 1);
+        return priority == null ? 0 : levelOf(priority.intValue());
+    }
+
+    int levelOf(int priority) {
+        return priority <= 0 ? 0 : Math.min(priority, levels.length - 1);
     }
 
     void add(Entry entry) {

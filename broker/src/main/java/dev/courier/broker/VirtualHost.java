@@ -775,19 +775,26 @@ public final class VirtualHost {
         CompletableFuture<Void> stored = null;
         if (durable != null && anyStored(targets) && message.persistent()) {
             List<dev.courier.store.StoreQueue> storeQueues = null;
+            long nowMs = runtime.clockMs().getAsLong();
+            long expiresAtMs = 0; // as the stored queues will compute it after a restart; -1 if they differ
             for (int i = 0, n = targets.size(); i < n; i++) {
-                dev.courier.store.StoreQueue storeQueue = targets.get(i).storeQueue();
+                MessageQueue target = targets.get(i);
+                dev.courier.store.StoreQueue storeQueue = target.storeQueue();
                 if (storeQueue != null) {
+                    long expiry =
+                            ClassicQueue.expiryOf(message, target.features().messageTtlMs(), nowMs);
                     if (storeQueues == null) {
                         storeQueues = new ArrayList<>(n);
+                        expiresAtMs = expiry;
+                    } else if (expiry != expiresAtMs) {
+                        expiresAtMs = -1;
                     }
                     storeQueues.add(storeQueue);
                 }
             }
             if (storeQueues != null) {
                 storeId = durable.nextMessageId();
-                stored = durable.persist(
-                        message, storeId, storeQueues, runtime.clockMs().getAsLong());
+                stored = durable.persist(message, storeId, storeQueues, nowMs, expiresAtMs);
             }
         }
         for (int i = 0, n = targets.size(); i < n; i++) {

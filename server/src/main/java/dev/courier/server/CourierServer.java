@@ -13,6 +13,7 @@ import dev.courier.server.auth.UserDatabase;
 import dev.courier.server.management.ManagementServer;
 import dev.courier.store.MessageStore;
 import dev.courier.store.StoreConfig;
+import dev.courier.store.StoreStats;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -260,6 +261,11 @@ public final class CourierServer implements AutoCloseable {
 
     public Broker broker() {
         return broker;
+    }
+
+    /** The message store's counters since this server opened it (metrics, tests). */
+    public StoreStats storeStats() {
+        return store.stats();
     }
 
     /** The disk and memory watermarks; limits can be changed at run time. */

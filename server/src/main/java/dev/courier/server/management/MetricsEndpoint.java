@@ -93,6 +93,9 @@ final class MetricsEndpoint implements AutoCloseable {
                     .baseUnit("bytes")
                     .description("bytes appended to the message store's log")
                     .register(registry);
+            FunctionCounter.builder("courier.store.reads", store, s -> s.stats().messagesRead())
+                    .description("messages read back from the store (paged-out messages reaching the head)")
+                    .register(registry);
             Gauge.builder("courier.store.messages", store, s -> s.stats().liveMessages())
                     .description("messages held by the store")
                     .register(registry);
