@@ -184,10 +184,6 @@ final class QuorumQueue extends MessageQueue {
 
     @Override
     public CompletableFuture<Void> addConsumer(Consumer consumer, boolean exclusive) {
-        if (exclusive) {
-            return CompletableFuture.failedFuture(AmqpException.preconditionFailed(
-                    "exclusive consumers are not supported on quorum queue '" + name + "' yet"));
-        }
         String id = directory.nodeId() + "/" + CONSUMER_IDS.incrementAndGet() + "/" + consumer.consumerTag();
         LocalConsumer local = new LocalConsumer(id, consumer);
         locals.put(id, local);
@@ -201,11 +197,17 @@ final class QuorumQueue extends MessageQueue {
                                 directory.nodeId(),
                                 consumer.autoAck() ? AUTO_ACK_WINDOW : raftCredit(consumer.prefetchCount()),
                                 false, // auto-ack deliveries are settled here, once handed over
-                                consumer.priority()))
+                                consumer.priority(),
+                                exclusive))
                 .thenApply(reply -> {
                     if (reply instanceof Reply.NoSuchQueue) {
                         locals.remove(id);
                         throw AmqpException.notFound("no queue '" + name + "' in vhost '" + vhost.name() + "'");
+                    }
+                    if (reply instanceof Reply.InExclusiveUse) { // as a classic queue answers
+                        locals.remove(id);
+                        throw AmqpException.accessRefused(
+                                "queue '" + name + "' in vhost '" + vhost.name() + "' in exclusive use");
                     }
                     return null;
                 });

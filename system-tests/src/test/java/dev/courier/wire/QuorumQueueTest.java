@@ -12,6 +12,7 @@ import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ConnectionFactory;
 import com.rabbitmq.client.GetResponse;
 import com.rabbitmq.client.MessageProperties;
+import com.rabbitmq.client.ShutdownSignalException;
 import dev.courier.broker.Consumer;
 import dev.courier.broker.Delivery;
 import dev.courier.broker.MessageQueue;
@@ -409,6 +410,35 @@ class QuorumQueueTest {
                 .as("in order, none lost")
                 .isEqualTo(
                         IntStream.range(0, messages).mapToObj(Integer::toString).toList());
+    }
+
+    /**
+     * basic.consume exclusive holds on a quorum queue across nodes, as on a classic queue (RabbitMQ's
+     * quorum queues ignore the flag): a consumer on another node is refused with 403 while the
+     * exclusive one is there, and may consume once it has gone.
+     */
+    @Test
+    void shouldKeepAnExclusiveConsumerAloneOnTheQueueFromEveryNode() throws Exception {
+        Channel declarer = channel(0);
+        declarer.queueDeclare("solo", true, false, false, QUORUM);
+        awaitKnownEverywhere("solo");
+        Channel owner = channel(0);
+        String tag = owner.basicConsume("solo", false, "", false, true, null, (t, d) -> {}, t -> {});
+
+        Channel other = channel(1);
+        ShutdownSignalException refused = closedBy(() -> other.basicConsume("solo", false, (t, d) -> {}, t -> {}));
+        assertThat(replyCode(refused)).isEqualTo(403);
+        assertThat(replyText(refused)).contains("queue 'solo' in vhost '/' in exclusive use");
+        Channel rival = channel(2);
+        assertThat(replyCode(closedBy(
+                        () -> rival.basicConsume("solo", false, "", false, true, null, (t, d) -> {}, t -> {}))))
+                .isEqualTo(403);
+
+        owner.basicCancel(tag);
+        List<String> received = new CopyOnWriteArrayList<>();
+        channel(1).basicConsume("solo", true, (t, d) -> received.add(text(d.getBody())), t -> {});
+        declarer.basicPublish("", "solo", MessageProperties.PERSISTENT_BASIC, body(1));
+        await().atMost(Duration.ofSeconds(20)).until(() -> received.equals(List.of("1")));
     }
 
     @Test

@@ -32,7 +32,14 @@ public sealed interface Command {
                         in.readLong(),
                         Wire.readBytes(in));
             case Checkout.TYPE ->
-                new Checkout(in.readUTF(), in.readUTF(), in.readUTF(), in.readInt(), in.readBoolean(), in.readInt());
+                new Checkout(
+                        in.readUTF(),
+                        in.readUTF(),
+                        in.readUTF(),
+                        in.readInt(),
+                        in.readBoolean(),
+                        in.readInt(),
+                        in.readBoolean());
             case Cancel.TYPE -> new Cancel(in.readUTF(), in.readUTF());
             case Settle.TYPE -> new Settle(in.readUTF(), in.readUTF(), Wire.readLongs(in));
             case Return.TYPE -> new Return(in.readUTF(), in.readUTF(), Wire.readLongs(in));
@@ -151,7 +158,20 @@ public sealed interface Command {
      *
      * @param prefetch most unacknowledged messages at a time, 0 = unlimited
      */
-    record Checkout(String queue, String consumerId, String node, int prefetch, boolean autoAck, int consumerPriority)
+    /**
+     * Registers (or updates) a consumer. An exclusive one is refused ({@link
+     * Reply.InExclusiveUse}) while the queue has another consumer, and while it is there every
+     * other checkout is refused; consumers that only hold messages (basic.get, detached) do not
+     * count.
+     */
+    record Checkout(
+            String queue,
+            String consumerId,
+            String node,
+            int prefetch,
+            boolean autoAck,
+            int consumerPriority,
+            boolean exclusive)
             implements Command {
         static final int TYPE = 4;
 
@@ -164,6 +184,12 @@ public sealed interface Command {
             }
         }
 
+        /** A consumer that does not ask for exclusive use. */
+        public Checkout(
+                String queue, String consumerId, String node, int prefetch, boolean autoAck, int consumerPriority) {
+            this(queue, consumerId, node, prefetch, autoAck, consumerPriority, false);
+        }
+
         @Override
         public void writeTo(DataOutputStream out) throws IOException {
             out.writeByte(TYPE);
@@ -173,6 +199,7 @@ public sealed interface Command {
             out.writeInt(prefetch);
             out.writeBoolean(autoAck);
             out.writeInt(consumerPriority);
+            out.writeBoolean(exclusive);
         }
     }
 

@@ -12,6 +12,8 @@ final class QueueConsumer {
     int priority;
     /** Whether this only holds basic.get messages: never chosen for delivery, no prefetch. */
     boolean getOnly;
+    /** Whether it asked for exclusive use: no other consumer may check out while it is there. */
+    boolean exclusive;
     /** When it last got a delivery (a per-queue sequence): the least recent goes next (round-robin). */
     long lastServed;
 

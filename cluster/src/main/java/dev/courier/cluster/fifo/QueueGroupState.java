@@ -19,7 +19,7 @@ import java.util.TreeMap;
  */
 public final class QueueGroupState {
     private static final int SNAPSHOT_MAGIC = 0x43514753; // "CQGS"
-    private static final int SNAPSHOT_VERSION = 1;
+    private static final int SNAPSHOT_VERSION = 2; // 2: consumers record exclusive use
 
     /** By name, so everything that walks all queues (tick, node down, snapshot) has one order. */
     private final TreeMap<String, QuorumQueue> queues = new TreeMap<>();
@@ -59,7 +59,7 @@ public final class QueueGroupState {
         if (command instanceof Command.Enqueue enqueue) {
             return new Reply.Enqueued(queue.enqueue(timeMs, enqueue, effects));
         } else if (command instanceof Command.Checkout checkout) {
-            queue.checkout(timeMs, checkout, effects);
+            return queue.checkout(timeMs, checkout, effects);
         } else if (command instanceof Command.Settle settle) {
             queue.settle(timeMs, settle.consumerId(), settle.msgIds(), effects);
         } else if (command instanceof Command.Return ret) {

@@ -106,7 +106,12 @@ final class QuorumQueue {
         return EnqueueOutcome.ACCEPTED;
     }
 
-    void checkout(long timeMs, Command.Checkout command, Effects effects) {
+    Reply checkout(long timeMs, Command.Checkout command, Effects effects) {
+        for (QueueConsumer other : consumers.values()) {
+            if (!other.getOnly && !other.id.equals(command.consumerId()) && (other.exclusive || command.exclusive())) {
+                return Reply.IN_EXCLUSIVE_USE;
+            }
+        }
         QueueConsumer consumer = consumers.get(command.consumerId());
         if (consumer == null) {
             consumer = new QueueConsumer(
@@ -129,7 +134,9 @@ final class QuorumQueue {
             consumer.autoAck = command.autoAck();
             consumer.priority = command.consumerPriority();
         }
+        consumer.exclusive = command.exclusive();
         dispatch(timeMs, effects);
+        return Reply.OK;
     }
 
     void cancel(long timeMs, String consumerId, Effects effects) {
@@ -485,6 +492,7 @@ final class QuorumQueue {
             out.writeBoolean(c.autoAck);
             out.writeInt(c.priority);
             out.writeBoolean(c.getOnly);
+            out.writeBoolean(c.exclusive);
             out.writeLong(c.lastServed);
             out.writeInt(c.unacked.size());
             for (QueuedMessage m = c.unacked.first(); m != null; m = m.next) {
@@ -505,6 +513,7 @@ final class QuorumQueue {
         for (int i = 0; i < consumerCount; i++) {
             QueueConsumer c = new QueueConsumer(
                     in.readUTF(), in.readUTF(), in.readInt(), in.readBoolean(), in.readInt(), in.readBoolean());
+            c.exclusive = in.readBoolean();
             c.lastServed = in.readLong();
             int unackedCount = Wire.readCount(in);
             for (int j = 0; j < unackedCount; j++) {

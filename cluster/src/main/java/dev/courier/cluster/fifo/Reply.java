@@ -17,6 +17,9 @@ public sealed interface Reply {
     /** Reply to a {@link Command.Get} that found no ready message. */
     GetEmpty GET_EMPTY = new GetEmpty();
 
+    /** Reply to a {@link Command.Checkout} refused because of an exclusive consumer; nothing changed. */
+    InExclusiveUse IN_EXCLUSIVE_USE = new InExclusiveUse();
+
     void writeTo(DataOutputStream out) throws IOException;
 
     static Reply readFrom(DataInputStream in) throws IOException {
@@ -34,6 +37,7 @@ public sealed interface Reply {
             case Count.TYPE -> new Count(in.readLong());
             case GetEmpty.TYPE -> GET_EMPTY;
             case GetOk.TYPE -> new GetOk(in.readLong(), in.readInt());
+            case InExclusiveUse.TYPE -> IN_EXCLUSIVE_USE;
             default -> throw new IOException("unknown reply type " + type);
         };
     }
@@ -96,6 +100,16 @@ public sealed interface Reply {
         public void writeTo(DataOutputStream out) throws IOException {
             out.writeByte(TYPE);
             out.writeLong(count);
+        }
+    }
+
+    /** See {@link #IN_EXCLUSIVE_USE}. */
+    record InExclusiveUse() implements Reply {
+        static final int TYPE = 7;
+
+        @Override
+        public void writeTo(DataOutputStream out) throws IOException {
+            out.writeByte(TYPE);
         }
     }
 

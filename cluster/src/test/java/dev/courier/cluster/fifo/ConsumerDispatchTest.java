@@ -158,6 +158,30 @@ class ConsumerDispatchTest {
     }
 
     @Test
+    void shouldGiveAnExclusiveConsumerTheQueueToItself() {
+        h.publish("a");
+        h.apply(new Command.Get(Q, "getter", NODE, false)); // a basic.get holder does not count
+        assertThat(h.apply(new Command.Checkout(Q, "only", NODE, 0, false, 0, true)))
+                .isEqualTo(Reply.OK);
+        assertThat(h.apply(new Command.Checkout(Q, "other", "n2", 0, false, 0))).isEqualTo(Reply.IN_EXCLUSIVE_USE);
+        assertThat(h.apply(new Command.Checkout(Q, "rival", "n2", 0, false, 0, true)))
+                .isEqualTo(Reply.IN_EXCLUSIVE_USE);
+        assertThat(h.view().consumerCount()).isEqualTo(1);
+        assertThat(h.apply(new Command.Checkout(Q, "only", NODE, 5, false, 0, true)))
+                .as("the exclusive consumer itself may update its checkout")
+                .isEqualTo(Reply.OK);
+
+        h.publish("b");
+        assertThat(h.delivered()).containsExactly("only:b");
+        h.cancel("only");
+        assertThat(h.apply(new Command.Checkout(Q, "other", "n2", 0, false, 0))).isEqualTo(Reply.OK);
+        assertThat(h.delivered()).containsExactly("other:b");
+        assertThat(h.apply(new Command.Checkout(Q, "late", NODE, 0, false, 0, true)))
+                .as("exclusive use needs a queue without consumers")
+                .isEqualTo(Reply.IN_EXCLUSIVE_USE);
+    }
+
+    @Test
     void shouldPutAReleasedMessageBackWithoutCountingAFailedDelivery() {
         h.consume("c1", 2);
         h.publish("a");

@@ -44,7 +44,8 @@ final class RandomCommands {
                         anyString(),
                         random.nextInt(Integer.MAX_VALUE),
                         random.nextBoolean(),
-                        random.nextInt());
+                        random.nextInt(),
+                        random.nextBoolean());
             case 4 -> new Command.Cancel(anyString(), anyString());
             case 5 -> new Command.Settle(anyString(), anyString(), anyLongs());
             case 6 -> new Command.Return(anyString(), anyString(), anyLongs());
@@ -91,17 +92,26 @@ final class RandomCommands {
                     random.nextInt(3) == 0 ? random.nextInt(200) : -1,
                     anyBytes(random.nextInt(20)));
         } else if (roll < 48) {
+            String consumer = pick(CONSUMERS);
+            String node = pick(NODES);
+            // c4 on n3 asks for exclusive use: no extra draw, so the logs stay as they were
             return new Command.Checkout(
-                    queue, pick(CONSUMERS), pick(NODES), random.nextInt(4), random.nextInt(5) == 0, random.nextInt(3));
+                    queue,
+                    consumer,
+                    node,
+                    random.nextInt(4),
+                    random.nextInt(5) == 0,
+                    random.nextInt(3),
+                    consumer.equals("c4") && node.equals("n3"));
         } else if (roll < 51) {
             return new Command.Cancel(queue, pick(CONSUMERS));
         } else if (roll < 53) {
             return new Command.Detach(queue, pick(CONSUMERS));
         } else if (roll < 70) {
             return new Command.Settle(queue, pickConsumerOrGetter(), plausibleIds(nextMsgIdHint));
-        } else if (roll < 78) {
+        } else if (roll < 76) {
             return new Command.Return(queue, pickConsumerOrGetter(), plausibleIds(nextMsgIdHint));
-        } else if (roll < 80) {
+        } else if (roll < 78) {
             return new Command.Release(queue, pickConsumerOrGetter(), plausibleIds(nextMsgIdHint));
         } else if (roll < 82) {
             return new Command.Discard(queue, pickConsumerOrGetter(), plausibleIds(nextMsgIdHint));

@@ -44,7 +44,13 @@ class ReplicaDeterminismTest {
             if (command instanceof Command.Checkout c) {
                 int prefetch = (c.consumerId().charAt(1) - '0') % 4;
                 return new Command.Checkout(
-                        c.queue(), c.consumerId(), c.node(), prefetch, c.autoAck(), c.consumerPriority());
+                        c.queue(),
+                        c.consumerId(),
+                        c.node(),
+                        prefetch,
+                        c.autoAck(),
+                        c.consumerPriority(),
+                        c.exclusive());
             }
             return command;
         }
@@ -122,7 +128,7 @@ class ReplicaDeterminismTest {
     @Test
     void shouldExerciseEveryKindOfOutcomeInTheRandomLogs() {
         Set<String> kinds = new TreeSet<>();
-        for (long seed = 0; seed < 40; seed++) {
+        for (long seed = 0; seed < 80; seed++) {
             Log log = Log.random(seed, 300);
             QueueGroupState state = new QueueGroupState();
             Run run = applyRange(state, log, 0, 300);
@@ -158,6 +164,7 @@ class ReplicaDeterminismTest {
                         "Count",
                         "GetOk",
                         "GetEmpty",
+                        "InExclusiveUse",
                         "Deliver",
                         "Redeliver",
                         "ConsumerCancelled",
