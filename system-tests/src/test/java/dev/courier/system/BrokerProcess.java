@@ -34,9 +34,19 @@ final class BrokerProcess implements AutoCloseable {
 
     /** Starts {@code ./courier server} on free ports and waits for its ready line. */
     static BrokerProcess start(Path dataDir, String... extraArgs) throws IOException, InterruptedException {
+        return start(List.of(), dataDir, extraArgs);
+    }
+
+    /**
+     * As {@link #start(Path, String...)}, with {@code prefix} before the launcher (e.g. {@code ip
+     * netns exec NS}, which execs it: the process is still the broker's).
+     */
+    static BrokerProcess start(List<String> prefix, Path dataDir, String... extraArgs)
+            throws IOException, InterruptedException {
         Path stderr = Files.createTempFile("courier-server", ".err");
-        Process process =
-                builder(dataDir, extraArgs).redirectError(stderr.toFile()).start();
+        Process process = builder(prefix, dataDir, extraArgs)
+                .redirectError(stderr.toFile())
+                .start();
         BufferedReader stdout =
                 new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
         CompletableFuture<String> ready = CompletableFuture.supplyAsync(() -> {
@@ -69,7 +79,7 @@ final class BrokerProcess implements AutoCloseable {
     /** Runs the launcher to completion (for commands that are expected to exit). */
     static Result run(Path dataDir, String... extraArgs) throws IOException, InterruptedException {
         Path stderr = Files.createTempFile("courier-server", ".err");
-        Process process = builder(dataDir, extraArgs)
+        Process process = builder(List.of(), dataDir, extraArgs)
                 .redirectError(stderr.toFile())
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                 .start();
@@ -82,9 +92,10 @@ final class BrokerProcess implements AutoCloseable {
 
     record Result(int exitCode, String stderr) {}
 
-    private static ProcessBuilder builder(Path dataDir, String... extraArgs) {
+    private static ProcessBuilder builder(List<String> prefix, Path dataDir, String... extraArgs) {
         Path root = repositoryRoot();
-        List<String> command = new ArrayList<>(List.of(
+        List<String> command = new ArrayList<>(prefix);
+        command.addAll(List.of(
                 root.resolve("courier").toString(),
                 "server",
                 "--amqp-port",
