@@ -1,6 +1,7 @@
 package dev.courier.broker;
 
 import dev.courier.broker.ReadyList.Entry;
+import dev.courier.store.RecoveredQueue;
 import dev.courier.store.StoreQueue;
 import io.netty.util.collection.LongObjectHashMap;
 import java.util.ArrayList;
@@ -333,29 +334,31 @@ public final class ClassicQueue extends MessageQueue {
     }
 
     /**
-     * Puts back a stored message at start-up without reading it: the entry starts paged out, as
-     * if it had been paged out at run time, and its message is read when it is needed (delivery,
-     * dead-lettering, a move). Everything else the queue needs comes from the attributes stored
-     * with it ({@link StoredAttributes}).
+     * Puts back stored messages at start-up without reading them: entries {@code from} to {@code
+     * to} (exclusive) of {@code recovered} start paged out, as if paged out at run time, and each
+     * message is read when it is needed (delivery, dead-lettering, a move). What the queue needs
+     * meanwhile comes from the attributes stored with it ({@link StoredAttributes}, which must be
+     * set) and its stored size.
      *
-     * @param priority the message's priority property (0-255), mapped to this queue's levels
-     * @param expiresAtMs the expiry deadline (ms since the epoch), 0 for none
+     * @param failedDeliveries the failed deliveries of each entry from {@code from} on, or null
+     *     for none
      */
-    void restorePagedOut(
-            long storeId,
-            boolean redelivered,
-            int failedDeliveries,
-            int priority,
-            boolean perMessageTtl,
-            long expiresAtMs,
-            long bodyBytes) {
+    void restorePagedOut(RecoveredQueue recovered, int from, int to, int[] failedDeliveries) {
         post(() -> {
-            int level = features.maxPriority() > 0 ? ready.levelOf(priority) : 0;
-            Entry entry = new Entry(nextEntryId++, level, bodyBytes, perMessageTtl, expiresAtMs);
-            entry.storeId = storeId;
-            entry.redelivered = redelivered;
-            entry.failedDeliveries = failedDeliveries;
-            addReady(entry, false);
+            for (int i = from; i < to; i++) {
+                long attributes = recovered.attributes(i);
+                int priority = StoredAttributes.priority(attributes);
+                Entry entry = new Entry(
+                        nextEntryId++,
+                        features.maxPriority() > 0 ? ready.levelOf(priority) : 0,
+                        recovered.storedBytes(i) - StoredAttributes.headerBytes(attributes),
+                        StoredAttributes.perMessageTtl(attributes),
+                        StoredAttributes.expiresAtMs(attributes));
+                entry.storeId = recovered.messageId(i);
+                entry.redelivered = recovered.redelivered(i);
+                entry.failedDeliveries = failedDeliveries == null ? 0 : failedDeliveries[i - from];
+                addReady(entry, false);
+            }
             published();
         });
     }

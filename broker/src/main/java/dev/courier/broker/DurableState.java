@@ -426,23 +426,21 @@ final class DurableState {
         boolean readAll = queue.features().deduplication();
         long restored = 0;
         long read = 0;
+        int pagedOutFrom = 0; // the entries from here to i go to the queue paged out, in one command
         for (int i = 0; i < recovered.messageCount(); i++) {
-            long id = recovered.messageId(i);
-            long attributes = recovered.attributes(i);
-            Integer failedCount = failedDeliveries.remove(deliveryCountKey(storeName, id));
-            int failed = failedCount == null ? 0 : failedCount;
-            if (!readAll && read >= queue.memoryWindowMessages() && StoredAttributes.isSet(attributes)) {
-                queue.restorePagedOut(
-                        id,
-                        recovered.redelivered(i),
-                        failed,
-                        StoredAttributes.priority(attributes),
-                        StoredAttributes.perMessageTtl(attributes),
-                        StoredAttributes.expiresAtMs(attributes),
-                        recovered.storedBytes(i) - StoredAttributes.headerBytes(attributes));
-                restored++;
+            boolean pagedOut =
+                    !readAll && read >= queue.memoryWindowMessages() && StoredAttributes.isSet(recovered.attributes(i));
+            if (pagedOut) {
+                if (i - pagedOutFrom == RESTORE_BATCH) {
+                    restored += restorePagedOut(queue, storeName, recovered, pagedOutFrom, i, failedDeliveries);
+                    pagedOutFrom = i;
+                }
                 continue;
             }
+            restored += restorePagedOut(queue, storeName, recovered, pagedOutFrom, i, failedDeliveries);
+            pagedOutFrom = i + 1;
+            long id = recovered.messageId(i);
+            int failed = failedDeliveries(failedDeliveries, storeName, id);
             try {
                 Loaded loaded = loadWithTime(id);
                 if (loaded != null) {
@@ -454,7 +452,42 @@ final class DurableState {
                 LOG.error("queue '{}': cannot read stored message {}; it is skipped", queue.name(), id, e);
             }
         }
+        restored +=
+                restorePagedOut(queue, storeName, recovered, pagedOutFrom, recovered.messageCount(), failedDeliveries);
         return new RestoreCounts(restored, read);
+    }
+
+    /** Entries restored paged out per queue command: a few thousand, so the rebuild posts few commands. */
+    private static final int RESTORE_BATCH = 4096;
+
+    private static int restorePagedOut(
+            ClassicQueue queue,
+            String storeName,
+            RecoveredQueue recovered,
+            int from,
+            int to,
+            Map<String, Integer> failedDeliveries) {
+        if (from >= to) {
+            return 0;
+        }
+        int[] failed = null;
+        if (!failedDeliveries.isEmpty()) {
+            failed = new int[to - from];
+            for (int i = from; i < to; i++) {
+                failed[i - from] = failedDeliveries(failedDeliveries, storeName, recovered.messageId(i));
+            }
+        }
+        queue.restorePagedOut(recovered, from, to, failed);
+        return to - from;
+    }
+
+    /** Takes the message's failed-delivery count out of the recovered ones (0 if none). */
+    private static int failedDeliveries(Map<String, Integer> failedDeliveries, String storeName, long messageId) {
+        if (failedDeliveries.isEmpty()) {
+            return 0;
+        }
+        Integer failed = failedDeliveries.remove(deliveryCountKey(storeName, messageId));
+        return failed == null ? 0 : failed;
     }
 
     /** The vhost a stored definition belongs to; definitions from before vhosts existed are "/". */

@@ -123,8 +123,15 @@ class PagingTest {
     @Test
     void shouldRestoreABacklogBeyondTheWindowWithoutReadingItAndKeepPrioritiesTtlsAndSizes() throws Exception {
         AtomicLong clockMs = new AtomicLong(System.currentTimeMillis());
-        Map<String, Object> arguments =
-                Map.of("x-max-priority", 9, "x-dead-letter-exchange", "", "x-dead-letter-routing-key", "expired");
+        Map<String, Object> arguments = Map.of(
+                "x-max-priority",
+                9,
+                "x-dead-letter-exchange",
+                "",
+                "x-dead-letter-routing-key",
+                "expired",
+                "x-delivery-limit",
+                5);
         List<Integer> kept = new ArrayList<>();
         long keptBytes = 0;
         try (CourierServer server = start(clockMs::get);
@@ -147,10 +154,14 @@ class PagingTest {
             channel.waitForConfirmsOrDie(30_000);
             MessageQueue queue = server.broker().vhost("/").queue("prio", null);
             await().until(() -> queue.residentMessageCount() <= WINDOW);
-            // 20 deliveries left unacked: they come back redelivered, some from beyond the window
+            // 20 deliveries requeued: they come back redelivered with a failed delivery counted,
+            // some of them from beyond the window
+            long lastTag = 0;
             for (int i = 0; i < 20; i++) {
-                assertThat(channel.basicGet("prio", false)).isNotNull();
+                lastTag = channel.basicGet("prio", false).getEnvelope().getDeliveryTag();
             }
+            channel.basicNack(lastTag, true, true);
+            await().until(() -> queue.messageCount() == MESSAGES);
         }
         kept.sort(Comparator.comparingInt((Integer i) -> -Math.min(priorityOf(i), 9))
                 .thenComparingInt(i -> i));
@@ -178,6 +189,10 @@ class PagingTest {
                 assertThat(response.getEnvelope().isRedeliver())
                         .as("message %d", n)
                         .isEqualTo(n < 20);
+                Map<String, Object> headers = response.getProps().getHeaders();
+                assertThat(headers == null ? null : headers.get("x-delivery-count"))
+                        .as("message %d", n)
+                        .isEqualTo(n < 20 ? 1L : null);
             }
             assertThat(channel.basicGet("prio", true)).isNull();
             assertThat(queue.stats().readyBytes()).isZero();
