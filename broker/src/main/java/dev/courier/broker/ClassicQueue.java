@@ -52,7 +52,6 @@ public final class ClassicQueue extends MessageQueue {
     /** The same consumers by priority, highest first, for dispatch. */
     private final List<PriorityGroup> groups = new ArrayList<>();
 
-    private int expiringPerMessage;
     private final int memoryWindowMessages;
     private long nextSweepAtMs = Long.MAX_VALUE;
     private long nextEntryId = 1;
@@ -421,25 +420,15 @@ public final class ClassicQueue extends MessageQueue {
             ready.add(entry);
         }
         if (entry.expiresAtMs > 0) {
-            if (entry.perMessageTtl) {
-                expiringPerMessage++;
-            }
             scheduleSweep(entry.expiresAtMs + 1);
         }
     }
 
     private void deadLetter(Entry entry, String reason, long nowMs) {
-        forgetExpiry(entry);
         Message message = materialize(entry);
         unstore(entry);
         if (message != null) {
             DeadLetters.deadLetter(this, features, message, reason, nowMs);
-        }
-    }
-
-    private void forgetExpiry(Entry entry) {
-        if (entry.expiresAtMs > 0 && entry.perMessageTtl) {
-            expiringPerMessage--;
         }
     }
 
@@ -648,7 +637,6 @@ public final class ClassicQueue extends MessageQueue {
         int count = 0;
         Entry entry;
         while ((entry = ready.poll()) != null) {
-            forgetExpiry(entry);
             if (unstore) {
                 unstore(entry);
             }
@@ -669,7 +657,6 @@ public final class ClassicQueue extends MessageQueue {
             int moved = 0;
             Entry entry;
             while (moved < max && (entry = ready.poll()) != null) {
-                forgetExpiry(entry);
                 if (materialize(entry) == null) {
                     continue;
                 }
@@ -718,7 +705,6 @@ public final class ClassicQueue extends MessageQueue {
         }
         if (entry != null && materialize(entry) == null) {
             ready.poll(); // unreadable from disk (logged): it cannot be delivered
-            forgetExpiry(entry);
             unstore(entry);
             return peekLive();
         }
@@ -739,7 +725,6 @@ public final class ClassicQueue extends MessageQueue {
                     continue;
                 }
             }
-            forgetExpiry(entry);
             if (materialize(entry) == null) {
                 unstore(entry);
                 continue;
@@ -856,7 +841,11 @@ public final class ClassicQueue extends MessageQueue {
         }
     }
 
-    /** Removes expired messages wherever they are, so they leave even when nobody consumes. */
+    /**
+     * Removes expired messages wherever they are, so they leave even when nobody consumes. Costs
+     * the number of non-empty priority levels plus the expired messages, not the queue's depth
+     * (see {@link ReadyList}), so running it every 10 ms on a deep queue is cheap.
+     */
     private void sweep() {
         nextSweepAtMs = Long.MAX_VALUE;
         if (deleted) {
@@ -882,7 +871,6 @@ public final class ClassicQueue extends MessageQueue {
                 break;
             }
             Entry entry = ready.poll(); // the live entry just peeked: nothing ran in between
-            forgetExpiry(entry);
             stats.increment(consumer.autoAck() ? QueueStats.Counter.DELIVER_NO_ACK : QueueStats.Counter.DELIVER);
             consumer.deliver(handOut(entry, consumer.autoAck(), -1));
         }
