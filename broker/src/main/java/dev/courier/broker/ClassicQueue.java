@@ -468,9 +468,14 @@ public final class ClassicQueue extends MessageQueue {
     @Override
     public CompletableFuture<Void> removeConsumer(Consumer consumer) {
         return ask(() -> {
-            if (consumers.remove(consumer)) {
+            int index = consumers.indexOf(consumer);
+            if (index >= 0) {
+                consumers.remove(index);
                 PriorityGroup.leave(groups, consumer);
                 consumerCount = consumers.size();
+                if (index == 0 && features.singleActiveConsumer()) {
+                    dispatch(); // the next consumer is the active one now: it takes the ready messages
+                }
                 if (consumers.isEmpty()) {
                     exclusiveConsumer = false;
                     if (autoDelete && hadConsumer && !deleted) {

@@ -12,8 +12,8 @@ import java.util.Map;
  * Dead-lettering as RabbitMQ does it: the message is republished to the queue's
  * x-dead-letter-exchange (with x-dead-letter-routing-key or its own routing key) carrying an
  * {@code x-death} history — one table per (queue, reason), most recent first, with a count — and
- * the {@code x-first-death-*} headers. A message that went round a cycle of queues without ever
- * being rejected is dropped instead of circling forever.
+ * the {@code x-first-death-*} headers. A message that went round a cycle of queues with no
+ * rejection in the cycle is dropped instead of circling forever.
  *
  * <p>Called on the dead-lettering queue's actor thread.
  */
@@ -55,26 +55,34 @@ final class DeadLetters {
         }
     }
 
-    /** Removes targets the message already died in, unless some death on the way was a rejection. */
-    @SuppressWarnings("unchecked")
+    /**
+     * Removes the targets that would close a dead-letter cycle with no rejection in it, as RabbitMQ
+     * does: a target is dropped when the message already died in it and none of the deaths since
+     * (that one and the one just recorded included) was a rejection. A message that only ever
+     * expires or overflows round a ring of queues is thus dropped on its way back, while one a
+     * consumer rejects somewhere in the ring keeps going.
+     */
     private static void dropCycles(Message dead, List<MessageQueue> targets) {
         Object history = dead.properties().headers().get("x-death");
         if (!(history instanceof List<?> deaths)) {
             return;
         }
+        targets.removeIf(target -> closesAutomaticCycle(target.name(), deaths));
+    }
+
+    /** Whether dead-lettering into {@code queue} closes a cycle; {@code deaths} most recent first. */
+    static boolean closesAutomaticCycle(String queue, List<?> deaths) {
         for (Object death : deaths) {
-            if (death instanceof Map<?, ?> table && "rejected".equals(String.valueOf(table.get("reason")))) {
-                return;
-            }
-        }
-        targets.removeIf(target -> {
-            for (Object death : deaths) {
-                if (death instanceof Map<?, ?> table && target.name().equals(String.valueOf(table.get("queue")))) {
+            if (death instanceof Map<?, ?> table) {
+                if ("rejected".equals(String.valueOf(table.get("reason")))) {
+                    return false; // a consumer decided: not an automatic cycle
+                }
+                if (queue.equals(String.valueOf(table.get("queue")))) {
                     return true;
                 }
             }
-            return false;
-        });
+        }
+        return false;
     }
 
     /** A copy of {@code message} addressed to the DLX, with its x-death history updated. */
@@ -107,13 +115,15 @@ final class DeadLetters {
             current.put("exchange", message.exchange());
             current.put("routing-keys", List.of(message.routingKey()));
         } else {
+            // RabbitMQ counts a repeated (queue, reason) death in its first entry, which keeps the
+            // time, exchange and routing keys of that first death and moves to the front
             Object count = current.get("count");
             current.put("count", (count instanceof Number n ? n.longValue() : 0L) + 1);
-            current.put("time", Instant.ofEpochSecond(nowMs / 1000));
         }
         BasicProperties updated = properties;
-        if ("expired".equals(reason) && properties.expiration() != null) {
-            // RabbitMQ removes the per-message TTL so the message does not expire again at once
+        if (properties.expiration() != null) {
+            // whatever the reason, RabbitMQ removes the per-message TTL so that the message does not
+            // expire again in the queues it is dead-lettered to, and keeps it in the x-death entry
             current.put("original-expiration", properties.expiration());
             updated = updated.withExpiration(null);
         }

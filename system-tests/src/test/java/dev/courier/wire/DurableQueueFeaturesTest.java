@@ -160,6 +160,42 @@ class DurableQueueFeaturesTest {
     }
 
     @Test
+    void shouldKeepTheFirstDeathsTimeWhenTheSameDeathRepeatsAcrossARestart() throws Exception {
+        Channel channel = startBroker();
+        // rejected messages come back to the same queue through the default exchange
+        declareDurable(channel, "bounce", Map.of("x-dead-letter-exchange", ""));
+        long firstDeathSeconds = clock.get() / 1000;
+        publishConfirmed(channel, "bounce", persistent(), "bounced");
+        GetResponse got = Wire.getEventually(channel, "bounce", false);
+        channel.basicReject(got.getEnvelope().getDeliveryTag(), false);
+        GetResponse once = Wire.getEventually(channel, "bounce", false);
+        assertThat(firstDeath(once)).containsEntry("count", 1L);
+        assertThat(((java.util.Date) firstDeath(once).get("time")).getTime() / 1000)
+                .isEqualTo(firstDeathSeconds);
+        channel.basicReject(once.getEnvelope().getDeliveryTag(), false);
+        await().until(() ->
+                connection.createChannel().queueDeclarePassive("bounce").getMessageCount() == 1);
+
+        clock.addAndGet(60_000);
+        channel = restart();
+        GetResponse twice = Wire.getEventually(channel, "bounce", false);
+        channel.basicReject(twice.getEnvelope().getDeliveryTag(), false);
+        GetResponse thrice = Wire.getEventually(channel, "bounce", true);
+        @SuppressWarnings("unchecked")
+        List<Map<String, Object>> deaths =
+                (List<Map<String, Object>>) thrice.getProps().getHeaders().get("x-death");
+        assertThat(deaths).hasSize(1);
+        Map<String, Object> death = deaths.get(0);
+        assertThat(death).containsEntry("count", 3L);
+        assertThat(death.get("queue").toString()).isEqualTo("bounce");
+        assertThat(death.get("reason").toString()).isEqualTo("rejected");
+        // RabbitMQ keeps the time of the first death in the entry; the count tells how many followed
+        assertThat(((java.util.Date) death.get("time")).getTime() / 1000).isEqualTo(firstDeathSeconds);
+        assertThat(death.get("exchange").toString()).isEmpty();
+        assertThat(((List<?>) death.get("routing-keys")).get(0).toString()).isEqualTo("bounce");
+    }
+
+    @Test
     void shouldExpireRecoveredMessagesByTheTimeTheyWerePublished() throws Exception {
         Channel channel = startBroker();
         declareDeadLetterTarget(channel);

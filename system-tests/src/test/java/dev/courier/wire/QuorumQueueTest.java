@@ -558,6 +558,45 @@ class QuorumQueueTest {
     }
 
     @Test
+    void shouldDeadLetterAfterTwentyFailedDeliveriesWhenNoLimitIsSet() throws Exception {
+        Channel channel = channel(0);
+        channel.queueDeclare("poison.default.dlq", true, false, false, QUORUM);
+        Map<String, Object> arguments = new HashMap<>(QUORUM);
+        arguments.put("x-dead-letter-exchange", "");
+        arguments.put("x-dead-letter-routing-key", "poison.default.dlq");
+        channel.queueDeclare("poison.default", true, false, false, arguments); // no x-delivery-limit
+        awaitKnownEverywhere("poison.default");
+        awaitKnownEverywhere("poison.default.dlq");
+        channel.confirmSelect();
+        channel.basicPublish("", "poison.default", MessageProperties.PERSISTENT_BASIC, body(20));
+        channel.waitForConfirmsOrDie(30_000);
+
+        Channel consumer = channel(1);
+        List<Object> deliveryCounts = new CopyOnWriteArrayList<>();
+        consumer.basicConsume(
+                "poison.default",
+                false,
+                (tag, delivery) -> {
+                    Map<String, Object> headers = delivery.getProperties().getHeaders();
+                    deliveryCounts.add(headers == null ? 0L : headers.getOrDefault("x-delivery-count", 0L));
+                    consumer.basicNack(delivery.getEnvelope().getDeliveryTag(), false, true);
+                },
+                tag -> {});
+
+        GetResponse[] dead = new GetResponse[1];
+        await().atMost(Duration.ofSeconds(60))
+                .until(() -> (dead[0] = channel.basicGet("poison.default.dlq", true)) != null);
+        assertThat(text(dead[0].getBody())).isEqualTo("20");
+        // RabbitMQ's quorum queue default: 20 failed deliveries, so 21 deliveries in all
+        assertThat(deliveryCounts).hasSize(21);
+        assertThat(deliveryCounts.get(20)).isEqualTo(20L);
+        @SuppressWarnings("unchecked")
+        List<Map<String, Object>> deaths =
+                (List<Map<String, Object>>) dead[0].getProps().getHeaders().get("x-death");
+        assertThat(deaths.get(0).get("reason").toString()).isEqualTo("delivery_limit");
+    }
+
+    @Test
     void shouldKeepPublishingAndConsumingWhenANodeStops() throws Exception {
         Channel declarer = channel(0);
         declarer.queueDeclare("ha", true, false, false, QUORUM);

@@ -848,12 +848,16 @@ final class AmqpChannel {
         }
         open = false;
         for (ChannelConsumer consumer : consumers.values()) {
-            consumer.cancel();
+            consumer.cancel(); // takes no more deliveries from here on
+        }
+        // requeue before detaching, so each queue has the messages back at their original
+        // positions by the time its next consumer (a single active one, say) takes over
+        unacked.removeAll(entry -> ackBatcher.add(entry, Settlement.REQUEUE));
+        ackBatcher.flush(Settlement.REQUEUE);
+        for (ChannelConsumer consumer : consumers.values()) {
             consumer.queue().removeConsumer(consumer);
         }
         consumers.clear();
-        unacked.removeAll(entry -> ackBatcher.add(entry, Settlement.REQUEUE));
-        ackBatcher.flush(Settlement.REQUEUE);
         if (replyTo != null) {
             replyTo.unregister();
             replyTo = null;
