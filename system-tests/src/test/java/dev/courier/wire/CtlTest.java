@@ -152,6 +152,148 @@ class CtlTest {
         assertThat(ctl("list", "users").out()).contains("guest");
     }
 
+    private boolean canConnect(String user, String password, String vhost) throws Exception {
+        com.rabbitmq.client.ConnectionFactory factory = broker.factory();
+        factory.setUsername(user);
+        factory.setPassword(password);
+        factory.setVirtualHost(vhost);
+        try {
+            broker.track(factory.newConnection()).close();
+            return true;
+        } catch (java.io.IOException e) {
+            return false;
+        }
+    }
+
+    private static JsonNode json(Run run) throws Exception {
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        return new ObjectMapper().readTree(run.out());
+    }
+
+    @Test
+    void shouldAddAUserGrantAndClearItsPermissionsAndDeleteIt() throws Exception {
+        String vhost = CourierBroker.unique("ctl-vhost");
+        String user = CourierBroker.unique("ctl-user");
+
+        Run vhostAdded = ctl("add-vhost", vhost);
+        assertThat(vhostAdded.exitCode()).as(vhostAdded.err()).isZero();
+        assertThat(vhostAdded.out()).isEqualToIgnoringNewLines("vhost '" + vhost + "' created");
+        assertThat(ctl("list", "vhosts").out()).contains(vhost);
+
+        Run userAdded = ctl("add-user", user, "--new-password", "pw1", "--tags", "monitoring");
+        assertThat(userAdded.exitCode()).as(userAdded.err()).isZero();
+        assertThat(userAdded.out()).isEqualToIgnoringNewLines("user '" + user + "' saved");
+        JsonNode saved = json(ctl("add-user", user, "--new-password", "pw2", "--tags", "monitoring", "--json"));
+        assertThat(saved.get("name").asText()).isEqualTo(user);
+        assertThat(saved.get("tags").toString()).contains("monitoring");
+        assertThat(ctl("list", "users").out()).contains(user);
+
+        Run granted = ctl("set-permissions", user, "--vhost", vhost, "--configure", "^$", "--write", "^app\\.");
+        assertThat(granted.exitCode()).as(granted.err()).isZero();
+        assertThat(granted.out())
+                .isEqualToIgnoringNewLines("permissions of '" + user + "' on vhost '" + vhost + "' set");
+        JsonNode permission = json(ctl("set-permissions", user, "-p", vhost, "--configure", "^cfg$", "--json"));
+        assertThat(permission.get("user").asText()).isEqualTo(user);
+        assertThat(permission.get("vhost").asText()).isEqualTo(vhost);
+        assertThat(permission.get("configure").asText()).isEqualTo("^cfg$");
+        assertThat(permission.get("write").asText()).as("the option's default").isEqualTo(".*");
+        assertThat(json(ctl("list", "permissions", "--json"))).anySatisfy(p -> assertThat(
+                        p.get("user").asText() + "@" + p.get("vhost").asText())
+                .isEqualTo(user + "@" + vhost));
+        assertThat(ctl("list", "permissions").out()).contains(user, "^cfg$");
+        assertThat(canConnect(user, "pw2", vhost)).as("the new password").isTrue();
+        assertThat(canConnect(user, "pw1", vhost)).as("the old password").isFalse();
+
+        Run cleared = ctl("clear-permissions", user, "--vhost", vhost);
+        assertThat(cleared.exitCode()).as(cleared.err()).isZero();
+        assertThat(cleared.out())
+                .isEqualToIgnoringNewLines("permissions of '" + user + "' on vhost '" + vhost + "' cleared");
+        assertThat(canConnect(user, "pw2", vhost)).as("no permissions left").isFalse();
+        assertThat(ctl("list", "permissions").out()).doesNotContain(user);
+
+        Run deleted = ctl("delete-user", user);
+        assertThat(deleted.exitCode()).as(deleted.err()).isZero();
+        assertThat(deleted.out()).isEqualToIgnoringNewLines("user '" + user + "' deleted");
+        assertThat(ctl("list", "users").out()).doesNotContain(user);
+
+        Run vhostDeleted = ctl("delete-vhost", vhost);
+        assertThat(vhostDeleted.exitCode()).as(vhostDeleted.err()).isZero();
+        assertThat(vhostDeleted.out()).isEqualToIgnoringNewLines("vhost '" + vhost + "' deleted");
+        assertThat(ctl("list", "vhosts").out()).doesNotContain(vhost);
+
+        String other = CourierBroker.unique("ctl-json-vhost");
+        assertThat(json(ctl("add-vhost", other, "--json")).get("name").asText()).isEqualTo(other);
+        assertThat(json(ctl("delete-vhost", other, "--json"))).isEmpty();
+    }
+
+    @Test
+    void shouldCloseAConnectionByItsName() throws Exception {
+        com.rabbitmq.client.Connection victim = broker.track(broker.factory().newConnection("ctl-victim"));
+        java.util.concurrent.CompletableFuture<com.rabbitmq.client.ShutdownSignalException> closed =
+                new java.util.concurrent.CompletableFuture<>();
+        victim.addShutdownListener(closed::complete);
+        String[] name = new String[1];
+        await().until(() -> {
+            for (JsonNode c : json(ctl("list", "connections", "--json"))) {
+                if ("ctl-victim"
+                        .equals(c.path("client_properties")
+                                .path("connection_name")
+                                .asText())) {
+                    name[0] = c.get("name").asText();
+                }
+            }
+            return name[0] != null;
+        });
+
+        Run run = ctl("close-connection", name[0], "--reason", "maintenance window");
+        assertThat(run.exitCode()).as(run.err()).isZero();
+        assertThat(run.out()).isEqualToIgnoringNewLines("connection '" + name[0] + "' closed");
+        com.rabbitmq.client.ShutdownSignalException signal = closed.get(10, java.util.concurrent.TimeUnit.SECONDS);
+        assertThat(Wire.replyCode(signal)).isEqualTo(320);
+        assertThat(Wire.replyText(signal)).contains("maintenance window");
+        await().until(() -> !ctl("list", "connections").out().contains("ctl-victim"));
+
+        Run again = ctl("close-connection", name[0]);
+        assertThat(again.exitCode()).isEqualTo(1);
+        assertThat(again.err()).contains("no connection '" + name[0] + "'", "404");
+    }
+
+    @Test
+    void shouldExplainBadUserVhostPermissionAndConnectionCommands() {
+        assertRefused(ctl("delete-user", "no-such-user"), "no user 'no-such-user'", "404");
+        assertRefused(ctl("set-permissions", "no-such-user"), "no user 'no-such-user'", "404");
+        assertRefused(ctl("set-permissions", "guest", "--vhost", "no-such-vhost"), "vhost 'no-such-vhost'", "404");
+        assertRefused(
+                ctl("set-permissions", "guest", "--configure", "("), "invalid regular expression '('", "HTTP 400");
+        assertRefused(ctl("clear-permissions", "guest", "--vhost", "no-such-vhost"), "vhost 'no-such-vhost'", "404");
+        assertRefused(ctl("clear-permissions", "no-such-user"), "no user 'no-such-user'", "404");
+        assertRefused(ctl("delete-vhost", "no-such-vhost"), "vhost 'no-such-vhost'", "404");
+        assertRefused(ctl("close-connection", "no-such-connection"), "no connection 'no-such-connection'", "404");
+        assertRefused(ctl("add-user", "someone", "--new-password", "x", "--password", "wrong"), "login failed", "401");
+        assertThat(ctl("list", "users").out()).doesNotContain("someone");
+
+        assertUsage(ctl("add-user"), "NAME");
+        assertUsage(ctl("add-user", "someone"), "--new-password");
+        assertUsage(ctl("delete-user"), "NAME");
+        assertUsage(ctl("set-permissions"), "USER");
+        assertUsage(ctl("clear-permissions"), "USER");
+        assertUsage(ctl("add-vhost"), "NAME");
+        assertUsage(ctl("delete-vhost"), "NAME");
+        assertUsage(ctl("close-connection"), "NAME");
+        assertUsage(ctl("delete-user", "a", "b"), "Unmatched argument");
+    }
+
+    private static void assertRefused(Run run, String... reason) {
+        assertThat(run.exitCode()).as(run.out() + run.err()).isEqualTo(1);
+        assertThat(run.err()).startsWith("courier ctl: ").contains(reason);
+        assertThat(run.out()).isEmpty();
+    }
+
+    private static void assertUsage(Run run, String missing) {
+        assertThat(run.exitCode()).as(run.out() + run.err()).isEqualTo(2);
+        assertThat(run.err()).contains(missing);
+    }
+
     @Test
     void shouldExplainFailuresWithExitCodes() {
         Run missing = ctl("purge", "no-such-queue");

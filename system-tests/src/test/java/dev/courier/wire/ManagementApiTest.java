@@ -4,10 +4,12 @@ import static dev.courier.wire.Wire.await;
 import static dev.courier.wire.Wire.bytes;
 import static dev.courier.wire.Wire.text;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.rabbitmq.client.AMQP;
+import com.rabbitmq.client.AuthenticationFailureException;
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.DefaultConsumer;
@@ -412,6 +414,523 @@ class ManagementApiTest {
         assertThat(call("PUT", "/api/exchanges/%2F/amq.custom", Map.of("type", "direct"))
                         .status())
                 .isEqualTo(403);
+    }
+
+    // ---------------------------------------------------------------- users and permissions
+
+    /** A new user with a password and tags, through the API. */
+    private void putUser(String name, String password, String tags) throws Exception {
+        assertThat(call("PUT", "/api/users/" + enc(name), Map.of("password", password, "tags", tags))
+                        .status())
+                .isEqualTo(201);
+    }
+
+    private void putPermissions(String vhost, String user, String configure, String write, String read)
+            throws Exception {
+        assertThat(call(
+                                "PUT",
+                                "/api/permissions/" + enc(vhost) + "/" + enc(user),
+                                Map.of("configure", configure, "write", write, "read", read))
+                        .status())
+                .isIn(201, 204);
+    }
+
+    /** A vhost created by guest (who gets full permissions on it, as in RabbitMQ). */
+    private String newVhost(String prefix) throws Exception {
+        String vhost = CourierBroker.unique(prefix);
+        assertThat(call("PUT", "/api/vhosts/" + enc(vhost), Map.of()).status()).isEqualTo(201);
+        return vhost;
+    }
+
+    private Connection amqp(String user, String password, String vhost, String clientName) throws Exception {
+        com.rabbitmq.client.ConnectionFactory factory = broker.factory();
+        factory.setUsername(user);
+        factory.setPassword(password);
+        factory.setVirtualHost(vhost);
+        return broker.track(factory.newConnection(clientName));
+    }
+
+    private static void assertNotAuthorised(Answer answer, String reason) {
+        assertThat(answer.status()).as(answer.raw().body()).isEqualTo(401);
+        assertThat(answer.json().get("error").asText()).isEqualTo("not_authorised");
+        assertThat(answer.json().get("reason").asText()).isEqualTo(reason);
+    }
+
+    @Test
+    void shouldGrantListAndRevokePermissions() throws Exception {
+        String user = CourierBroker.unique("perm-user");
+        String vhost = newVhost("perm-vhost");
+        putUser(user, "pw", "");
+        putPermissions(vhost, user, "^c$", "^w$", "^r$");
+
+        JsonNode all = get("/api/permissions");
+        assertThat(all).anySatisfy(p -> {
+            assertThat(p.get("user").asText()).isEqualTo(user);
+            assertThat(p.get("vhost").asText()).isEqualTo(vhost);
+            assertThat(p.get("configure").asText()).isEqualTo("^c$");
+            assertThat(p.get("write").asText()).isEqualTo("^w$");
+            assertThat(p.get("read").asText()).isEqualTo("^r$");
+        });
+        assertThat(all).anySatisfy(p -> assertThat(p.get("user").asText()).isEqualTo("guest"));
+        JsonNode inVhost = get("/api/permissions/" + enc(vhost));
+        assertThat(inVhost).allSatisfy(p -> assertThat(p.get("vhost").asText()).isEqualTo(vhost));
+        assertThat(inVhost)
+                .extracting(p -> p.get("user").asText())
+                .containsExactlyInAnyOrder("guest", user); // guest created the vhost
+        JsonNode ofUser = get("/api/users/" + enc(user) + "/permissions");
+        assertThat(ofUser).hasSize(1);
+        assertThat(ofUser.get(0).get("vhost").asText()).isEqualTo(vhost);
+        assertThat(ofUser.get(0).get("read").asText()).isEqualTo("^r$");
+        amqp(user, "pw", vhost, "perm-before").close();
+
+        String path = "/api/permissions/" + enc(vhost) + "/" + enc(user);
+        assertThat(call("DELETE", path, null).status()).isEqualTo(204);
+        assertThat(call("GET", path, null).status()).isEqualTo(404);
+        assertThat(call("DELETE", path, null).status()).as("already gone").isEqualTo(404);
+        assertThat(get("/api/users/" + enc(user) + "/permissions")).isEmpty();
+        assertThat(get("/api/permissions/" + enc(vhost)))
+                .noneSatisfy(p -> assertThat(p.get("user").asText()).isEqualTo(user));
+        assertThat(call("GET", "/api/permissions/no-such-vhost", null).status()).isEqualTo(404);
+        assertThat(call("GET", "/api/users/no-such-user/permissions", null).status())
+                .isEqualTo(404);
+        assertThatThrownBy(() -> amqp(user, "pw", vhost, "perm-after"))
+                .as("no permissions on the vhost any more")
+                .isInstanceOf(IOException.class);
+    }
+
+    @Test
+    void shouldRetagAUserKeepingItsPasswordAndDisablePasswordLoginWithAnEmptyHash() throws Exception {
+        String user = CourierBroker.unique("retag");
+        putUser(user, "first-password", "");
+        putPermissions("/", user, ".*", ".*", ".*");
+        assertThat(call("GET", "/api/whoami", null, user, "first-password").status())
+                .as("no management tag yet")
+                .isEqualTo(401);
+
+        Answer retagged = call("PUT", "/api/users/" + enc(user), Map.of("tags", "monitoring"));
+        assertThat(retagged.status()).isEqualTo(204);
+        assertThat(get("/api/users/" + enc(user)).get("tags").toString()).contains("monitoring");
+        Answer whoami = call("GET", "/api/whoami", null, user, "first-password");
+        assertThat(whoami.status()).as("the old password still works").isEqualTo(200);
+        assertThat(whoami.json().get("name").asText()).isEqualTo(user);
+        amqp(user, "first-password", "/", "retag-amqp").close();
+
+        Answer cleared = call("PUT", "/api/users/" + enc(user), Map.of("password_hash", "", "tags", "monitoring"));
+        assertThat(cleared.status()).isEqualTo(204);
+        assertThat(get("/api/users/" + enc(user)).get("tags").toString()).contains("monitoring");
+        assertThat(call("GET", "/api/whoami", null, user, "first-password").status())
+                .isEqualTo(401);
+        assertThatThrownBy(() -> amqp(user, "first-password", "/", "retag-cleared"))
+                .isInstanceOf(AuthenticationFailureException.class);
+        assertThatThrownBy(() -> amqp(user, "", "/", "retag-empty"))
+                .as("an empty password is no way in either")
+                .isInstanceOf(AuthenticationFailureException.class);
+
+        String noPassword = CourierBroker.unique("no-password");
+        assertThat(call("PUT", "/api/users/" + enc(noPassword), Map.of("password_hash", "", "tags", ""))
+                        .status())
+                .isEqualTo(201);
+        assertThat(get("/api/users/" + enc(noPassword)).get("name").asText()).isEqualTo(noPassword);
+        assertThat(call("PUT", "/api/users/" + enc(CourierBroker.unique("nothing")), Map.of("tags", ""))
+                        .status())
+                .as("a new user needs a password or an empty hash")
+                .isEqualTo(400);
+        assertThat(call("DELETE", "/api/users/" + enc(user), null).status()).isEqualTo(204);
+        assertThat(call("DELETE", "/api/users/" + enc(noPassword), null).status())
+                .isEqualTo(204);
+    }
+
+    // ---------------------------------------------------------------- bindings, channels, consumers
+
+    @Test
+    void shouldListBindingsPerVhostQueueAndExchange() throws Exception {
+        String source = CourierBroker.unique("bind-src");
+        String middle = CourierBroker.unique("bind-mid");
+        String queue = CourierBroker.unique("bind-q");
+        Channel channel = broker.connect().createChannel();
+        channel.exchangeDeclare(source, "topic", false, true, null);
+        channel.exchangeDeclare(middle, "fanout", false, true, null);
+        channel.queueDeclare(queue, false, false, true, null);
+        channel.exchangeBind(middle, source, "orders.*");
+        channel.queueBind(queue, middle, "");
+        channel.queueBind(queue, source, "audit.#", Map.of("x-note", "kept"));
+
+        for (String path : new String[] {"/api/bindings", "/api/bindings/%2F"}) {
+            JsonNode all = get(path);
+            assertThat(all).as(path).anySatisfy(b -> {
+                assertThat(b.get("source").asText()).isEqualTo(source);
+                assertThat(b.get("vhost").asText()).isEqualTo("/");
+                assertThat(b.get("destination").asText()).isEqualTo(middle);
+                assertThat(b.get("destination_type").asText()).isEqualTo("exchange");
+                assertThat(b.get("routing_key").asText()).isEqualTo("orders.*");
+                assertThat(b.get("arguments").isObject()).isTrue();
+                assertThat(b.get("properties_key").asText()).isEqualTo("orders.*");
+            });
+            assertThat(all).as(path).anySatisfy(b -> {
+                assertThat(b.get("source").asText()).isEqualTo(""); // the default exchange's implicit binding
+                assertThat(b.get("destination").asText()).isEqualTo(queue);
+                assertThat(b.get("routing_key").asText()).isEqualTo(queue);
+            });
+        }
+        assertThat(call("GET", "/api/bindings/no-such-vhost", null).status()).isEqualTo(404);
+
+        JsonNode ofQueue = get("/api/queues/%2F/" + enc(queue) + "/bindings");
+        assertThat(ofQueue)
+                .extracting(b ->
+                        b.get("source").asText() + "/" + b.get("routing_key").asText())
+                .containsExactlyInAnyOrder("/" + queue, middle + "/", source + "/audit.#");
+        assertThat(ofQueue).allSatisfy(b -> {
+            assertThat(b.get("destination").asText()).isEqualTo(queue);
+            assertThat(b.get("destination_type").asText()).isEqualTo("queue");
+        });
+        JsonNode withArguments = null;
+        for (JsonNode b : ofQueue) {
+            if (b.get("routing_key").asText().equals("audit.#")) {
+                withArguments = b;
+            }
+        }
+        assertThat(withArguments).isNotNull();
+        assertThat(withArguments.get("arguments").get("x-note").asText()).isEqualTo("kept");
+        assertThat(withArguments.get("properties_key").asText()).startsWith("audit.#~");
+
+        JsonNode fromSource = get("/api/exchanges/%2F/" + enc(source) + "/bindings/source");
+        assertThat(fromSource)
+                .extracting(b -> b.get("destination_type").asText() + ":"
+                        + b.get("destination").asText())
+                .containsExactlyInAnyOrder("exchange:" + middle, "queue:" + queue);
+        assertThat(get("/api/exchanges/%2F/" + enc(source) + "/bindings/destination"))
+                .isEmpty();
+        JsonNode toMiddle = get("/api/exchanges/%2F/" + enc(middle) + "/bindings/destination");
+        assertThat(toMiddle).hasSize(1);
+        assertThat(toMiddle.get(0).get("source").asText()).isEqualTo(source);
+        assertThat(toMiddle.get(0).get("routing_key").asText()).isEqualTo("orders.*");
+        JsonNode fromMiddle = get("/api/exchanges/%2F/" + enc(middle) + "/bindings/source");
+        assertThat(fromMiddle).hasSize(1);
+        assertThat(fromMiddle.get(0).get("destination").asText()).isEqualTo(queue);
+        assertThat(call("GET", "/api/exchanges/%2F/no-such-exchange/bindings/source", null)
+                        .status())
+                .isEqualTo(404);
+        assertThat(call("GET", "/api/queues/%2F/no-such-queue/bindings", null).status())
+                .isEqualTo(404);
+    }
+
+    @Test
+    void shouldListTheChannelsOfAConnectionAndTheConsumersOfAVhost() throws Exception {
+        String vhost = newVhost("consumers-vhost");
+        Connection connection = broker.track(broker.factory().newConnection("channels-service"));
+        Channel first = connection.createChannel();
+        Channel second = connection.createChannel();
+        second.confirmSelect();
+        second.basicQos(3);
+        String queue = first.queueDeclare().getQueue();
+        String tag = second.basicConsume(queue, false, new DefaultConsumer(second));
+        Connection elsewhere = amqp("guest", "guest", vhost, "consumers-elsewhere");
+        Channel other = elsewhere.createChannel();
+        String otherQueue = other.queueDeclare().getQueue();
+        String otherTag = other.basicConsume(otherQueue, true, new DefaultConsumer(other));
+
+        String name = findConnection("channels-service").get("name").asText();
+        await().until(() -> get("/api/connections/" + enc(name) + "/channels").size() == 2);
+        JsonNode channels = get("/api/connections/" + enc(name) + "/channels");
+        assertThat(channels).extracting(ch -> ch.get("number").asInt()).containsExactlyInAnyOrder(1, 2);
+        JsonNode consuming = null;
+        for (JsonNode ch : channels) {
+            assertThat(ch.get("name").asText())
+                    .isEqualTo(name + " (" + ch.get("number").asInt() + ")");
+            assertThat(ch.get("user").asText()).isEqualTo("guest");
+            assertThat(ch.get("vhost").asText()).isEqualTo("/");
+            assertThat(ch.get("connection_details").get("name").asText()).isEqualTo(name);
+            assertThat(ch.has("node")).isTrue();
+            assertThat(ch.has("state")).isTrue();
+            if (ch.get("number").asInt() == 2) {
+                consuming = ch;
+            }
+        }
+        assertThat(consuming).isNotNull();
+        assertThat(consuming.get("consumer_count").asInt()).isEqualTo(1);
+        assertThat(consuming.get("prefetch_count").asInt()).isEqualTo(3);
+        assertThat(consuming.get("confirm").asBoolean()).isTrue();
+        assertThat(consuming.get("messages_unacknowledged").asInt()).isZero();
+        JsonNode single = get("/api/channels/" + enc(name + " (2)"));
+        assertThat(single.get("number").asInt()).isEqualTo(2);
+        assertThat(single.get("connection_details").get("name").asText()).isEqualTo(name);
+        assertThat(call("GET", "/api/channels/" + enc(name + " (9)"), null).status())
+                .isEqualTo(404);
+        assertThat(call("GET", "/api/connections/no-such-connection/channels", null)
+                        .status())
+                .isEqualTo(404);
+
+        JsonNode inRoot = get("/api/consumers/%2F");
+        assertThat(inRoot).anySatisfy(c -> {
+            assertThat(c.get("consumer_tag").asText()).isEqualTo(tag);
+            assertThat(c.get("queue").get("name").asText()).isEqualTo(queue);
+            assertThat(c.get("queue").get("vhost").asText()).isEqualTo("/");
+            assertThat(c.get("ack_required").asBoolean()).isTrue();
+            assertThat(c.get("prefetch_count").asInt()).isEqualTo(3);
+            assertThat(c.get("active").asBoolean()).isTrue();
+            assertThat(c.get("channel_details").get("connection_name").asText()).isEqualTo(name);
+            assertThat(c.get("channel_details").get("number").asInt()).isEqualTo(2);
+            assertThat(c.get("channel_details").get("user").asText()).isEqualTo("guest");
+        });
+        assertThat(inRoot)
+                .noneSatisfy(c -> assertThat(c.get("consumer_tag").asText()).isEqualTo(otherTag));
+        JsonNode inOther = get("/api/consumers/" + enc(vhost));
+        assertThat(inOther).hasSize(1);
+        assertThat(inOther.get(0).get("consumer_tag").asText()).isEqualTo(otherTag);
+        assertThat(inOther.get(0).get("ack_required").asBoolean()).isFalse();
+        assertThat(inOther.get(0).get("queue").get("vhost").asText()).isEqualTo(vhost);
+        assertThat(call("GET", "/api/consumers/no-such-vhost", null).status()).isEqualTo(404);
+        elsewhere.close();
+        assertThat(call("DELETE", "/api/vhosts/" + enc(vhost), null).status()).isEqualTo(204);
+    }
+
+    // ---------------------------------------------------------------- authorization
+
+    /** Objects in two vhosts; {@code user} (if any) gets permissions in the first only. */
+    private record TwoVhosts(String mine, String theirs, String myQueue, String theirQueue, String theirExchange) {}
+
+    private TwoVhosts twoVhosts(String user) throws Exception {
+        String mine = newVhost("mine");
+        String theirs = newVhost("theirs");
+        if (user != null) {
+            putPermissions(mine, user, ".*", ".*", ".*");
+        }
+        String myQueue = CourierBroker.unique("my-q");
+        String theirQueue = CourierBroker.unique("their-q");
+        String theirExchange = CourierBroker.unique("their-x");
+        assertThat(call("PUT", "/api/queues/" + enc(mine) + "/" + enc(myQueue), Map.of("durable", false))
+                        .status())
+                .isEqualTo(201);
+        assertThat(call("PUT", "/api/queues/" + enc(theirs) + "/" + enc(theirQueue), Map.of("durable", false))
+                        .status())
+                .isEqualTo(201);
+        assertThat(call(
+                                "PUT",
+                                "/api/exchanges/" + enc(theirs) + "/" + enc(theirExchange),
+                                Map.of("type", "direct", "durable", false))
+                        .status())
+                .isEqualTo(201);
+        return new TwoVhosts(mine, theirs, myQueue, theirQueue, theirExchange);
+    }
+
+    private void deleteVhosts(TwoVhosts vhosts) throws Exception {
+        call("DELETE", "/api/vhosts/" + enc(vhosts.mine()), null);
+        call("DELETE", "/api/vhosts/" + enc(vhosts.theirs()), null);
+    }
+
+    @Test
+    void shouldShowAManagementUserOnlyItsOwnVhostsAndConnections() throws Exception {
+        String user = CourierBroker.unique("operator");
+        putUser(user, "op", "management");
+        TwoVhosts v = twoVhosts(user);
+        Channel theirChannel = amqp("guest", "guest", v.theirs(), "their-app").createChannel();
+        theirChannel.basicConsume(v.theirQueue(), true, new DefaultConsumer(theirChannel));
+        amqp(user, "op", v.mine(), "my-app").createChannel();
+        String theirConnection = findConnection("their-app").get("name").asText();
+        String myConnection = findConnection("my-app").get("name").asText();
+
+        // lists: only what is in "mine", only its own connections and channels
+        Answer queues = call("GET", "/api/queues", null, user, "op");
+        assertThat(queues.json()).extracting(q -> q.get("name").asText()).contains(v.myQueue());
+        assertThat(queues.json())
+                .allSatisfy(q -> assertThat(q.get("vhost").asText()).isEqualTo(v.mine()));
+        assertThat(call("GET", "/api/exchanges", null, user, "op").json())
+                .allSatisfy(x -> assertThat(x.get("vhost").asText()).isEqualTo(v.mine()));
+        assertThat(call("GET", "/api/bindings", null, user, "op").json())
+                .isNotEmpty()
+                .allSatisfy(b -> assertThat(b.get("vhost").asText()).isEqualTo(v.mine()));
+        assertThat(call("GET", "/api/vhosts", null, user, "op").json())
+                .extracting(x -> x.get("name").asText())
+                .containsExactly(v.mine());
+        assertThat(call("GET", "/api/consumers", null, user, "op").json()).isEmpty();
+        assertThat(call("GET", "/api/connections", null, user, "op").json())
+                .extracting(c -> c.get("name").asText())
+                .containsExactly(myConnection);
+        assertThat(call("GET", "/api/channels", null, user, "op").json())
+                .allSatisfy(ch -> assertThat(ch.get("user").asText()).isEqualTo(user))
+                .hasSize(1);
+
+        // single objects of the other vhost, or of another user, by name
+        String theirs = enc(v.theirs());
+        for (String path : new String[] {
+            "/api/vhosts/" + theirs,
+            "/api/queues/" + theirs,
+            "/api/queues/" + theirs + "/" + enc(v.theirQueue()),
+            "/api/queues/" + theirs + "/" + enc(v.theirQueue()) + "/bindings",
+            "/api/exchanges/" + theirs,
+            "/api/exchanges/" + theirs + "/" + enc(v.theirExchange()),
+            "/api/exchanges/" + theirs + "/" + enc(v.theirExchange()) + "/bindings/source",
+            "/api/bindings/" + theirs,
+            "/api/consumers/" + theirs
+        }) {
+            assertNotAuthorised(call("GET", path, null, user, "op"), "User not authorised to access virtual host");
+        }
+        for (String path : new String[] {
+            "/api/connections/" + enc(theirConnection),
+            "/api/connections/" + enc(theirConnection) + "/channels",
+            "/api/channels/" + enc(theirConnection + " (1)")
+        }) {
+            assertNotAuthorised(call("GET", path, null, user, "op"), "User not authorised to access object");
+        }
+        assertNotAuthorised(call("GET", "/api/nodes", null, user, "op"), "Not monitor user");
+        assertNotAuthorised(call("GET", "/api/permissions", null, user, "op"), "Not administrator user");
+        Answer drain = call(
+                "POST",
+                "/api/queues/" + theirs + "/" + enc(v.theirQueue()) + "/get",
+                Map.of("count", 1, "ackmode", "ack_requeue_false", "encoding", "auto"),
+                user,
+                "op");
+        assertNotAuthorised(drain, "User not authorised to access virtual host");
+        assertThat(call("GET", "/api/queues/no-such-vhost/q", null, user, "op").status())
+                .as("an unknown vhost is not found, as in RabbitMQ")
+                .isEqualTo(404);
+
+        // what is its own it may read
+        assertThat(call("GET", "/api/queues/" + enc(v.mine()) + "/" + enc(v.myQueue()), null, user, "op")
+                        .status())
+                .isEqualTo(200);
+        assertThat(call("GET", "/api/connections/" + enc(myConnection), null, user, "op")
+                        .status())
+                .isEqualTo(200);
+        assertThat(call("GET", "/api/connections/" + enc(myConnection) + "/channels", null, user, "op")
+                        .json())
+                .hasSize(1);
+        deleteVhosts(v);
+    }
+
+    @Test
+    void shouldRefuseChangesToUsersVhostsPermissionsAndOtherUsersConnectionsToNonAdministrators() throws Exception {
+        String operator = CourierBroker.unique("operator");
+        String watcher = CourierBroker.unique("watcher");
+        putUser(operator, "op", "management");
+        putUser(watcher, "w", "monitoring");
+        TwoVhosts v = twoVhosts(operator);
+        putPermissions(v.mine(), watcher, ".*", ".*", ".*");
+        Connection guests = amqp("guest", "guest", v.mine(), "guest-app");
+        String guestConnection = findConnection("guest-app").get("name").asText();
+
+        for (String[] who : new String[][] {{operator, "op"}, {watcher, "w"}}) {
+            String user = who[0];
+            String password = who[1];
+            assertNotAuthorised(
+                    call("DELETE", "/api/connections/" + enc(guestConnection), null, user, password),
+                    "User not authorised to access object");
+            assertNotAuthorised(
+                    call("PUT", "/api/vhosts/" + enc(CourierBroker.unique("new")), Map.of(), user, password),
+                    "Not administrator user");
+            assertNotAuthorised(
+                    call("DELETE", "/api/vhosts/" + enc(v.mine()), null, user, password), "Not administrator user");
+            assertNotAuthorised(
+                    call(
+                            "PUT",
+                            "/api/users/" + enc(CourierBroker.unique("new")),
+                            Map.of("password", "x", "tags", "administrator"),
+                            user,
+                            password),
+                    "Not administrator user");
+            assertNotAuthorised(
+                    call("PUT", "/api/users/" + enc(user), Map.of("tags", "administrator"), user, password),
+                    "Not administrator user");
+            assertNotAuthorised(call("DELETE", "/api/users/guest", null, user, password), "Not administrator user");
+            assertNotAuthorised(
+                    call(
+                            "PUT",
+                            "/api/permissions/" + enc(v.theirs()) + "/" + enc(user),
+                            Map.of("configure", ".*", "write", ".*", "read", ".*"),
+                            user,
+                            password),
+                    "Not administrator user");
+            assertNotAuthorised(
+                    call("DELETE", "/api/permissions/" + enc(v.mine()) + "/" + enc(user), null, user, password),
+                    "Not administrator user");
+            assertNotAuthorised(
+                    call("GET", "/api/users/" + enc(user) + "/permissions", null, user, password),
+                    "Not administrator user");
+        }
+        assertThat(guests.isOpen()).isTrue();
+        assertThat(get("/api/vhosts/" + enc(v.mine())).get("name").asText()).isEqualTo(v.mine());
+        assertThat(get("/api/permissions/" + enc(v.mine()) + "/" + enc(operator))
+                        .get("configure")
+                        .asText())
+                .isEqualTo(".*");
+
+        // as in RabbitMQ, users may close their own connections
+        amqp(operator, "op", v.mine(), "operator-app");
+        String own = findConnection("operator-app").get("name").asText();
+        assertThat(call("DELETE", "/api/connections/" + enc(own), null, operator, "op")
+                        .status())
+                .isEqualTo(204);
+        await().until(() -> call("GET", "/api/connections/" + enc(own), null).status() == 404);
+        guests.close();
+        deleteVhosts(v);
+    }
+
+    @Test
+    void shouldLetAMonitoringUserReadEveryVhostButChangeNothing() throws Exception {
+        String watcher = CourierBroker.unique("watcher");
+        putUser(watcher, "w", "monitoring");
+        TwoVhosts v = twoVhosts(null);
+        Channel theirChannel = amqp("guest", "guest", v.theirs(), "watched-app").createChannel();
+        theirChannel.basicConsume(v.theirQueue(), true, new DefaultConsumer(theirChannel));
+        String connection = findConnection("watched-app").get("name").asText();
+
+        assertThat(call("GET", "/api/connections", null, watcher, "w").json())
+                .anySatisfy(c -> assertThat(c.get("name").asText()).isEqualTo(connection));
+        assertThat(call("GET", "/api/connections/" + enc(connection), null, watcher, "w")
+                        .json()
+                        .get("vhost")
+                        .asText())
+                .isEqualTo(v.theirs());
+        assertThat(call("GET", "/api/connections/" + enc(connection) + "/channels", null, watcher, "w")
+                        .json())
+                .hasSize(1);
+        assertThat(call("GET", "/api/channels", null, watcher, "w").json())
+                .anySatisfy(ch -> assertThat(ch.get("vhost").asText()).isEqualTo(v.theirs()));
+        assertThat(call("GET", "/api/channels/" + enc(connection + " (1)"), null, watcher, "w")
+                        .status())
+                .isEqualTo(200);
+        assertThat(call("GET", "/api/consumers/" + enc(v.theirs()), null, watcher, "w")
+                        .json())
+                .hasSize(1);
+        assertThat(call("GET", "/api/queues/" + enc(v.theirs()) + "/" + enc(v.theirQueue()), null, watcher, "w")
+                        .status())
+                .isEqualTo(200);
+        assertThat(call("GET", "/api/vhosts", null, watcher, "w").json())
+                .extracting(x -> x.get("name").asText())
+                .contains(v.mine(), v.theirs());
+        assertThat(call("GET", "/api/nodes", null, watcher, "w").status()).isEqualTo(200);
+
+        String theirs = enc(v.theirs());
+        assertNotAuthorised(
+                call("PUT", "/api/queues/" + theirs + "/" + enc("w-q"), Map.of("durable", false), watcher, "w"),
+                "User not authorised to access virtual host");
+        assertNotAuthorised(
+                call("DELETE", "/api/queues/" + theirs + "/" + enc(v.theirQueue()), null, watcher, "w"),
+                "User not authorised to access virtual host");
+        assertNotAuthorised(
+                call("DELETE", "/api/queues/" + theirs + "/" + enc(v.theirQueue()) + "/contents", null, watcher, "w"),
+                "User not authorised to access virtual host");
+        assertNotAuthorised(
+                call(
+                        "POST",
+                        "/api/exchanges/" + theirs + "/" + enc(v.theirExchange()) + "/publish",
+                        Map.of(
+                                "routing_key",
+                                "k",
+                                "payload",
+                                "x",
+                                "payload_encoding",
+                                "string",
+                                "properties",
+                                Map.of()),
+                        watcher,
+                        "w"),
+                "User not authorised to access virtual host");
+        assertNotAuthorised(
+                call("DELETE", "/api/connections/" + enc(connection), null, watcher, "w"),
+                "User not authorised to access object");
+        assertThat(theirChannel.isOpen()).isTrue();
+        deleteVhosts(v);
     }
 
     @Test

@@ -169,6 +169,174 @@ class PermissionsTest {
         assertThat(app.isOpen()).as("channel errors leave the connection open").isTrue();
     }
 
+    // ---------------------------------------------------------------- the matrix: one permission at a time
+
+    /** What a denied operation does on a fresh channel of {@code connection}. */
+    @FunctionalInterface
+    private interface ChannelCall {
+        void run(Channel channel) throws Exception;
+    }
+
+    /**
+     * Objects the matrix users act on, declared by the administrator: queue {@code m.q}, direct
+     * exchange {@code m.x} bound to it with key {@code k}, fanout exchange {@code m.dst}.
+     */
+    private Channel declareMatrixObjects() throws Exception {
+        Channel admin = connect("guest", "guest").createChannel();
+        admin.queueDeclare("m.q", false, false, false, null);
+        admin.exchangeDeclare("m.x", "direct");
+        admin.exchangeDeclare("m.dst", "fanout");
+        admin.queueBind("m.q", "m.x", "k");
+        return admin;
+    }
+
+    /** A user with the given expressions on "/"; "^$" matches no resource name. */
+    private Connection userWith(String name, String configure, String write, String read) throws Exception {
+        assertThat(admin("PUT", "/api/users/" + name, Map.of("password", "pw", "tags", "")))
+                .isEqualTo(201);
+        assertThat(admin(
+                        "PUT",
+                        "/api/permissions/%2F/" + name,
+                        Map.of("configure", configure, "write", write, "read", read)))
+                .isEqualTo(201);
+        return connect(name, "pw");
+    }
+
+    /** The call closes its channel with 403 and RabbitMQ's text, and leaves the connection open. */
+    private static void assertDenied(Connection connection, String user, String access, ChannelCall call)
+            throws Exception {
+        ShutdownSignalException e = closedBy(() -> call.run(connection.createChannel()));
+        assertThat(replyCode(e)).isEqualTo(403);
+        assertThat(replyText(e))
+                .isEqualTo("ACCESS_REFUSED - " + access + " in vhost '/' refused for user '" + user + "'");
+        assertThat(e.isHardError()).as("a channel error").isFalse();
+        assertThat(connection.isOpen()).isTrue();
+    }
+
+    /** Publishes, then makes a round trip so that an asynchronous channel close arrives. */
+    private static void publish(Channel channel, String exchange, String key) throws Exception {
+        channel.basicPublish(exchange, key, null, bytes("m"));
+        channel.basicQos(0);
+    }
+
+    @Test
+    void shouldAllowAUserWithOnlyConfigurePermissionToDeclareAndDeleteButNotToWriteOrRead() throws Exception {
+        start();
+        Channel admin = declareMatrixObjects();
+        Connection user = userWith("c", ".*", "^$", "^$");
+        Channel channel = user.createChannel();
+        channel.queueDeclare("c.q", false, false, false, null);
+        channel.exchangeDeclare("c.x", "topic");
+        String serverNamed = channel.queueDeclare().getQueue();
+        channel.queueDelete(serverNamed);
+        channel.exchangeDelete("c.x");
+        channel.queueDelete("c.q");
+
+        assertDenied(user, "c", "write access to exchange 'm.x'", c -> publish(c, "m.x", "k"));
+        assertDenied(user, "c", "write access to exchange 'amq.default'", c -> publish(c, "", "m.q"));
+        assertDenied(user, "c", "write access to queue 'm.q'", c -> c.queueBind("m.q", "m.x", "k2"));
+        assertDenied(user, "c", "write access to queue 'm.q'", c -> c.queueUnbind("m.q", "m.x", "k"));
+        assertDenied(user, "c", "write access to exchange 'm.dst'", c -> c.exchangeBind("m.dst", "m.x", "k"));
+        assertDenied(user, "c", "write access to exchange 'm.dst'", c -> c.exchangeUnbind("m.dst", "m.x", "k"));
+        assertDenied(user, "c", "read access to queue 'm.q'", c -> c.basicGet("m.q", true));
+        assertDenied(user, "c", "read access to queue 'm.q'", c -> c.basicConsume("m.q", true, new DefaultConsumer(c)));
+        assertDenied(user, "c", "read access to queue 'm.q'", c -> c.queuePurge("m.q"));
+        assertThat(admin.queueDeclarePassive("m.q").getMessageCount()).isZero();
+    }
+
+    @Test
+    void shouldAllowAUserWithOnlyWritePermissionToPublishButNotToConfigureOrRead() throws Exception {
+        start();
+        Channel admin = declareMatrixObjects();
+        Connection user = userWith("w", "^$", ".*", "^$");
+        Channel channel = user.createChannel();
+        channel.confirmSelect();
+        channel.basicPublish("m.x", "k", null, bytes("written"));
+        channel.basicPublish("", "m.q", null, bytes("to the default exchange"));
+        channel.waitForConfirmsOrDie(10_000);
+        assertThat(Wire.getEventually(admin, "m.q").getBody()).isEqualTo(bytes("written"));
+        assertThat(Wire.getEventually(admin, "m.q").getBody()).isEqualTo(bytes("to the default exchange"));
+
+        assertDenied(
+                user, "w", "configure access to queue 'w.q'", c -> c.queueDeclare("w.q", false, false, false, null));
+        assertDenied(user, "w", "configure access to queue 'amq.gen-'", Channel::queueDeclare);
+        assertDenied(user, "w", "configure access to queue 'm.q'", c -> c.queueDelete("m.q"));
+        assertDenied(user, "w", "configure access to exchange 'w.x'", c -> c.exchangeDeclare("w.x", "direct"));
+        assertDenied(user, "w", "configure access to exchange 'm.x'", c -> c.exchangeDelete("m.x"));
+        // binding writes to the destination but also reads from the source
+        assertDenied(user, "w", "read access to exchange 'm.x'", c -> c.queueBind("m.q", "m.x", "k2"));
+        assertDenied(user, "w", "read access to exchange 'm.x'", c -> c.queueUnbind("m.q", "m.x", "k"));
+        assertDenied(user, "w", "read access to exchange 'm.x'", c -> c.exchangeBind("m.dst", "m.x", "k"));
+        assertDenied(user, "w", "read access to exchange 'm.x'", c -> c.exchangeUnbind("m.dst", "m.x", "k"));
+        assertDenied(user, "w", "read access to queue 'm.q'", c -> c.basicGet("m.q", true));
+        assertDenied(user, "w", "read access to queue 'm.q'", c -> c.basicConsume("m.q", true, new DefaultConsumer(c)));
+        assertDenied(user, "w", "read access to queue 'm.q'", c -> c.queuePurge("m.q"));
+        assertThat(admin.queueDeclarePassive("m.q").getQueue()).isEqualTo("m.q");
+    }
+
+    @Test
+    void shouldAllowAUserWithOnlyReadPermissionToGetConsumeAndPurgeButNotToConfigureOrWrite() throws Exception {
+        start();
+        Channel admin = declareMatrixObjects();
+        admin.confirmSelect();
+        for (int i = 0; i < 3; i++) {
+            admin.basicPublish("m.x", "k", null, bytes("r" + i));
+        }
+        admin.waitForConfirmsOrDie(10_000);
+        Connection user = userWith("r", "^$", "^$", ".*");
+        Channel channel = user.createChannel();
+        assertThat(Wire.getEventually(channel, "m.q").getBody()).isEqualTo(bytes("r0"));
+        java.util.concurrent.CompletableFuture<byte[]> consumed = new java.util.concurrent.CompletableFuture<>();
+        String tag = channel.basicConsume("m.q", true, new DefaultConsumer(channel) {
+            @Override
+            public void handleDelivery(
+                    String consumerTag,
+                    com.rabbitmq.client.Envelope envelope,
+                    com.rabbitmq.client.AMQP.BasicProperties properties,
+                    byte[] body) {
+                consumed.complete(body);
+            }
+        });
+        assertThat(consumed.get(10, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo(bytes("r1"));
+        channel.basicCancel(tag);
+        channel.queuePurge("m.q");
+        assertThat(admin.queueDeclarePassive("m.q").getMessageCount()).isZero();
+
+        assertDenied(user, "r", "write access to exchange 'm.x'", c -> publish(c, "m.x", "k"));
+        assertDenied(
+                user, "r", "configure access to queue 'r.q'", c -> c.queueDeclare("r.q", false, false, false, null));
+        assertDenied(user, "r", "configure access to queue 'm.q'", c -> c.queueDelete("m.q"));
+        assertDenied(user, "r", "configure access to exchange 'r.x'", c -> c.exchangeDeclare("r.x", "direct"));
+        assertDenied(user, "r", "configure access to exchange 'm.dst'", c -> c.exchangeDelete("m.dst"));
+        assertDenied(user, "r", "write access to queue 'm.q'", c -> c.queueBind("m.q", "m.x", "k2"));
+        assertDenied(user, "r", "write access to queue 'm.q'", c -> c.queueUnbind("m.q", "m.x", "k"));
+        assertDenied(user, "r", "write access to exchange 'm.dst'", c -> c.exchangeBind("m.dst", "m.x", "k"));
+        assertDenied(user, "r", "write access to exchange 'm.dst'", c -> c.exchangeUnbind("m.dst", "m.x", "k"));
+    }
+
+    @Test
+    void shouldRequireWriteOnTheDestinationAndReadOnTheSourceToBindAndUnbind() throws Exception {
+        start();
+        Channel admin = declareMatrixObjects();
+        // may write to m.q and m.dst, read from m.x; nothing else
+        Connection user = userWith("b", "^$", "^m\\.(q|dst)$", "^m\\.x$");
+        Channel channel = user.createChannel();
+        channel.queueBind("m.q", "m.x", "k2");
+        channel.queueUnbind("m.q", "m.x", "k2");
+        channel.exchangeBind("m.dst", "m.x", "k");
+        channel.exchangeUnbind("m.dst", "m.x", "k");
+
+        // the other way round: m.x is not writable, m.dst not readable
+        assertDenied(user, "b", "write access to exchange 'm.x'", c -> c.exchangeBind("m.x", "m.dst", ""));
+        assertDenied(user, "b", "write access to exchange 'm.x'", c -> c.exchangeUnbind("m.x", "m.dst", ""));
+        assertDenied(user, "b", "read access to exchange 'm.dst'", c -> c.queueBind("m.q", "m.dst", ""));
+        assertDenied(user, "b", "read access to exchange 'm.dst'", c -> c.queueUnbind("m.q", "m.dst", ""));
+        admin.queueDeclare("m.other", false, false, true, null);
+        assertDenied(user, "b", "write access to queue 'm.other'", c -> c.queueBind("m.other", "m.x", "k"));
+        // reading m.x as an exchange does not make the queue m.q readable
+        assertDenied(user, "b", "read access to queue 'm.q'", c -> c.basicGet("m.q", true));
+    }
+
     @Test
     void shouldRefuseVhostAccessWithoutPermissionsAndWrongPasswords() throws Exception {
         start();

@@ -554,7 +554,7 @@ public final class Ctl implements Callable<Integer> {
                     "/api/connections/" + ManagementClient.segment(name) + "?reason="
                             + ManagementClient.segment(reason),
                     null);
-            out.println("connection '" + name + "' closed");
+            printJsonOr(null, "connection '" + name + "' closed", out);
         }
     }
 
@@ -627,7 +627,10 @@ public final class Ctl implements Callable<Integer> {
                     "PUT",
                     "/api/users/" + ManagementClient.segment(name),
                     Map.of("password", newPassword, "tags", tags));
-            out.println("user '" + name + "' saved");
+            printJsonOr(
+                    target.json ? api.get("/api/users/" + ManagementClient.segment(name)) : null,
+                    "user '" + name + "' saved",
+                    out);
         }
     }
 
@@ -639,7 +642,7 @@ public final class Ctl implements Callable<Integer> {
         @Override
         void run(ManagementClient api, PrintWriter out) throws Exception {
             api.send("DELETE", "/api/users/" + ManagementClient.segment(name), null);
-            out.println("user '" + name + "' deleted");
+            printJsonOr(null, "user '" + name + "' deleted", out);
         }
     }
 
@@ -666,7 +669,12 @@ public final class Ctl implements Callable<Integer> {
                     "PUT",
                     "/api/permissions/" + vhostPath() + "/" + ManagementClient.segment(user),
                     Map.of("configure", configure, "write", write, "read", read));
-            out.println("permissions of '" + user + "' on vhost '" + target.vhost + "' set");
+            printJsonOr(
+                    target.json
+                            ? api.get("/api/permissions/" + vhostPath() + "/" + ManagementClient.segment(user))
+                            : null,
+                    "permissions of '" + user + "' on vhost '" + target.vhost + "' set",
+                    out);
         }
     }
 
@@ -681,7 +689,7 @@ public final class Ctl implements Callable<Integer> {
         @Override
         void run(ManagementClient api, PrintWriter out) throws Exception {
             api.send("DELETE", "/api/permissions/" + vhostPath() + "/" + ManagementClient.segment(user), null);
-            out.println("permissions of '" + user + "' on vhost '" + target.vhost + "' cleared");
+            printJsonOr(null, "permissions of '" + user + "' on vhost '" + target.vhost + "' cleared", out);
         }
     }
 
@@ -696,7 +704,10 @@ public final class Ctl implements Callable<Integer> {
         @Override
         void run(ManagementClient api, PrintWriter out) throws Exception {
             api.send("PUT", "/api/vhosts/" + ManagementClient.segment(name), Map.of());
-            out.println("vhost '" + name + "' created");
+            printJsonOr(
+                    target.json ? api.get("/api/vhosts/" + ManagementClient.segment(name)) : null,
+                    "vhost '" + name + "' created",
+                    out);
         }
     }
 
@@ -711,7 +722,7 @@ public final class Ctl implements Callable<Integer> {
         @Override
         void run(ManagementClient api, PrintWriter out) throws Exception {
             api.send("DELETE", "/api/vhosts/" + ManagementClient.segment(name), null);
-            out.println("vhost '" + name + "' deleted");
+            printJsonOr(null, "vhost '" + name + "' deleted", out);
         }
     }
 

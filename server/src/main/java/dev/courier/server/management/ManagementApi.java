@@ -118,7 +118,7 @@ final class ManagementApi {
             Response response = route(request);
             return response.body() == null
                     ? response
-                    : new Response(response.status(), visibleTo(user, response.body()), response.location());
+                    : new Response(response.status(), visibleTo(user, request, response.body()), response.location());
         } catch (AmqpException e) {
             throw fromAmqp(e);
         }
@@ -140,7 +140,7 @@ final class ManagementApi {
             case "queues" -> queues(r);
             case "bindings" -> bindings(r);
             case "connections" -> connections(r);
-            case "channels" -> get(r, () -> channels(r.segment(1)));
+            case "channels" -> get(r, () -> r.segment(1) == null ? channels() : channel(r));
             case "consumers" -> get(r, () -> consumers(r.segment(1)));
             default -> throw ApiException.notFound("Not Found");
         };
@@ -321,12 +321,12 @@ final class ManagementApi {
                 boolean existed = users.user(name) != null;
                 if (password != null) {
                     users.putUser(name, password, tags);
+                } else if ("".equals(body.get("password_hash"))) {
+                    // RabbitMQ: an empty hash makes (or turns an existing user into) a user that
+                    // cannot log in with a password
+                    users.putUser(name, null, tags);
                 } else if (existed) {
                     users.retag(name, tags);
-                } else if ("".equals(body.get("password_hash"))) {
-                    users.putUser(
-                            name, null,
-                            tags); // RabbitMQ: an empty hash makes a user that cannot log in with a password
                 } else {
                     throw ApiException.badRequest("a new user needs a \"password\"");
                 }
@@ -422,11 +422,29 @@ final class ManagementApi {
 
     // ---------------------------------------------------------------- authorization
 
+    /** RabbitMQ's 401 answers to a user with the wrong tags or no access to what a request names. */
+    private static final String NOT_ADMINISTRATOR = "Not administrator user";
+
+    private static final String NOT_MONITOR = "Not monitor user";
+    private static final String NO_VHOST_ACCESS = "User not authorised to access virtual host";
+    private static final String NO_OBJECT_ACCESS = "User not authorised to access object";
+
+    private static ApiException notAuthorised(String reason) {
+        return new ApiException(401, "not_authorised", reason);
+    }
+
+    /** RabbitMQ: {@code administrator} implies {@code monitoring}. */
+    private static boolean isMonitor(User user) {
+        return user.hasTag(User.ADMINISTRATOR) || user.hasTag(User.MONITORING);
+    }
+
     /**
-     * RabbitMQ's management tags: {@code administrator} may do anything; {@code monitoring} may
-     * read everything; {@code management} (and {@code policymaker}) may read and change only the
-     * vhosts it has permissions in. Users and permissions are administrator-only, except reading
-     * oneself; closing connections too.
+     * RabbitMQ's management tags, checked before the request runs: {@code administrator} may do
+     * anything; {@code monitoring} may also read every vhost's objects and the nodes;
+     * {@code management} (and {@code policymaker}) only the vhosts it has permissions in. Users,
+     * permissions and vhost changes are administrator-only (reading oneself excepted).
+     * Connections and channels are checked per object once found ({@link #checkOwner}): their
+     * owner or a monitor may read them, only their owner or an administrator close them.
      */
     private void authorize(Request r, User user) {
         if (user.hasTag(User.ADMINISTRATOR)) {
@@ -434,45 +452,99 @@ final class ManagementApi {
         }
         String resource = r.segment(0);
         boolean reading = r.method().equals("GET");
-        if ("whoami".equals(resource) || "overview".equals(resource)) {
+        if (resource == null) {
             return;
         }
-        if ("users".equals(resource) || "permissions".equals(resource)) {
-            boolean self = "users".equals(resource) && user.name().equals(r.segment(1)) && reading;
-            if (!self) {
-                throw new ApiException(401, "not_authorised", "Not administrator user");
+        switch (resource) {
+            case "whoami", "overview", "connections", "channels" -> {
+                // overview: totals only; connections and channels: per object, see checkOwner
             }
-            return;
-        }
-        if (("connections".equals(resource) || "vhosts".equals(resource)) && !reading) {
-            throw new ApiException(401, "not_authorised", "Not administrator user");
-        }
-        if (reading && user.hasTag(User.MONITORING)) {
-            return;
-        }
-        String vhost = vhostSegment(r);
-        if (vhost != null && users.permission(vhost, user.name()) == null) {
-            throw new ApiException(
-                    401, "not_authorised", "user '" + user.name() + "' has no access to vhost '" + vhost + "'");
+            case "nodes" -> {
+                if (!isMonitor(user)) {
+                    throw notAuthorised(NOT_MONITOR);
+                }
+            }
+            case "users", "permissions" -> {
+                boolean self =
+                        "users".equals(resource) && user.name().equals(r.segment(1)) && r.segment(2) == null && reading;
+                if (!self) {
+                    throw notAuthorised(NOT_ADMINISTRATOR);
+                }
+            }
+            case "vhosts" -> {
+                if (!reading) {
+                    throw notAuthorised(NOT_ADMINISTRATOR);
+                }
+                checkVhost(r.segment(1), user, true);
+            }
+            // /api/{exchanges,queues,bindings,consumers}/{vhost}/...: a monitor may read any vhost,
+            // everyone else needs permissions in it, also to change things
+            default -> checkVhost(r.segment(1), user, reading);
         }
     }
 
-    /** The vhost a request names, for the resources addressed as /api/{resource}/{vhost}/... */
-    private static String vhostSegment(Request r) {
-        return switch (r.segment(0)) {
-            case "vhosts", "exchanges", "queues", "bindings", "consumers", "channels" -> r.segment(1);
-            default -> null;
-        };
+    /**
+     * 401 unless the user may see (reading) or change objects of {@code vhostName}; an unknown
+     * vhost passes, so that the request answers 404 as RabbitMQ's does.
+     */
+    private void checkVhost(String vhostName, User user, boolean reading) {
+        if (vhostName == null || broker.vhost(vhostName) == null) {
+            return;
+        }
+        if (reading && isMonitor(user)) {
+            return;
+        }
+        if (users.permission(vhostName, user.name()) == null) {
+            throw notAuthorised(NO_VHOST_ACCESS);
+        }
     }
 
-    /** For users who see only their own vhosts: drops list items that belong to other vhosts. */
-    private Object visibleTo(User user, Object answer) {
-        if (user.hasTag(User.ADMINISTRATOR) || user.hasTag(User.MONITORING) || !(answer instanceof List<?> list)) {
+    /**
+     * A connection or channel of another user: a monitor may read it, only an administrator
+     * close it (RabbitMQ's rule for connections and channels: a user always sees its own).
+     */
+    private void checkOwner(Request r, ConnectionInfo connection) {
+        User user = users.user(r.user());
+        if (user == null || user.hasTag(User.ADMINISTRATOR) || user.name().equals(connection.user())) {
+            return;
+        }
+        if (!r.method().equals("GET") || !isMonitor(user)) {
+            throw notAuthorised(NO_OBJECT_ACCESS);
+        }
+    }
+
+    /**
+     * For users who may not see everything, drops list items they may not see: connections and
+     * channels of other users unless a monitor; objects of vhosts they have no permissions in
+     * unless a monitor (for consumers the vhost is their queue's, for vhosts their name).
+     */
+    private Object visibleTo(User user, Request r, Object answer) {
+        if (user.hasTag(User.ADMINISTRATOR) || !(answer instanceof List<?> list)) {
+            return answer;
+        }
+        String resource = r.segment(0);
+        boolean ownOnly = "connections".equals(resource) || "channels".equals(resource);
+        if (isMonitor(user)) {
             return answer;
         }
         List<Object> out = new ArrayList<>();
         for (Object item : list) {
-            Object vhost = item instanceof Map<?, ?> map ? map.get("vhost") : null;
+            if (!(item instanceof Map<?, ?> map)) {
+                out.add(item);
+                continue;
+            }
+            if (ownOnly) {
+                if (user.name().equals(map.get("user"))) {
+                    out.add(item);
+                }
+                continue;
+            }
+            Object vhost = map.get("vhost");
+            if ("vhosts".equals(resource)) {
+                vhost = map.get("name");
+            } else if ("consumers".equals(resource) && map.get("queue") instanceof Map<?, ?> queue) {
+                vhost = queue.get("vhost");
+            }
             if (vhost == null || users.permission(vhost.toString(), user.name()) != null) {
                 out.add(item);
             }
@@ -533,9 +605,9 @@ final class ManagementApi {
 
     private List<Object> vhosts() {
         List<Object> out = new ArrayList<>();
-        for (VirtualHost vhost : broker.vhosts()) {
-            out.add(vhostJson(vhost));
-        }
+        broker.vhosts().stream()
+                .sorted(Comparator.comparing(VirtualHost::name))
+                .forEach(vhost -> out.add(vhostJson(vhost)));
         return out;
     }
 
@@ -800,13 +872,16 @@ final class ManagementApi {
                 yield Response.ok(Map.of("moved", moved));
             }
             case "bindings" ->
-                get(
-                        r,
-                        () -> bindingsJson(
-                                vhost,
-                                vhost.bindings().stream()
-                                        .filter(b -> b.destination() == queue)
-                                        .toList()));
+                get(r, () -> {
+                    List<Object> out = new ArrayList<>();
+                    out.add(defaultBindingJson(vhost, queue.name()));
+                    out.addAll(bindingsJson(
+                            vhost,
+                            vhost.bindings().stream()
+                                    .filter(b -> b.destination() == queue)
+                                    .toList()));
+                    return out;
+                });
             case "history" -> get(r, () -> history(queue));
             default -> throw ApiException.notFound("Not Found");
         };
@@ -1028,11 +1103,11 @@ final class ManagementApi {
     private Response bindings(Request r) {
         String vhostName = r.segment(1);
         if (vhostName == null) {
-            return get(r, () -> allVhosts(v -> bindingsJson(v, v.bindings())));
+            return get(r, () -> allVhosts(this::allBindingsJson));
         }
         VirtualHost vhost = vhost(vhostName);
         if (r.segment(2) == null) {
-            return get(r, () -> bindingsJson(vhost, vhost.bindings()));
+            return get(r, () -> allBindingsJson(vhost));
         }
         // /api/bindings/{vhost}/e/{source}/{q|e}/{destination}[/{props}]
         if (!"e".equals(r.segment(2))
@@ -1089,6 +1164,30 @@ final class ManagementApi {
             }
             default -> throw ApiException.methodNotAllowed(r.method(), "a binding");
         };
+    }
+
+    /** A vhost's bindings, led (as in RabbitMQ) by the default exchange's implicit one to each queue. */
+    private List<Object> allBindingsJson(VirtualHost vhost) {
+        List<Object> out = new ArrayList<>();
+        vhost.queues().stream()
+                .map(MessageQueue::name)
+                .sorted()
+                .forEach(queue -> out.add(defaultBindingJson(vhost, queue)));
+        out.addAll(bindingsJson(vhost, vhost.bindings()));
+        return out;
+    }
+
+    /** The binding every queue has from the default exchange, with its name as routing key (implicit, never stored). */
+    private static Map<String, Object> defaultBindingJson(VirtualHost vhost, String queue) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("source", "");
+        out.put("vhost", vhost.name());
+        out.put("destination", queue);
+        out.put("destination_type", "queue");
+        out.put("routing_key", queue);
+        out.put("arguments", Map.of());
+        out.put("properties_key", propertiesKey(queue, Map.of()));
+        return out;
     }
 
     private List<Object> bindingsJson(VirtualHost vhost, List<Binding> bindings) {
@@ -1161,6 +1260,7 @@ final class ManagementApi {
                 .filter(c -> c.name().equals(name))
                 .findFirst()
                 .orElseThrow(() -> ApiException.notFound("no connection '" + name + "'"));
+        checkOwner(r, info);
         if ("channels".equals(r.segment(2))) {
             return get(r, () -> info.channels().stream()
                     .map(ch -> channelJson(info, ch))
@@ -1214,7 +1314,7 @@ final class ManagementApi {
 
     private Map<String, Object> channelJson(ConnectionInfo c, ConnectionInfo.ChannelInfo ch) {
         Map<String, Object> out = new LinkedHashMap<>();
-        out.put("name", c.name() + " (" + ch.number() + ")");
+        out.put("name", channelName(c, ch));
         out.put("number", ch.number());
         out.put("node", nodeName);
         out.put("user", c.user());
@@ -1230,16 +1330,32 @@ final class ManagementApi {
         return out;
     }
 
-    private List<Object> channels(String vhostFilter) {
+    private List<Object> channels() {
         List<Object> out = new ArrayList<>();
         for (ConnectionInfo c : openConnections()) {
-            if (vhostFilter == null || vhostFilter.equals(c.vhost())) {
-                for (ConnectionInfo.ChannelInfo ch : c.channels()) {
-                    out.add(channelJson(c, ch));
-                }
+            for (ConnectionInfo.ChannelInfo ch : c.channels()) {
+                out.add(channelJson(c, ch));
             }
         }
         return out;
+    }
+
+    /** /api/channels/{name}: one channel, named as RabbitMQ does, "{connection} ({number})". */
+    private Object channel(Request r) {
+        String name = r.segment(1);
+        for (ConnectionInfo c : openConnections()) {
+            for (ConnectionInfo.ChannelInfo ch : c.channels()) {
+                if (channelName(c, ch).equals(name)) {
+                    checkOwner(r, c);
+                    return channelJson(c, ch);
+                }
+            }
+        }
+        throw ApiException.notFound("no channel '" + name + "'");
+    }
+
+    private static String channelName(ConnectionInfo c, ConnectionInfo.ChannelInfo ch) {
+        return c.name() + " (" + ch.number() + ")";
     }
 
     private List<Object> consumers(String vhostFilter) {
@@ -1289,13 +1405,15 @@ final class ManagementApi {
         out.put("ack_required", consumer.ackRequired());
         out.put("prefetch_count", consumer.prefetchCount());
         out.put("active", true);
+        out.put("activity_status", "up");
         out.put("arguments", Map.of("x-priority", consumer.priority()));
         out.put(
                 "channel_details",
                 Map.of(
-                        "name", c.name() + " (" + ch.number() + ")",
+                        "name", channelName(c, ch),
                         "number", ch.number(),
                         "connection_name", c.name(),
+                        "node", nodeName,
                         "peer_host", c.peerHost(),
                         "peer_port", c.peerPort(),
                         "user", c.user()));
