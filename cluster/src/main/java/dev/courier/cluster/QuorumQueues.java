@@ -46,6 +46,8 @@ public final class QuorumQueues implements AutoCloseable {
     private final List<String> peers;
     /** Ticks (on a group's leader) a peer has not been heard from: "group/peer" to count. */
     private final Map<String, Integer> missedTicks = new ConcurrentHashMap<>();
+    /** Logs other nodes joining and leaving; used by the ticker thread only. */
+    private final MembershipLog membership;
 
     private QuorumQueues(ClusterConfig config, QuorumQueueListener listener) throws IOException {
         this.nodeId = config.nodeId();
@@ -54,6 +56,7 @@ public final class QuorumQueues implements AutoCloseable {
                 config,
                 group -> machines.computeIfAbsent(group, g -> new QueueGroupMachine(g, config.nodeId(), listener)));
         this.groups = raft.groups();
+        this.membership = new MembershipLog(nodeId, peers);
         this.ticker = Executors.newSingleThreadScheduledExecutor(task -> {
             Thread thread = new Thread(task, "courier-quorum-tick");
             thread.setDaemon(true);
@@ -160,6 +163,12 @@ public final class QuorumQueues implements AutoCloseable {
     }
 
     private void tick() {
+        try {
+            membership.observe(raft.status()); // on every node, leader or not
+        } catch (RuntimeException e) {
+            // a throwing task would end the fixed-delay schedule, and with it the ticks
+            LOG.debug("could not read the cluster status: {}", e.toString());
+        }
         for (String group : groups) {
             QueueGroupMachine machine = machines.get(group);
             if (machine != null && machine.isLeader()) {
@@ -187,7 +196,8 @@ public final class QuorumQueues implements AutoCloseable {
             }
             int missed = missedTicks.merge(group + '/' + peer, 1, Integer::sum);
             if (missed == 2) {
-                LOG.warn("node {} is not answering in group {}: releasing its consumers' messages", peer, group);
+                // MembershipLog warns once that the node left; this is the action taken per group
+                LOG.info("releasing the messages of node {}'s consumers in group {}", peer, group);
                 raft.submit(group, Envelope.command(new Command.NodeDown(peer)));
             }
         }

@@ -164,13 +164,13 @@ public final class CourierServer implements AutoCloseable {
                     .bind(new InetSocketAddress(config.bindAddress(), config.amqpPort()))
                     .sync()
                     .channel();
-            this.amqpsChannel = config.tls().port() < 0
+            this.amqpsChannel = config.tls().amqpsPort() < 0
                     ? null
                     : bootstrap
                             .clone()
                             .childHandler(new AmqpChannelInitializer(context, tls, clientChannels))
                             .bind(new InetSocketAddress(
-                                    config.bindAddress(), config.tls().port()))
+                                    config.bindAddress(), config.tls().amqpsPort()))
                             .sync()
                             .channel();
             this.management = config.httpPort() < 0

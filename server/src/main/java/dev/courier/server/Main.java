@@ -72,6 +72,7 @@ public final class Main implements Callable<Integer> {
                 System.err.println("courier: " + e.getMessage());
                 return 2;
             }
+            LogLevels.apply(config.logLevel());
             CourierServer server;
             try {
                 server = CourierServer.start(config);

@@ -37,6 +37,8 @@ import java.util.TreeMap;
  * @param maxConnections most open client connections; 0 means no limit
  * @param maxQueues most queues per virtual host; 0 means no limit
  * @param consumerMaxPerChannel most consumers on one channel; 0 means no limit
+ * @param logLevel level of the root logger set at start-up ({@code TRACE} .. {@code ERROR},
+ *     {@code OFF}); empty leaves it to {@code -Dcourier.log.level} (default {@code INFO})
  * @param tls the {@code ssl.*} keys: AMQPS and HTTPS
  * @param cluster the {@code cluster.*} keys: node id and members
  */
@@ -61,6 +63,7 @@ public record ServerConfig(
         int maxConnections,
         int maxQueues,
         int consumerMaxPerChannel,
+        String logLevel,
         TlsSettings tls,
         ClusterSettings cluster) {
 
@@ -88,7 +91,15 @@ public record ServerConfig(
                     "ready messages per queue kept in memory; stored ones beyond it are paged out (default 10000)"),
             Map.entry("max_connections", "most open client connections (default 0 = no limit)"),
             Map.entry("max_queues", "most queues per virtual host (default 0 = no limit)"),
-            Map.entry("consumer_max_per_channel", "most consumers on one channel (default 0 = no limit)")));
+            Map.entry("consumer_max_per_channel", "most consumers on one channel (default 0 = no limit)"),
+            Map.entry(
+                    "log.level",
+                    "TRACE, DEBUG, INFO, WARN, ERROR or OFF: the log level from start-up"
+                            + " (default: -Dcourier.log.level, else INFO)")));
+
+    /** The values {@code log.level} accepts (Logback's levels), besides empty. */
+    public static final java.util.List<String> LOG_LEVELS =
+            java.util.List.of("TRACE", "DEBUG", "INFO", "WARN", "ERROR", "OFF");
 
     private static Map<String, String> withTlsKeys(Map<String, String> keys) {
         Map<String, String> all = new TreeMap<>(keys);
@@ -139,6 +150,11 @@ public record ServerConfig(
             throw new IllegalArgumentException(
                     "max_connections, max_queues and consumer_max_per_channel must not be negative (0 = no limit)");
         }
+        logLevel = logLevel.trim().toUpperCase(Locale.ROOT);
+        if (!logLevel.isEmpty() && !LOG_LEVELS.contains(logLevel)) {
+            throw new IllegalArgumentException(
+                    "log.level must be one of " + String.join(", ", LOG_LEVELS) + ", got '" + logLevel + "'");
+        }
         if (!(memoryHighWatermark > 0 && memoryHighWatermark <= 1)) {
             throw new IllegalArgumentException("memory_high_watermark must be in (0, 1], got " + memoryHighWatermark);
         }
@@ -186,6 +202,7 @@ public record ServerConfig(
                 0,
                 0,
                 0,
+                "",
                 TlsSettings.NONE,
                 ClusterSettings.NONE);
     }
@@ -275,6 +292,7 @@ public record ServerConfig(
         values.put("max_connections", Integer.toString(maxConnections));
         values.put("max_queues", Integer.toString(maxQueues));
         values.put("consumer_max_per_channel", Integer.toString(consumerMaxPerChannel));
+        values.put("log.level", logLevel);
         tls.putInto(values);
         cluster.putInto(values);
         return values;
@@ -302,6 +320,7 @@ public record ServerConfig(
                 Integer.parseInt(values.get("max_connections")),
                 Integer.parseInt(values.get("max_queues")),
                 Integer.parseInt(values.get("consumer_max_per_channel")),
+                values.get("log.level"),
                 TlsSettings.from(values),
                 ClusterSettings.from(values));
     }

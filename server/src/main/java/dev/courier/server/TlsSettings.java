@@ -9,7 +9,9 @@ import java.util.Map;
  * PKCS#8) or a PKCS#12 key store ({@code ssl.keystore}, {@code ssl.keystore_password}); client
  * certificates are checked against {@code ssl.cacertfile} when {@code ssl.verify=peer}.
  *
- * @param port AMQPS port (RabbitMQ's is 5671); -1 = no TLS listener, 0 = any free port
+ * @param port AMQPS port as configured: -1 = no TLS listener, 0 = any free port, {@link #UNSET}
+ *     (the default) = {@link #DEFAULT_PORT} when a certificate is configured, else none; see
+ *     {@link #amqpsPort()}
  * @param certFile PEM certificate chain, or empty
  * @param keyFile PEM private key (PKCS#8), or empty
  * @param keyStore PKCS#12 file holding the key and certificate, or empty
@@ -32,22 +34,53 @@ public record TlsSettings(
 
     /** The config keys, with descriptions. */
     static final Map<String, String> KEYS = Map.of(
-            "ssl.port", "AMQPS port (RabbitMQ uses 5671; default -1 = no TLS listener; 0 = any free port)",
-            "ssl.certfile", "PEM certificate (chain) for TLS",
-            "ssl.keyfile", "PEM private key (PKCS#8) for TLS",
-            "ssl.keystore", "PKCS#12 key store for TLS, instead of the PEM files",
-            "ssl.keystore_password", "password of ssl.keystore",
-            "ssl.cacertfile", "PEM CA certificates that client certificates must chain to",
-            "ssl.verify", "'none' (default) or 'peer': ask clients for a certificate",
-            "ssl.fail_if_no_peer_cert", "with ssl.verify=peer, refuse clients without a certificate (default false)",
-            "management.ssl", "true: the management port speaks HTTPS with the TLS certificate (default false)");
+            "ssl.port",
+            "AMQPS port (default 5671 when a certificate is configured, else none; -1 = no TLS listener; 0 = any free port)",
+            "ssl.certfile",
+            "PEM certificate (chain) for TLS",
+            "ssl.keyfile",
+            "PEM private key (PKCS#8) for TLS",
+            "ssl.keystore",
+            "PKCS#12 key store for TLS, instead of the PEM files",
+            "ssl.keystore_password",
+            "password of ssl.keystore",
+            "ssl.cacertfile",
+            "PEM CA certificates that client certificates must chain to",
+            "ssl.verify",
+            "'none' (default) or 'peer': ask clients for a certificate",
+            "ssl.fail_if_no_peer_cert",
+            "with ssl.verify=peer, refuse clients without a certificate (default false)",
+            "management.ssl",
+            "true: the management port speaks HTTPS with the TLS certificate (default false)");
 
-    static final TlsSettings NONE = new TlsSettings(-1, "", "", "", "", "", false, false, false);
+    /** The AMQPS port when a certificate is configured and {@code ssl.port} is not: RabbitMQ's. */
+    public static final int DEFAULT_PORT = 5671;
+
+    /** {@code ssl.port} not set (its config value is empty). */
+    public static final int UNSET = -2;
+
+    static final TlsSettings NONE = new TlsSettings(UNSET, "", "", "", "", "", false, false, false);
 
     public TlsSettings {
-        if (port < -1 || port > 65535) {
+        if (port != UNSET && (port < -1 || port > 65535)) {
             throw new IllegalArgumentException("ssl.port must be -1..65535, got " + port);
         }
+    }
+
+    /** Whether a certificate is configured (PEM files or a key store). */
+    public boolean hasCertificate() {
+        return !certFile.isEmpty() || !keyFile.isEmpty() || !keyStore.isEmpty();
+    }
+
+    /**
+     * The port AMQPS listens on: {@code ssl.port} when set, else {@link #DEFAULT_PORT} when a
+     * certificate is configured; -1 for no AMQPS listener.
+     */
+    public int amqpsPort() {
+        if (port != UNSET) {
+            return port;
+        }
+        return hasCertificate() ? DEFAULT_PORT : -1;
     }
 
     /**
@@ -62,7 +95,7 @@ public record TlsSettings(
         if (pem && (certFile.isEmpty() || keyFile.isEmpty())) {
             throw new IllegalArgumentException("ssl.certfile and ssl.keyfile go together");
         }
-        if ((port >= 0 || management) && !pem && keyStore.isEmpty()) {
+        if ((amqpsPort() >= 0 || management) && !pem && keyStore.isEmpty()) {
             throw new IllegalArgumentException(
                     "TLS needs a certificate: set ssl.certfile and ssl.keyfile, or ssl.keystore");
         }
@@ -73,11 +106,11 @@ public record TlsSettings(
 
     /** Whether any listener uses TLS. */
     public boolean enabled() {
-        return port >= 0 || management;
+        return amqpsPort() >= 0 || management;
     }
 
     void putInto(Map<String, String> values) {
-        values.put("ssl.port", Integer.toString(port));
+        values.put("ssl.port", port == UNSET ? "" : Integer.toString(port));
         values.put("ssl.certfile", certFile);
         values.put("ssl.keyfile", keyFile);
         values.put("ssl.keystore", keyStore);
@@ -93,8 +126,9 @@ public record TlsSettings(
         if (!verify.equals("none") && !verify.equals("peer")) {
             throw new IllegalArgumentException("ssl.verify must be 'none' or 'peer', got '" + verify + "'");
         }
+        String port = values.get("ssl.port").trim();
         return new TlsSettings(
-                Integer.parseInt(values.get("ssl.port")),
+                port.isEmpty() ? UNSET : Integer.parseInt(port),
                 values.get("ssl.certfile"),
                 values.get("ssl.keyfile"),
                 values.get("ssl.keystore"),

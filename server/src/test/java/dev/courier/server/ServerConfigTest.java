@@ -35,6 +35,90 @@ class ServerConfigTest {
     }
 
     @Test
+    void shouldListenForAmqpsOn5671WhenACertificateIsConfiguredWithoutAPort() {
+        TlsSettings none = ServerConfig.defaults().tls();
+        assertThat(none.amqpsPort()).as("no certificate, no AMQPS").isEqualTo(-1);
+        assertThat(none.enabled()).isFalse();
+        none.validate();
+
+        TlsSettings pem = ServerConfig.defaults()
+                .with("ssl.certfile", "server.pem")
+                .with("ssl.keyfile", "server.key")
+                .tls();
+        assertThat(pem.amqpsPort()).isEqualTo(5671);
+        assertThat(pem.enabled()).isTrue();
+        pem.validate();
+        assertThat(ServerConfig.defaults()
+                        .with("ssl.keystore", "server.p12")
+                        .tls()
+                        .amqpsPort())
+                .isEqualTo(TlsSettings.DEFAULT_PORT);
+
+        ServerConfig explicit = ServerConfig.defaults()
+                .with("ssl.certfile", "server.pem")
+                .with("ssl.keyfile", "server.key")
+                .with("ssl.port", "5999");
+        assertThat(explicit.tls().amqpsPort()).isEqualTo(5999);
+        assertThat(explicit.with("ssl.port", "0").tls().amqpsPort())
+                .as("any free port")
+                .isZero();
+        TlsSettings off = explicit.with("ssl.port", "-1").tls();
+        assertThat(off.amqpsPort())
+                .as("AMQPS off, the certificate only for HTTPS")
+                .isEqualTo(-1);
+        assertThat(explicit.with("ssl.port", "-1")
+                        .with("management.ssl", "true")
+                        .tls()
+                        .enabled())
+                .isTrue();
+        assertThat(explicit.with("ssl.port", "").tls().amqpsPort())
+                .as("back to the default")
+                .isEqualTo(5671);
+
+        assertThat(ServerConfig.defaults().toMap()).containsEntry("ssl.port", "");
+        assertThatThrownBy(() ->
+                        ServerConfig.defaults().with("ssl.port", "0").tls().validate())
+                .hasMessageContaining("TLS needs a certificate");
+        assertThatThrownBy(() -> ServerConfig.defaults().with("ssl.port", "-3"))
+                .hasMessageContaining("ssl.port must be -1..65535");
+    }
+
+    @Test
+    void shouldSetTheLogLevelFromTheConfig() {
+        assertThat(ServerConfig.defaults().logLevel())
+                .as("-Dcourier.log.level decides")
+                .isEmpty();
+        assertThat(ServerConfig.defaults().with("log.level", "debug").logLevel())
+                .isEqualTo("DEBUG");
+        assertThatThrownBy(() -> ServerConfig.defaults().with("log.level", "chatty"))
+                .hasMessageContaining("log.level must be one of TRACE, DEBUG, INFO, WARN, ERROR, OFF");
+
+        ch.qos.logback.classic.Logger root =
+                (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME);
+        ch.qos.logback.classic.Level before = root.getLevel();
+        try {
+            assertThat(LogLevels.apply("")).isFalse();
+            assertThat(root.getLevel()).isEqualTo(before);
+            assertThat(LogLevels.apply(
+                            ServerConfig.defaults().with("log.level", "warn").logLevel()))
+                    .isTrue();
+            assertThat(root.getLevel()).isEqualTo(ch.qos.logback.classic.Level.WARN);
+            assertThat(org.slf4j.LoggerFactory.getLogger("dev.courier.server.amqp.AmqpConnection")
+                            .isInfoEnabled())
+                    .isFalse();
+            LogLevels.apply("DEBUG");
+            assertThat(org.slf4j.LoggerFactory.getLogger("dev.courier.broker.VirtualHost")
+                            .isDebugEnabled())
+                    .isTrue();
+            assertThat(org.slf4j.LoggerFactory.getLogger("io.netty.channel").isDebugEnabled())
+                    .as("logback.xml's own levels stay")
+                    .isFalse();
+        } finally {
+            root.setLevel(before);
+        }
+    }
+
+    @Test
     void shouldReadTheClusterMembersAndExplainBadOnes(@TempDir Path dir) {
         ServerConfig config = ServerConfig.defaults()
                 .with("cluster.node_id", "n2")

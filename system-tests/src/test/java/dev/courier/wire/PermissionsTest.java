@@ -24,6 +24,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Base64;
+import java.util.List;
 import java.util.Map;
 import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
@@ -384,6 +385,62 @@ class PermissionsTest {
         assertThat(admin("PUT", "/api/permissions/%2F/app", Map.of("configure", "(", "write", "", "read", "")))
                 .as("an invalid regular expression")
                 .isEqualTo(400);
+    }
+
+    @Test
+    void shouldLogRefusedLoginsWithTheUserButNeverThePassword() throws Exception {
+        start();
+        String password = "Pa55word-that-must-not-be-logged";
+        ch.qos.logback.classic.Logger courier =
+                (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger("dev.courier");
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> logged =
+                new ch.qos.logback.core.read.ListAppender<>();
+        logged.start();
+        courier.addAppender(logged);
+        try {
+            assertThatThrownBy(() -> connect("guest", password)).isInstanceOf(AuthenticationFailureException.class);
+            assertThatThrownBy(() -> connect("nobody", password)).isInstanceOf(AuthenticationFailureException.class);
+            assertThat(api("GET", "/api/overview", null, "guest", password)).isEqualTo(401);
+
+            Wire.await().until(() -> refusals(logged).size() >= 3);
+            assertThat(refusals(logged))
+                    .anySatisfy(line -> assertThat(line)
+                            .startsWith("WARN PLAIN login refused for connection from /127.0.0.1:")
+                            .endsWith("user 'guest' - invalid credentials"))
+                    .anySatisfy(line -> assertThat(line).endsWith("user 'nobody' - invalid credentials"))
+                    .anySatisfy(line -> assertThat(line)
+                            .startsWith("WARN management API login refused from /127.0.0.1:")
+                            .endsWith("user 'guest' - invalid credentials"));
+            String basicAuth =
+                    Base64.getEncoder().encodeToString(("guest:" + password).getBytes(StandardCharsets.UTF_8));
+            for (ch.qos.logback.classic.spi.ILoggingEvent event : List.copyOf(logged.list)) {
+                StringBuilder everything = new StringBuilder(event.getFormattedMessage());
+                if (event.getArgumentArray() != null) {
+                    for (Object argument : event.getArgumentArray()) {
+                        everything.append(' ').append(argument);
+                    }
+                }
+                for (ch.qos.logback.classic.spi.IThrowableProxy t = event.getThrowableProxy();
+                        t != null;
+                        t = t.getCause()) {
+                    everything.append(' ').append(t.getMessage());
+                }
+                assertThat(everything.toString())
+                        .as("log line from %s", event.getLoggerName())
+                        .doesNotContain(password)
+                        .doesNotContain(basicAuth);
+            }
+        } finally {
+            courier.detachAppender(logged);
+        }
+    }
+
+    private static List<String> refusals(
+            ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> logged) {
+        return List.copyOf(logged.list).stream()
+                .filter(e -> e.getFormattedMessage().contains("login refused"))
+                .map(e -> e.getLevel() + " " + e.getFormattedMessage())
+                .toList();
     }
 
     @Test

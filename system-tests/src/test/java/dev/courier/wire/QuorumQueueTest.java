@@ -597,6 +597,43 @@ class QuorumQueueTest {
     }
 
     @Test
+    void shouldLogANodeLeavingAndComingBackOnEachOtherNode() throws Exception {
+        ch.qos.logback.classic.Logger logger =
+                (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger("dev.courier.cluster.MembershipLog");
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> logged =
+                new ch.qos.logback.core.read.ListAppender<>();
+        logged.start();
+        logger.addAppender(logged);
+        try {
+            nodes[0].close();
+            nodes[0] = null;
+            // each of the others leads a group, so each notices, not only the leader of n1's group
+            // ("is not answering" when it stopped before their first look at the cluster)
+            await().atMost(Duration.ofSeconds(30))
+                    .until(() -> count(logged, "WARN cluster node n1 .* \\(n2 leads") > 0
+                            && count(logged, "WARN cluster node n1 .* \\(n3 leads") > 0);
+
+            nodes[0] = start(0);
+            await().atMost(Duration.ofSeconds(30))
+                    .until(() -> count(logged, "INFO cluster node n1 (is back|joined) \\(seen from n2\\)") > 0
+                            && count(logged, "INFO cluster node n1 (is back|joined) \\(seen from n3\\)") > 0
+                            && count(logged, "INFO cluster node n2 joined \\(seen from n1\\)") > 0);
+            // once per change on each node: MembershipLogTest; a slow machine may see a peer flap
+        } finally {
+            logger.detachAppender(logged);
+        }
+    }
+
+    private static long count(
+            ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> logged, String regex) {
+        return List.copyOf(logged.list).stream()
+                .map(e -> e.getLevel() + " " + e.getFormattedMessage())
+                .filter(line ->
+                        java.util.regex.Pattern.compile(regex).matcher(line).find())
+                .count();
+    }
+
+    @Test
     void shouldKeepPublishingAndConsumingWhenANodeStops() throws Exception {
         Channel declarer = channel(0);
         declarer.queueDeclare("ha", true, false, false, QUORUM);

@@ -369,7 +369,7 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter implements Manag
             user = server.authenticator()
                     .authenticate(startOk.mechanism(), startOk.response(), remote(), certificateUser);
         } catch (Authenticator.LoginRefused e) {
-            LOG.warn("login refused for connection from {}: {}", remote(), e.getMessage());
+            LOG.warn("{} login refused for connection from {}: {}", startOk.mechanism(), remote(), e.logText());
             if (authenticationFailureClose) {
                 connectionError(ACCESS_REFUSED, e.getMessage(), 10, 11);
             } else {

@@ -47,12 +47,27 @@ public final class Authenticator {
         return users;
     }
 
-    /** Why a login was refused, in words fit for the client (never containing the password). */
+    /**
+     * Why a login was refused: a message fit for the client and a detail for the broker's log,
+     * neither containing the password.
+     */
     public static final class LoginRefused extends Exception {
         private static final long serialVersionUID = 1L;
 
+        private final String logText;
+
         LoginRefused(String text) {
+            this(text, text);
+        }
+
+        LoginRefused(String text, String logText) {
             super(text, null, false, false);
+            this.logText = logText;
+        }
+
+        /** What the broker logs: who tried and why it failed (the client is told less). */
+        public String logText() {
+            return logText;
         }
     }
 
@@ -105,7 +120,10 @@ public final class Authenticator {
     private String check(Credentials credentials, String how, SocketAddress remote) throws LoginRefused {
         User user = users.user(credentials.user());
         if (user == null || !passwordMatches(credentials.password(), user.passwordHash())) {
-            throw new LoginRefused("Login was refused " + how + ". For details see the broker logfile.");
+            // as RabbitMQ: the client is not told whether the user exists
+            throw new LoginRefused(
+                    "Login was refused " + how + ". For details see the broker logfile.",
+                    "user '" + credentials.user() + "' - invalid credentials");
         }
         if (credentials.user().equals(loopbackUser) && !isLoopback(remote)) {
             throw new LoginRefused("user '" + credentials.user()

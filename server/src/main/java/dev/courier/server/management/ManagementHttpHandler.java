@@ -157,11 +157,7 @@ final class ManagementHttpHandler extends SimpleChannelInboundHandler<FullHttpRe
             return authenticator.login(
                     user, decoded.substring(colon + 1), ctx.channel().remoteAddress());
         } catch (Authenticator.LoginRefused e) {
-            LOG.warn(
-                    "management login refused for user '{}' from {}: {}",
-                    user,
-                    ctx.channel().remoteAddress(),
-                    e.getMessage());
+            LOG.warn("management API login refused from {}: {}", ctx.channel().remoteAddress(), e.logText());
             return null;
         }
     }
