@@ -9,6 +9,9 @@ import com.rabbitmq.client.GetResponse;
 import dev.courier.protocol.Amqp;
 import java.time.Duration;
 import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -45,9 +48,16 @@ class DeadAndSlowPeersTest {
 
     @Test
     void shouldKeepMessagesInTheQueueWhileAConsumerDoesNotReadItsSocket() throws Exception {
+        long directBefore = MemoryProbe.directBytes();
+        long heapBefore = MemoryProbe.heapBytesAfterGc();
         Channel channel = broker.connect().createChannel();
         String queue = channel.queueDeclare(CourierBroker.unique("slow"), false, false, false, null)
                 .getQueue();
+        Channel bystander = broker.connect().createChannel();
+        String bystanderQueue = bystander.queueDeclare().getQueue();
+        BlockingQueue<String> bystanderGot = new LinkedBlockingQueue<>();
+        bystander.basicConsume(
+                bystanderQueue, true, (tag, delivery) -> bystanderGot.add(text(delivery.getBody())), tag -> {});
         try (RawAmqpClient stalled = new RawAmqpClient(broker.host(), broker.port())) {
             stalled.handshake();
             stalled.sendMethod(1, new Amqp.Channel.Open(""));
@@ -66,7 +76,29 @@ class DeadAndSlowPeersTest {
             await().during(Duration.ofSeconds(1))
                     .atMost(Duration.ofSeconds(10))
                     .until(() -> channel.queueDeclarePassive(queue).getMessageCount() > 15_000);
+            assertThat(MemoryProbe.directBytes() + MemoryProbe.heapBytesAfterGc())
+                    .as("the probe sees the queued messages (else the bound below proves nothing)")
+                    .isGreaterThan(directBefore + heapBefore + 100 * MemoryProbe.MIB);
+            // meanwhile a well-behaved client is served as usual: publish and consume round trips
+            for (int i = 0; i < 20; i++) {
+                bystander.basicPublish("", bystanderQueue, null, Wire.bytes("while stalled " + i));
+                assertThat(bystanderGot.poll(10, TimeUnit.SECONDS)).isEqualTo("while stalled " + i);
+            }
         }
         channel.queueDelete(queue);
+        // 200 MB went through: once the queue and the stalled peer are gone, the broker's direct
+        // and heap memory are back near where they started (generous bounds: pools keep some)
+        await().atMost(Duration.ofSeconds(30))
+                .pollInterval(Duration.ofMillis(250)) // each look collects garbage
+                .untilAsserted(() -> assertThat(MemoryProbe.directBytes())
+                        .as("direct memory, started at %d MiB", directBefore / MemoryProbe.MIB)
+                        .isLessThan(directBefore + 64 * MemoryProbe.MIB));
+        await().atMost(Duration.ofSeconds(30))
+                .pollInterval(Duration.ofMillis(250)) // each look collects garbage
+                .untilAsserted(() -> assertThat(MemoryProbe.heapBytesAfterGc())
+                        .as("heap, started at %d MiB", heapBefore / MemoryProbe.MIB)
+                        .isLessThan(heapBefore + 64 * MemoryProbe.MIB));
+        bystander.basicPublish("", bystanderQueue, null, Wire.bytes("after"));
+        assertThat(bystanderGot.poll(10, TimeUnit.SECONDS)).isEqualTo("after");
     }
 }

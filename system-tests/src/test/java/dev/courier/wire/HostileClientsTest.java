@@ -18,9 +18,9 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Bad and abusive clients on the AMQP port: random bytes after a valid protocol header, and
- * thousands of connections opening and closing. The broker stays up, its thread count stays
- * bounded, no buffer leaks (the extension's leak detector is paranoid), and a well-behaved client
- * keeps working throughout.
+ * thousands of connections opening and closing. The broker stays up, its thread count and its
+ * direct and heap memory come back near where they were, no buffer leaks (the extension's leak
+ * detector is paranoid), and a well-behaved client keeps working throughout.
  */
 class HostileClientsTest {
     @RegisterExtension
@@ -45,6 +45,8 @@ class HostileClientsTest {
         Channel channel = good.createChannel();
         String queue = channel.queueDeclare().getQueue();
         int threadsBefore = threads();
+        long directBefore = MemoryProbe.directBytes();
+        long heapBefore = MemoryProbe.heapBytesAfterGc();
         Random random = new Random(42);
         for (int i = 0; i < 300; i++) {
             try (Socket socket = new Socket(broker.host(), broker.port())) {
@@ -73,6 +75,24 @@ class HostileClientsTest {
         }
         assertStillWorks(channel, queue, "after");
         Wire.await().until(() -> threads() <= threadsBefore + 8);
+        assertMemoryBackNear(directBefore, heapBefore);
+    }
+
+    /**
+     * Nothing the hostile clients sent is still held: direct and heap memory are back within a
+     * generous margin of where they were (pools keep some, and the test JVM does other things).
+     */
+    private static void assertMemoryBackNear(long directBefore, long heapBefore) {
+        Wire.await()
+                .pollInterval(java.time.Duration.ofMillis(250)) // each look collects garbage
+                .untilAsserted(() -> assertThat(MemoryProbe.directBytes())
+                        .as("direct memory, started at %d MiB", directBefore / MemoryProbe.MIB)
+                        .isLessThan(directBefore + 32 * MemoryProbe.MIB));
+        Wire.await()
+                .pollInterval(java.time.Duration.ofMillis(250)) // each look collects garbage
+                .untilAsserted(() -> assertThat(MemoryProbe.heapBytesAfterGc())
+                        .as("heap, started at %d MiB", heapBefore / MemoryProbe.MIB)
+                        .isLessThan(heapBefore + 64 * MemoryProbe.MIB));
     }
 
     @Test
@@ -82,6 +102,8 @@ class HostileClientsTest {
         Channel channel = good.createChannel();
         String queue = channel.queueDeclare().getQueue();
         int threadsBefore = threads();
+        long directBefore = MemoryProbe.directBytes();
+        long heapBefore = MemoryProbe.heapBytesAfterGc();
         for (int i = 0; i < 2_000; i++) {
             // half are sockets that never speak, half say the header and leave
             try (Socket socket = new Socket(broker.host(), broker.port())) {
@@ -98,6 +120,7 @@ class HostileClientsTest {
         assertStillWorks(channel, queue, "after the storm");
         Wire.await().until(() -> broker.server().broker().vhost("/") != null && connectionsOpen() == 1);
         Wire.await().until(() -> threads() <= threadsBefore + 8);
+        assertMemoryBackNear(directBefore, heapBefore);
     }
 
     private static int connectionsOpen() throws Exception {
