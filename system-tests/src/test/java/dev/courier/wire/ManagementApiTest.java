@@ -121,7 +121,7 @@ class ManagementApiTest {
         assertThat(get("/api/vhosts").get(0).get("name").asText()).isEqualTo("/");
         assertThat(get("/api/vhosts/%2F").get("name").asText()).isEqualTo("/");
         assertThat(call("GET", "/api/vhosts/nowhere", null).status()).isEqualTo(404);
-        assertThat(get("/api/users").get(0).get("name").asText()).isEqualTo("guest");
+        assertThat(get("/api/users")).extracting(u -> u.get("name").asText()).contains("guest");
         assertThat(get("/api/permissions/%2F/guest").get("configure").asText()).isEqualTo(".*");
     }
 
@@ -716,6 +716,69 @@ class ManagementApiTest {
     private void deleteVhosts(TwoVhosts vhosts) throws Exception {
         call("DELETE", "/api/vhosts/" + enc(vhosts.mine()), null);
         call("DELETE", "/api/vhosts/" + enc(vhosts.theirs()), null);
+    }
+
+    /**
+     * An operation through the API needs the permission its AMQP method needs: a management user
+     * allowed only on app.* resources cannot declare, delete, publish to, read, purge, move out of
+     * or bind anything else through HTTP either.
+     */
+    @Test
+    void shouldApplyConfigureWriteAndReadPermissionsToOperationsThroughTheApi() throws Exception {
+        String user = CourierBroker.unique("app-op");
+        putUser(user, "op", "management");
+        putPermissions("/", user, "^app\\..*", "^app\\..*", "^app\\..*");
+        String other = CourierBroker.unique("other");
+        String otherExchange = CourierBroker.unique("other-x");
+        assertThat(call("PUT", "/api/queues/%2F/" + enc(other), Map.of("durable", false))
+                        .status())
+                .isEqualTo(201);
+        assertThat(call("PUT", "/api/exchanges/%2F/" + enc(otherExchange), Map.of("type", "direct"))
+                        .status())
+                .isEqualTo(201);
+        String mine = CourierBroker.unique("app.q");
+        String myExchange = CourierBroker.unique("app.x");
+        assertThat(call("PUT", "/api/queues/%2F/" + enc(mine), Map.of("durable", false), user, "op")
+                        .status())
+                .isEqualTo(201);
+        assertThat(call("PUT", "/api/exchanges/%2F/" + enc(myExchange), Map.of("type", "direct"), user, "op")
+                        .status())
+                .isEqualTo(201);
+        assertThat(call("POST", "/api/bindings/%2F/e/" + enc(myExchange) + "/q/" + enc(mine), Map.of(), user, "op")
+                        .status())
+                .isEqualTo(201);
+
+        String refused = "' in vhost '/' refused for user '" + user + "'";
+        Map<String, Object> message =
+                Map.of("routing_key", other, "payload", "hi", "payload_encoding", "string", "properties", Map.of());
+        Map<String, Object> get = Map.of("count", 1, "ackmode", "ack_requeue_true", "encoding", "auto");
+        assertNotAuthorised(
+                call("PUT", "/api/queues/%2F/" + enc(other), Map.of("durable", false), user, "op"),
+                "configure access to queue '" + other + refused);
+        assertNotAuthorised(
+                call("DELETE", "/api/queues/%2F/" + enc(other), null, user, "op"),
+                "configure access to queue '" + other + refused);
+        assertNotAuthorised(
+                call("DELETE", "/api/exchanges/%2F/" + enc(otherExchange), null, user, "op"),
+                "configure access to exchange '" + otherExchange + refused);
+        assertNotAuthorised(
+                call("POST", "/api/exchanges/%2F/amq.default/publish", message, user, "op"),
+                "write access to exchange 'amq.default" + refused);
+        assertNotAuthorised(
+                call("POST", "/api/queues/%2F/" + enc(other) + "/get", get, user, "op"),
+                "read access to queue '" + other + refused);
+        assertNotAuthorised(
+                call("DELETE", "/api/queues/%2F/" + enc(other) + "/contents", null, user, "op"),
+                "read access to queue '" + other + refused);
+        assertNotAuthorised(
+                call("POST", "/api/bindings/%2F/e/" + enc(myExchange) + "/q/" + enc(other), Map.of(), user, "op"),
+                "write access to queue '" + other + refused);
+        assertNotAuthorised(
+                call("POST", "/api/bindings/%2F/e/" + enc(otherExchange) + "/q/" + enc(mine), Map.of(), user, "op"),
+                "read access to exchange '" + otherExchange + refused);
+        assertThat(call("GET", "/api/queues/%2F/" + enc(other), null).status())
+                .as("still there")
+                .isEqualTo(200);
     }
 
     @Test

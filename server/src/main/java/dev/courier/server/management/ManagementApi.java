@@ -20,6 +20,7 @@ import dev.courier.server.amqp.ConnectionInfo;
 import dev.courier.server.amqp.ManagedConnection;
 import dev.courier.server.amqp.ServerProperties;
 import dev.courier.server.auth.Permission;
+import dev.courier.server.auth.Permission.Access;
 import dev.courier.server.auth.User;
 import dev.courier.server.auth.UserDatabase;
 import io.netty.buffer.ByteBuf;
@@ -479,7 +480,76 @@ final class ManagementApi {
             }
             // /api/{exchanges,queues,bindings,consumers}/{vhost}/...: a monitor may read any vhost,
             // everyone else needs permissions in it, also to change things
-            default -> checkVhost(r.segment(1), user, reading);
+            default -> {
+                checkVhost(r.segment(1), user, reading);
+                if (!reading) {
+                    checkResources(r, user);
+                }
+            }
+        }
+    }
+
+    /**
+     * What an operation does to exchanges and queues needs the same configure/write/read
+     * permission as the AMQP method it stands for: declare and delete need configure, publish
+     * write on the exchange, get and purge read on the queue, moving messages out read on the
+     * source queue, a binding write on its destination and read on its source.
+     */
+    private void checkResources(Request r, User user) {
+        String vhostName = r.segment(1);
+        String name = r.segment(2);
+        if (vhostName == null || name == null || broker.vhost(vhostName) == null) {
+            return;
+        }
+        Permission permission = users.permission(vhostName, user.name());
+        String sub = r.segment(3);
+        switch (r.segment(0)) {
+            case "exchanges" -> {
+                String exchange = name.equals(DEFAULT_EXCHANGE_ALIAS) ? "" : name;
+                if (sub == null) {
+                    requireAccess(permission, Access.CONFIGURE, "exchange", exchange, vhostName, user);
+                } else if (sub.equals("publish")) {
+                    requireAccess(permission, Access.WRITE, "exchange", exchange, vhostName, user);
+                }
+            }
+            case "queues" -> {
+                if (sub == null) {
+                    requireAccess(permission, Access.CONFIGURE, "queue", name, vhostName, user);
+                } else if (sub.equals("contents") || sub.equals("get") || sub.equals("move")) {
+                    requireAccess(permission, Access.READ, "queue", name, vhostName, user);
+                }
+            }
+            case "bindings" -> {
+                // /api/bindings/{vhost}/e/{source}/{q|e}/{destination}[/{props}]
+                String source = r.segment(3);
+                String kind = r.segment(4);
+                String destination = r.segment(5);
+                if ("e".equals(name)
+                        && source != null
+                        && destination != null
+                        && ("q".equals(kind) || "e".equals(kind))) {
+                    requireAccess(
+                            permission,
+                            Access.WRITE,
+                            "q".equals(kind) ? "queue" : "exchange",
+                            destination,
+                            vhostName,
+                            user);
+                    requireAccess(permission, Access.READ, "exchange", source, vhostName, user);
+                }
+            }
+            default -> {
+                // nothing changes exchanges or queues
+            }
+        }
+    }
+
+    private static void requireAccess(
+            Permission permission, Access access, String kind, String name, String vhost, User user) {
+        if (permission == null || !permission.allows(access, name)) {
+            throw notAuthorised(access.name().toLowerCase(java.util.Locale.ROOT) + " access to " + kind + " '"
+                    + (name.isEmpty() ? "amq.default" : name) + "' in vhost '" + vhost + "' refused for user '"
+                    + user.name() + "'");
         }
     }
 
