@@ -137,8 +137,8 @@ for round in $(seq 1 "$rounds"); do
       "$root/bench/perftest.sh" --uri "$uri" -- "${scenario[@]}" -z "$warmup" >"$results/$run-warmup.txt" 2>&1 || true
     fi
     log "$run: PerfTest for $duration s"
-    "$root/bench/perftest.sh" --uri "$uri" -- "${scenario[@]}" -z "$duration" >"$results/$run.txt" 2>&1 \
-      || log "$run: PerfTest failed (see $results/$run.txt)"
+    "$root/bench/perftest.sh" --uri "$uri" -- "${scenario[@]}" -z "$duration" >"$results/$run.txt" 2>&1 || true
+    grep -q "receiving rate avg" "$results/$run.txt" || log "$run: PerfTest failed (see $results/$run.txt)"
     printf '%s\t%s\t%s\n' "$label" "$round" "$(summary "$results/$run.txt")"
     stop_cluster
   done

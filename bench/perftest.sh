@@ -24,7 +24,7 @@ fi
 server_pid=""
 cleanup() {
   if [ -n "$server_pid" ]; then kill -TERM "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
-  [ -n "${data_dir:-}" ] && rm -rf "$data_dir"
+  if [ -n "${data_dir:-}" ]; then rm -rf "$data_dir"; fi # an && list here would make the exit status 1
 }
 trap cleanup EXIT
 
