@@ -2,9 +2,9 @@ package dev.courier.system;
 
 import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ConnectionFactory;
+import dev.courier.wire.FreePorts;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -68,7 +68,7 @@ final class ProcessCluster implements AutoCloseable {
                     .append('=')
                     .append(hosts.get(i))
                     .append(':')
-                    .append(hosts.get(i).equals("127.0.0.1") ? freePort() : 7000 + i);
+                    .append(hosts.get(i).equals("127.0.0.1") ? FreePorts.belowEphemeralRange() : 7000 + i);
         }
         this.spec = cluster.toString();
     }
@@ -256,12 +256,6 @@ final class ProcessCluster implements AutoCloseable {
             }
         }
         return (a + 1) % SIZE;
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
     }
 
     @Override

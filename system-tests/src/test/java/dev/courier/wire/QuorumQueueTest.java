@@ -19,10 +19,8 @@ import dev.courier.broker.MessageQueue;
 import dev.courier.server.CourierServer;
 import dev.courier.server.ServerConfig;
 import dev.courier.server.ctl.Ctl;
-import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -48,6 +46,8 @@ import picocli.CommandLine;
 class QuorumQueueTest {
     static {
         LeakTracker.install();
+        // a Ratis server that cannot start fails its test instead of exiting the test JVM
+        org.apache.ratis.util.ExitUtils.disableSystemExit();
     }
 
     private static final Map<String, Object> QUORUM = Map.of("x-queue-type", "quorum");
@@ -67,7 +67,7 @@ class QuorumQueueTest {
                     .append("n")
                     .append(i + 1)
                     .append("=127.0.0.1:")
-                    .append(freePort());
+                    .append(FreePorts.belowEphemeralRange());
         }
         clusterSpec = spec.toString();
         List<Thread> starters = new ArrayList<>();
@@ -113,12 +113,6 @@ class QuorumQueueTest {
             if (node != null) {
                 node.close();
             }
-        }
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
         }
     }
 

@@ -1,19 +1,25 @@
 package dev.courier.cluster.raft;
 
+import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
 import java.util.function.LongSupplier;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -33,7 +39,15 @@ final class CommandBatcher implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(CommandBatcher.class);
 
     private final String groupName;
-    private final RaftClient client;
+    /** A client for the group that sends to the given peer first. */
+    private final Function<RaftPeerId, RaftClient> clients;
+    /** Per batcher, random, never 0: names this proposer's entries for {@link EntryDedup}. */
+    private final long origin;
+    /** Orders sends, and client swaps between them, in entry sequence order. */
+    private final Object sendLock = new Object();
+    // The client entries are sent through; replaced when this node learns of a new leader.
+    private volatile RaftClient client;
+    private long nextSeq; // guarded by sendLock
     private final RaftTuning tuning;
     private final LongSupplier clockMs;
     private final LinkedBlockingQueue<PendingCommand> queue = new LinkedBlockingQueue<>();
@@ -51,15 +65,36 @@ final class CommandBatcher implements AutoCloseable {
     /** An entry sent and not yet answered; identity equality (commands may repeat). */
     private static final class InFlightEntry {
         final List<PendingCommand> commands;
+        final long seq;
+        final byte[] entry;
+        final AtomicBoolean answered = new AtomicBoolean();
 
-        InFlightEntry(List<PendingCommand> commands) {
+        InFlightEntry(List<PendingCommand> commands, long seq, byte[] entry) {
             this.commands = commands;
+            this.seq = seq;
+            this.entry = entry;
         }
     }
 
-    CommandBatcher(String threadName, String groupName, RaftClient client, RaftTuning tuning, LongSupplier clockMs) {
+    /**
+     * @param clients makes a client that sends to the given peer first: the first one (to the
+     *     group's preferred leader) at once, others when {@link #leaderChanged} says the leader moved
+     */
+    CommandBatcher(
+            String threadName,
+            String groupName,
+            Function<RaftPeerId, RaftClient> clients,
+            RaftPeerId firstLeader,
+            RaftTuning tuning,
+            LongSupplier clockMs) {
         this.groupName = groupName;
-        this.client = client;
+        this.clients = clients;
+        this.client = clients.apply(firstLeader);
+        long id;
+        do {
+            id = ThreadLocalRandom.current().nextLong();
+        } while (id == 0);
+        this.origin = id;
         this.tuning = tuning;
         this.clockMs = clockMs;
         this.inFlightSlots = new Semaphore(tuning.maxEntriesInFlight());
@@ -159,26 +194,78 @@ final class CommandBatcher implements AutoCloseable {
         for (PendingCommand pending : batch) {
             commands.add(pending.command());
         }
-        byte[] entry = EntryCodec.encodeEntry(clockMs.getAsLong(), commands);
         proposedEntries.incrementAndGet();
         proposedCommands.addAndGet(batch.size());
-        InFlightEntry inFlightEntry = new InFlightEntry(batch);
-        inFlight.add(inFlightEntry);
+        synchronized (sendLock) {
+            long seq = ++nextSeq;
+            InFlightEntry inFlightEntry =
+                    new InFlightEntry(batch, seq, EntryCodec.encodeEntry(clockMs.getAsLong(), origin, seq, commands));
+            inFlight.add(inFlightEntry);
+            send(inFlightEntry, client);
+        }
+    }
+
+    // sendLock held, so that each client gets entries in sequence order
+    private void send(InFlightEntry entry, RaftClient through) {
         CompletableFuture<RaftClientReply> sent;
         try {
-            sent = client.async().send(Message.valueOf(UnsafeByteOperations.unsafeWrap(entry)));
+            sent = through.async().send(Message.valueOf(UnsafeByteOperations.unsafeWrap(entry.entry)));
         } catch (RuntimeException e) {
             sent = CompletableFuture.failedFuture(e);
         }
         sent.whenComplete((reply, error) -> {
-            inFlightSlots.release();
-            inFlight.remove(inFlightEntry);
-            complete(batch, reply, error);
+            boolean success = error == null && reply.isSuccess();
+            // a client replaced meanwhile gave up on an entry the new client carries on with
+            if ((success || through == client) && entry.answered.compareAndSet(false, true)) {
+                inFlightSlots.release();
+                inFlight.remove(entry);
+                complete(entry.commands, reply, error);
+            }
         });
     }
 
+    /**
+     * This node learned that {@code leader} leads the group. If the client still sends to another
+     * peer (a leader that died, froze or was cut off: the Ratis client would wait for two request
+     * timeouts, about 6 s, before it moves on), a new client pointed at the new leader takes over,
+     * and the entries still in flight are sent again through it, in order; an entry the old leader
+     * committed after all is applied once ({@link EntryDedup}).
+     */
+    void leaderChanged(RaftPeerId leader) {
+        RaftClient replaced;
+        synchronized (sendLock) {
+            if (closed || leader.equals(client.getLeaderId())) {
+                return;
+            }
+            replaced = client;
+            client = clients.apply(leader);
+            List<InFlightEntry> resend = new ArrayList<>(inFlight);
+            resend.sort(Comparator.comparingLong(e -> e.seq));
+            for (InFlightEntry entry : resend) {
+                if (!entry.answered.get()) {
+                    send(entry, client);
+                }
+            }
+            LOG.debug("group {}: leader {}; {} entries sent again through it", groupName, leader, resend.size());
+        }
+        CompletableFuture.runAsync(() -> closeQuietly(replaced)); // its pending sends fail: ignored
+    }
+
+    /** Closes the client entries are sent through ({@link #failInFlight} fails what it left). */
+    void closeClient() {
+        closeQuietly(client);
+    }
+
+    private void closeQuietly(RaftClient old) {
+        try {
+            old.close();
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("group {}: closing a Ratis client", groupName, e);
+        }
+    }
+
     private void complete(List<PendingCommand> batch, RaftClientReply reply, Throwable error) {
-        if (error == null && !reply.isSuccess()) {
+        if (error == null && reply != null && !reply.isSuccess()) {
             error = reply.getException();
         }
         if (error != null) {
@@ -232,6 +319,9 @@ final class CommandBatcher implements AutoCloseable {
     /** After the client closed: fails entries whose answer will never come. */
     void failInFlight() {
         for (InFlightEntry entry : inFlight) {
+            if (!entry.answered.compareAndSet(false, true)) {
+                continue;
+            }
             for (PendingCommand pending : entry.commands) {
                 pending.reply().completeExceptionally(closedException());
             }

@@ -15,6 +15,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import org.apache.ratis.util.ExitUtils;
 
 /**
  * Three (or more) {@link RaftNode}s in this JVM on 127.0.0.1, each with its own data directory
@@ -22,6 +24,11 @@ import java.util.concurrent.ConcurrentHashMap;
  * again on the same directory. Used from the test thread only.
  */
 final class TestCluster implements AutoCloseable {
+    static {
+        // a Ratis server that cannot start fails its test instead of exiting the test JVM
+        ExitUtils.disableSystemExit();
+    }
+
     static final Duration DEADLINE = Duration.ofSeconds(30);
 
     private final Path root;
@@ -154,11 +161,20 @@ final class TestCluster implements AutoCloseable {
         }
     }
 
-    private static int freePort() {
-        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return socket.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+    /**
+     * A free port below Linux's ephemeral range (32768-60999): a port picked inside it may be taken
+     * by another node's outgoing connection before its server binds it, and Ratis exits the JVM
+     * when its server cannot bind.
+     */
+    static int freePort() {
+        for (int attempt = 0; attempt < 1_000; attempt++) {
+            int port = ThreadLocalRandom.current().nextInt(20_000, 32_000);
+            try (ServerSocket socket = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
+                return socket.getLocalPort();
+            } catch (IOException taken) {
+                // try another
+            }
         }
+        throw new IllegalStateException("no free port between 20000 and 32000");
     }
 }
