@@ -8,7 +8,10 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -45,9 +48,31 @@ final class CommandBatcher implements AutoCloseable {
     private final long origin;
     /** Orders sends, and client swaps between them, in entry sequence order. */
     private final Object sendLock = new Object();
-    // The client entries are sent through; replaced when this node learns of a new leader.
-    private volatile RaftClient client;
+    // Where entries are sent; replaced when this node learns of a new leader.
+    private volatile Lane lane;
     private long nextSeq; // guarded by sendLock
+    private final String senderThreadName;
+
+    /**
+     * A client and the one thread that sends through it, in the order entries were handed to it.
+     * A send can block (the Ratis client holds its window's lock while it sends to a silent peer),
+     * so it never happens under {@code sendLock}, and a replaced lane's blocked thread holds up
+     * nothing.
+     */
+    private static final class Lane {
+        final RaftClient client;
+        final ExecutorService sender;
+
+        Lane(RaftClient client, String threadName) {
+            this.client = client;
+            this.sender = Executors.newSingleThreadExecutor(runnable -> {
+                Thread thread = new Thread(runnable, threadName);
+                thread.setDaemon(true);
+                return thread;
+            });
+        }
+    }
+
     private final RaftTuning tuning;
     private final LongSupplier clockMs;
     private final LinkedBlockingQueue<PendingCommand> queue = new LinkedBlockingQueue<>();
@@ -89,7 +114,8 @@ final class CommandBatcher implements AutoCloseable {
             LongSupplier clockMs) {
         this.groupName = groupName;
         this.clients = clients;
-        this.client = clients.apply(firstLeader);
+        this.senderThreadName = threadName + "-sender";
+        this.lane = new Lane(clients.apply(firstLeader), senderThreadName);
         long id;
         do {
             id = ThreadLocalRandom.current().nextLong();
@@ -201,22 +227,34 @@ final class CommandBatcher implements AutoCloseable {
             InFlightEntry inFlightEntry =
                     new InFlightEntry(batch, seq, EntryCodec.encodeEntry(clockMs.getAsLong(), origin, seq, commands));
             inFlight.add(inFlightEntry);
-            send(inFlightEntry, client);
+            send(inFlightEntry, lane);
         }
     }
 
-    // sendLock held, so that each client gets entries in sequence order
-    private void send(InFlightEntry entry, RaftClient through) {
+    // sendLock held: entries reach each lane in sequence order
+    private void send(InFlightEntry entry, Lane through) {
+        try {
+            through.sender.execute(() -> sendNow(entry, through));
+        } catch (RejectedExecutionException replacedOrClosed) {
+            // the lane was replaced (its successor carries the entry) or the batcher closed
+            // (failInFlight answers it)
+        }
+    }
+
+    private void sendNow(InFlightEntry entry, Lane through) {
+        if (entry.answered.get()) {
+            return;
+        }
         CompletableFuture<RaftClientReply> sent;
         try {
-            sent = through.async().send(Message.valueOf(UnsafeByteOperations.unsafeWrap(entry.entry)));
+            sent = through.client.async().send(Message.valueOf(UnsafeByteOperations.unsafeWrap(entry.entry)));
         } catch (RuntimeException e) {
             sent = CompletableFuture.failedFuture(e);
         }
         sent.whenComplete((reply, error) -> {
             boolean success = error == null && reply.isSuccess();
-            // a client replaced meanwhile gave up on an entry the new client carries on with
-            if ((success || through == client) && entry.answered.compareAndSet(false, true)) {
+            // a lane replaced meanwhile gave up on an entry its successor carries on with
+            if ((success || through == lane) && entry.answered.compareAndSet(false, true)) {
                 inFlightSlots.release();
                 inFlight.remove(entry);
                 complete(entry.commands, reply, error);
@@ -225,43 +263,46 @@ final class CommandBatcher implements AutoCloseable {
     }
 
     /**
-     * This node learned that {@code leader} leads the group. If the client still sends to another
-     * peer (a leader that died, froze or was cut off: the Ratis client would wait for two request
-     * timeouts, about 6 s, before it moves on), a new client pointed at the new leader takes over,
-     * and the entries still in flight are sent again through it, in order; an entry the old leader
-     * committed after all is applied once ({@link EntryDedup}).
+     * This node learned that {@code leader} leads the group. If the lane's client still sends to
+     * another peer (a leader that died, froze or was cut off: the Ratis client would wait for two
+     * request timeouts, about 6 s, before it moves on), a new lane with a client pointed at the new
+     * leader takes over, and the entries still in flight are sent again through it, in order,
+     * before any new one; an entry the old leader committed after all is applied once ({@link
+     * EntryDedup}).
      */
     void leaderChanged(RaftPeerId leader) {
-        RaftClient replaced;
+        Lane replaced;
         synchronized (sendLock) {
-            if (closed || leader.equals(client.getLeaderId())) {
+            replaced = lane;
+            if (closed || leader.equals(replaced.client.getLeaderId())) {
                 return;
             }
-            replaced = client;
-            client = clients.apply(leader);
+            Lane fresh = new Lane(clients.apply(leader), senderThreadName);
             List<InFlightEntry> resend = new ArrayList<>(inFlight);
             resend.sort(Comparator.comparingLong(e -> e.seq));
             for (InFlightEntry entry : resend) {
-                if (!entry.answered.get()) {
-                    send(entry, client);
-                }
+                send(entry, fresh);
             }
+            lane = fresh;
             LOG.debug("group {}: leader {}; {} entries sent again through it", groupName, leader, resend.size());
         }
-        CompletableFuture.runAsync(() -> closeQuietly(replaced)); // its pending sends fail: ignored
+        close(replaced); // its pending sends fail: ignored, the new lane carries them
     }
 
-    /** Closes the client entries are sent through ({@link #failInFlight} fails what it left). */
+    /** Closes the lane entries are sent through ({@link #failInFlight} fails what it left). */
     void closeClient() {
-        closeQuietly(client);
+        close(lane);
     }
 
-    private void closeQuietly(RaftClient old) {
-        try {
-            old.close();
-        } catch (IOException | RuntimeException e) {
-            LOG.warn("group {}: closing a Ratis client", groupName, e);
-        }
+    private void close(Lane old) {
+        old.sender.shutdownNow();
+        CompletableFuture.runAsync(() -> {
+            try {
+                old.client.close();
+            } catch (IOException | RuntimeException e) {
+                LOG.warn("group {}: closing a Ratis client", groupName, e);
+            }
+        });
     }
 
     private void complete(List<PendingCommand> batch, RaftClientReply reply, Throwable error) {

@@ -27,6 +27,33 @@ class EntryDedupTest {
     }
 
     @Test
+    void shouldApplyAnEntryThatArrivesAfterLaterOnes() {
+        // across a leader change a retried request may come after later ones
+        dedup.record(7, 1, new byte[0]);
+        dedup.record(7, 3, new byte[0]);
+        assertThat(dedup.applied(7, 2))
+                .as("not applied yet: a gap, not a duplicate")
+                .isFalse();
+        assertThat(dedup.applied(7, 3)).isTrue();
+        dedup.record(7, 2, new byte[0]);
+        assertThat(dedup.applied(7, 2)).isTrue();
+        assertThat(dedup.applied(7, 4)).isFalse();
+    }
+
+    @Test
+    void shouldCloseAGapThatStaysOpenTooLong() {
+        dedup.record(7, 1, new byte[0]);
+        for (long seq = 3; seq < 3 + EntryDedup.MAX_ABOVE; seq++) {
+            dedup.record(7, seq, new byte[0]);
+        }
+        assertThat(dedup.applied(7, 2)).as("still open").isFalse();
+        dedup.record(7, 3 + EntryDedup.MAX_ABOVE, new byte[0]);
+        assertThat(dedup.applied(7, 2))
+                .as("closed: too far behind to be in flight")
+                .isTrue();
+    }
+
+    @Test
     void shouldNeverTrackOriginZero() {
         dedup.record(0, 5, new byte[0]);
         assertThat(dedup.applied(0, 1)).isFalse();
@@ -53,6 +80,7 @@ class EntryDedupTest {
 
     @Test
     void shouldCarryTheSequencesButNotTheRepliesInASnapshot() throws IOException {
+        dedup.record(7, 1, new byte[] {1});
         dedup.record(7, 3, new byte[] {3});
         dedup.record(9, 1, new byte[] {1});
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
@@ -64,6 +92,7 @@ class EntryDedupTest {
         restored.writeTo(new DataOutputStream(again));
         assertThat(again.toByteArray()).as("replicas write equal bytes").isEqualTo(bytes.toByteArray());
         assertThat(restored.applied(7, 3)).isTrue();
+        assertThat(restored.applied(7, 2)).as("the gap travels too").isFalse();
         assertThat(restored.applied(7, 4)).isFalse();
         assertThat(restored.applied(9, 1)).isTrue();
         assertThat(restored.replies(7, 3)).isNull();
