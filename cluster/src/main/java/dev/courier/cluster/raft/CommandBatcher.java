@@ -1,28 +1,19 @@
 package dev.courier.cluster.raft;
 
-import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Semaphore;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Function;
 import java.util.function.LongSupplier;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientReply;
-import org.apache.ratis.protocol.RaftPeerId;
 import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -42,37 +33,7 @@ final class CommandBatcher implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(CommandBatcher.class);
 
     private final String groupName;
-    /** A client for the group that sends to the given peer first. */
-    private final Function<RaftPeerId, RaftClient> clients;
-    /** Per batcher, random, never 0: names this proposer's entries for {@link EntryDedup}. */
-    private final long origin;
-    /** Orders sends, and client swaps between them, in entry sequence order. */
-    private final Object sendLock = new Object();
-    // Where entries are sent; replaced when this node learns of a new leader.
-    private volatile Lane lane;
-    private long nextSeq; // guarded by sendLock
-    private final String senderThreadName;
-
-    /**
-     * A client and the one thread that sends through it, in the order entries were handed to it.
-     * A send can block (the Ratis client holds its window's lock while it sends to a silent peer),
-     * so it never happens under {@code sendLock}, and a replaced lane's blocked thread holds up
-     * nothing.
-     */
-    private static final class Lane {
-        final RaftClient client;
-        final ExecutorService sender;
-
-        Lane(RaftClient client, String threadName) {
-            this.client = client;
-            this.sender = Executors.newSingleThreadExecutor(runnable -> {
-                Thread thread = new Thread(runnable, threadName);
-                thread.setDaemon(true);
-                return thread;
-            });
-        }
-    }
-
+    private final RaftClient client;
     private final RaftTuning tuning;
     private final LongSupplier clockMs;
     private final LinkedBlockingQueue<PendingCommand> queue = new LinkedBlockingQueue<>();
@@ -90,37 +51,15 @@ final class CommandBatcher implements AutoCloseable {
     /** An entry sent and not yet answered; identity equality (commands may repeat). */
     private static final class InFlightEntry {
         final List<PendingCommand> commands;
-        final long seq;
-        final byte[] entry;
-        final AtomicBoolean answered = new AtomicBoolean();
 
-        InFlightEntry(List<PendingCommand> commands, long seq, byte[] entry) {
+        InFlightEntry(List<PendingCommand> commands) {
             this.commands = commands;
-            this.seq = seq;
-            this.entry = entry;
         }
     }
 
-    /**
-     * @param clients makes a client that sends to the given peer first: the first one (to the
-     *     group's preferred leader) at once, others when {@link #leaderChanged} says the leader moved
-     */
-    CommandBatcher(
-            String threadName,
-            String groupName,
-            Function<RaftPeerId, RaftClient> clients,
-            RaftPeerId firstLeader,
-            RaftTuning tuning,
-            LongSupplier clockMs) {
+    CommandBatcher(String threadName, String groupName, RaftClient client, RaftTuning tuning, LongSupplier clockMs) {
         this.groupName = groupName;
-        this.clients = clients;
-        this.senderThreadName = threadName + "-sender";
-        this.lane = new Lane(clients.apply(firstLeader), senderThreadName);
-        long id;
-        do {
-            id = ThreadLocalRandom.current().nextLong();
-        } while (id == 0);
-        this.origin = id;
+        this.client = client;
         this.tuning = tuning;
         this.clockMs = clockMs;
         this.inFlightSlots = new Semaphore(tuning.maxEntriesInFlight());
@@ -220,93 +159,26 @@ final class CommandBatcher implements AutoCloseable {
         for (PendingCommand pending : batch) {
             commands.add(pending.command());
         }
+        byte[] entry = EntryCodec.encodeEntry(clockMs.getAsLong(), commands);
         proposedEntries.incrementAndGet();
         proposedCommands.addAndGet(batch.size());
-        synchronized (sendLock) {
-            long seq = ++nextSeq;
-            InFlightEntry inFlightEntry =
-                    new InFlightEntry(batch, seq, EntryCodec.encodeEntry(clockMs.getAsLong(), origin, seq, commands));
-            inFlight.add(inFlightEntry);
-            send(inFlightEntry, lane);
-        }
-    }
-
-    // sendLock held: entries reach each lane in sequence order
-    private void send(InFlightEntry entry, Lane through) {
-        try {
-            through.sender.execute(() -> sendNow(entry, through));
-        } catch (RejectedExecutionException replacedOrClosed) {
-            // the lane was replaced (its successor carries the entry) or the batcher closed
-            // (failInFlight answers it)
-        }
-    }
-
-    private void sendNow(InFlightEntry entry, Lane through) {
-        if (entry.answered.get()) {
-            return;
-        }
+        InFlightEntry inFlightEntry = new InFlightEntry(batch);
+        inFlight.add(inFlightEntry);
         CompletableFuture<RaftClientReply> sent;
         try {
-            sent = through.client.async().send(Message.valueOf(UnsafeByteOperations.unsafeWrap(entry.entry)));
+            sent = client.async().send(Message.valueOf(UnsafeByteOperations.unsafeWrap(entry)));
         } catch (RuntimeException e) {
             sent = CompletableFuture.failedFuture(e);
         }
         sent.whenComplete((reply, error) -> {
-            boolean success = error == null && reply.isSuccess();
-            // a lane replaced meanwhile gave up on an entry its successor carries on with
-            if ((success || through == lane) && entry.answered.compareAndSet(false, true)) {
-                inFlightSlots.release();
-                inFlight.remove(entry);
-                complete(entry.commands, reply, error);
-            }
-        });
-    }
-
-    /**
-     * This node learned that {@code leader} leads the group. If the lane's client still sends to
-     * another peer (a leader that died, froze or was cut off: the Ratis client would wait for two
-     * request timeouts, about 6 s, before it moves on), a new lane with a client pointed at the new
-     * leader takes over, and the entries still in flight are sent again through it, in order,
-     * before any new one; an entry the old leader committed after all is applied once ({@link
-     * EntryDedup}).
-     */
-    void leaderChanged(RaftPeerId leader) {
-        Lane replaced;
-        synchronized (sendLock) {
-            replaced = lane;
-            if (closed || leader.equals(replaced.client.getLeaderId())) {
-                return;
-            }
-            Lane fresh = new Lane(clients.apply(leader), senderThreadName);
-            List<InFlightEntry> resend = new ArrayList<>(inFlight);
-            resend.sort(Comparator.comparingLong(e -> e.seq));
-            for (InFlightEntry entry : resend) {
-                send(entry, fresh);
-            }
-            lane = fresh;
-            LOG.debug("group {}: leader {}; {} entries sent again through it", groupName, leader, resend.size());
-        }
-        close(replaced); // its pending sends fail: ignored, the new lane carries them
-    }
-
-    /** Closes the lane entries are sent through ({@link #failInFlight} fails what it left). */
-    void closeClient() {
-        close(lane);
-    }
-
-    private void close(Lane old) {
-        old.sender.shutdownNow();
-        CompletableFuture.runAsync(() -> {
-            try {
-                old.client.close();
-            } catch (IOException | RuntimeException e) {
-                LOG.warn("group {}: closing a Ratis client", groupName, e);
-            }
+            inFlightSlots.release();
+            inFlight.remove(inFlightEntry);
+            complete(batch, reply, error);
         });
     }
 
     private void complete(List<PendingCommand> batch, RaftClientReply reply, Throwable error) {
-        if (error == null && reply != null && !reply.isSuccess()) {
+        if (error == null && !reply.isSuccess()) {
             error = reply.getException();
         }
         if (error != null) {
@@ -360,9 +232,6 @@ final class CommandBatcher implements AutoCloseable {
     /** After the client closed: fails entries whose answer will never come. */
     void failInFlight() {
         for (InFlightEntry entry : inFlight) {
-            if (!entry.answered.compareAndSet(false, true)) {
-                continue;
-            }
             for (PendingCommand pending : entry.commands) {
                 pending.reply().completeExceptionally(closedException());
             }

@@ -9,24 +9,21 @@ import java.util.List;
  * The bytes of a batched log entry and of its reply. All integers big-endian.
  *
  * <pre>
- * entry := version:int8 (2) timeMs:int64 origin:int64 seq:int64 count:int32 (length:int32 command)*count
+ * entry := version:int8 (1) timeMs:int64 count:int32 (length:int32 command)*count
  * reply := count:int32 (length:int32 bytes | -1-length:int32 utf8-error)*count
  * </pre>
  *
- * {@code origin} names the proposer (one per batcher, random, never 0) and {@code seq} numbers
- * its entries from 1, so that an entry proposed twice (resent through another client after a
- * leader change) is applied once ({@link EntryDedup}). A reply slot with a negative length
- * carries the message of an exception {@link ReplicatedStateMachine#apply} threw instead of a
- * reply. Stateless; safe from any thread.
+ * A reply slot with a negative length carries the message of an exception {@link
+ * ReplicatedStateMachine#apply} threw instead of a reply. Stateless; safe from any thread.
  */
 final class EntryCodec {
-    static final int ENTRY_HEADER_BYTES = 1 + 3 * Long.BYTES + Integer.BYTES;
-    private static final byte VERSION = 2;
+    static final int ENTRY_HEADER_BYTES = 1 + Long.BYTES + Integer.BYTES;
+    private static final byte VERSION = 1;
 
     private EntryCodec() {}
 
     /** A decoded entry. */
-    record Entry(long timeMs, long origin, long seq, List<byte[]> commands) {}
+    record Entry(long timeMs, List<byte[]> commands) {}
 
     /** One command's outcome: a reply, or (when {@code error} is not null) the apply failure. */
     record Outcome(byte[] reply, String error) {
@@ -39,13 +36,13 @@ final class EntryCodec {
         return Integer.BYTES + commandBytes;
     }
 
-    static byte[] encodeEntry(long timeMs, long origin, long seq, List<byte[]> commands) {
+    static byte[] encodeEntry(long timeMs, List<byte[]> commands) {
         int size = ENTRY_HEADER_BYTES;
         for (byte[] command : commands) {
             size += encodedSize(command.length);
         }
         ByteBuffer out = ByteBuffer.allocate(size);
-        out.put(VERSION).putLong(timeMs).putLong(origin).putLong(seq).putInt(commands.size());
+        out.put(VERSION).putLong(timeMs).putInt(commands.size());
         for (byte[] command : commands) {
             out.putInt(command.length).put(command);
         }
@@ -58,15 +55,13 @@ final class EntryCodec {
             throw new IllegalArgumentException("unknown entry format version " + version);
         }
         long timeMs = in.getLong();
-        long origin = in.getLong();
-        long seq = in.getLong();
         int count = in.getInt();
         checkCount(count, in);
         List<byte[]> commands = new ArrayList<>(count);
         for (int i = 0; i < count; i++) {
             commands.add(bytes(in, in.getInt()));
         }
-        return new Entry(timeMs, origin, seq, commands);
+        return new Entry(timeMs, commands);
     }
 
     static byte[] encodeReplies(List<Outcome> outcomes) {

@@ -60,7 +60,7 @@ public final class RaftNode implements AutoCloseable {
     private final AtomicBoolean closed = new AtomicBoolean();
 
     /** One group's parts on this node. */
-    private record GroupHandle(RaftGroup group, CommandBatcher batcher) {}
+    private record GroupHandle(RaftGroup group, RaftClient client, CommandBatcher batcher) {}
 
     private RaftNode(
             ClusterConfig config,
@@ -116,26 +116,17 @@ public final class RaftNode implements AutoCloseable {
             addGroupsLocally(config, server, plan);
             RaftProperties clientProperties = RatisProperties.client(config.tuning());
             for (GroupLayout.PlannedGroup planned : plan) {
-                Function<RaftPeerId, RaftClient> clients = leader -> RaftClient.newBuilder()
+                RaftClient client = RaftClient.newBuilder()
                         .setProperties(clientProperties)
                         .setRaftGroup(planned.group())
                         .setClientId(ClientId.randomId())
-                        .setLeaderId(leader)
+                        .setLeaderId(RaftPeerId.valueOf(planned.preferredNode()))
                         .setRetryPolicy(RatisProperties.retryPolicy(config.tuning()))
                         .build();
                 String threadName = "courier-raft-" + config.nodeId() + "-" + planned.name() + "-batcher";
                 CommandBatcher batcher = new CommandBatcher(
-                        threadName,
-                        planned.name(),
-                        clients,
-                        RaftPeerId.valueOf(planned.preferredNode()),
-                        config.tuning(),
-                        System::currentTimeMillis);
-                handles.put(planned.name(), new GroupHandle(planned.group(), batcher));
-                StateMachineAdapter adapter = adapters.get(planned.name());
-                if (adapter != null) {
-                    adapter.onLeaderChange(batcher::leaderChanged);
-                }
+                        threadName, planned.name(), client, config.tuning(), System::currentTimeMillis);
+                handles.put(planned.name(), new GroupHandle(planned.group(), client, batcher));
             }
         } catch (IOException | RuntimeException e) {
             closeAll(handles.values(), server);
@@ -381,7 +372,11 @@ public final class RaftNode implements AutoCloseable {
             handle.batcher().close();
         }
         for (GroupHandle handle : handles) {
-            handle.batcher().closeClient();
+            try {
+                handle.client().close();
+            } catch (IOException e) {
+                LOG.warn("closing the Ratis client of {}", handle.group().getGroupId(), e);
+            }
             handle.batcher().failInFlight();
         }
         try {

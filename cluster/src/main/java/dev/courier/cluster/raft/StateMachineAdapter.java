@@ -15,7 +15,6 @@ import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Consumer;
 import org.apache.ratis.io.MD5Hash;
 import org.apache.ratis.proto.RaftProtos.LogEntryProto;
 import org.apache.ratis.protocol.Message;
@@ -53,7 +52,7 @@ import org.slf4j.LoggerFactory;
 final class StateMachineAdapter extends BaseStateMachine {
     private static final Logger LOG = LoggerFactory.getLogger(StateMachineAdapter.class);
     private static final int SNAPSHOT_MAGIC = 0x4352534E;
-    private static final int SNAPSHOT_VERSION = 2; // 2: the entry dedup sequences
+    private static final int SNAPSHOT_VERSION = 1;
 
     private final String groupName;
     private final ReplicatedStateMachine machine;
@@ -65,9 +64,6 @@ final class StateMachineAdapter extends BaseStateMachine {
 
     // Guarded by lock: part of the replicated state (travels in snapshots).
     private long lastTimeMs = Long.MIN_VALUE;
-    private final EntryDedup dedup = new EntryDedup();
-    /** Told the new leader's id whenever this replica learns of one (RaftNode's batcher). */
-    private volatile Consumer<RaftPeerId> leaderListener = leaderId -> {};
     // Written under lock; volatile for RaftNode.isLeader.
     private volatile boolean leader;
 
@@ -86,10 +82,6 @@ final class StateMachineAdapter extends BaseStateMachine {
 
     boolean isLeader() {
         return leader;
-    }
-
-    void onLeaderChange(Consumer<RaftPeerId> listener) {
-        this.leaderListener = Objects.requireNonNull(listener);
     }
 
     long snapshotsLoaded() {
@@ -141,20 +133,6 @@ final class StateMachineAdapter extends BaseStateMachine {
             try {
                 EntryCodec.Entry decoded = EntryCodec.decodeEntry(
                         entry.getStateMachineLogEntry().getLogData().asReadOnlyByteBuffer());
-                if (dedup.applied(decoded.origin(), decoded.seq())) {
-                    // proposed again after a leader change, and applied the first time
-                    byte[] earlier = dedup.replies(decoded.origin(), decoded.seq());
-                    if (earlier == null) {
-                        List<EntryCodec.Outcome> failed =
-                                new ArrayList<>(decoded.commands().size());
-                        for (int i = 0; i < decoded.commands().size(); i++) {
-                            failed.add(EntryCodec.Outcome.failed("entry applied before; its replies are gone"));
-                        }
-                        earlier = EntryCodec.encodeReplies(failed);
-                    }
-                    LOG.debug("group {}: entry {} repeats one applied before; not applied again", groupName, index);
-                    return CompletableFuture.completedFuture(Message.valueOf(UnsafeByteOperations.unsafeWrap(earlier)));
-                }
                 lastTimeMs = Math.max(lastTimeMs, decoded.timeMs());
                 List<EntryCodec.Outcome> outcomes =
                         new ArrayList<>(decoded.commands().size());
@@ -164,7 +142,6 @@ final class StateMachineAdapter extends BaseStateMachine {
                 appliedEntries.incrementAndGet();
                 appliedCommands.addAndGet(outcomes.size());
                 byte[] replies = EntryCodec.encodeReplies(outcomes);
-                dedup.record(decoded.origin(), decoded.seq(), replies);
                 return CompletableFuture.completedFuture(Message.valueOf(UnsafeByteOperations.unsafeWrap(replies)));
             } catch (RuntimeException e) {
                 LOG.error("group {}: cannot decode entry {}", groupName, index, e);
@@ -200,7 +177,6 @@ final class StateMachineAdapter extends BaseStateMachine {
                 out.writeInt(SNAPSHOT_MAGIC);
                 out.writeInt(SNAPSHOT_VERSION);
                 out.writeLong(lastTimeMs);
-                dedup.writeTo(out);
                 machine.writeSnapshot(new UnclosableOutputStream(out));
                 out.flush();
             } catch (IOException | RuntimeException e) {
@@ -235,7 +211,6 @@ final class StateMachineAdapter extends BaseStateMachine {
                         + " (magic " + Integer.toHexString(magic) + ", version " + version + ")");
             }
             long timeMs = in.readLong();
-            dedup.readFrom(in);
             machine.readSnapshot(in);
             lastTimeMs = timeMs;
         }
@@ -258,9 +233,6 @@ final class StateMachineAdapter extends BaseStateMachine {
     public void notifyLeaderChanged(RaftGroupMemberId memberId, RaftPeerId newLeaderId) {
         if (!memberId.getPeerId().equals(newLeaderId)) {
             setLeader(false);
-        }
-        if (newLeaderId != null) {
-            leaderListener.accept(newLeaderId);
         }
     }
 
