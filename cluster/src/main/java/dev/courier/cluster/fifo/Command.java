@@ -237,20 +237,17 @@ public sealed interface Command {
 
         @Override
         public boolean equals(Object o) {
-            return o instanceof Settle s
-                    && queue.equals(s.queue)
-                    && consumerId.equals(s.consumerId)
-                    && Arrays.equals(msgIds, s.msgIds);
+            return o instanceof Settle s && sameIds(queue, consumerId, msgIds, s.queue, s.consumerId, s.msgIds);
         }
 
         @Override
         public int hashCode() {
-            return Objects.hash(queue, consumerId) + 31 * Arrays.hashCode(msgIds);
+            return idsHash(queue, consumerId, msgIds);
         }
 
         @Override
         public String toString() {
-            return "Settle[" + queue + ", " + consumerId + ", " + Arrays.toString(msgIds) + "]";
+            return idsString("Settle", queue, consumerId, msgIds);
         }
     }
 
@@ -271,20 +268,17 @@ public sealed interface Command {
 
         @Override
         public boolean equals(Object o) {
-            return o instanceof Return r
-                    && queue.equals(r.queue)
-                    && consumerId.equals(r.consumerId)
-                    && Arrays.equals(msgIds, r.msgIds);
+            return o instanceof Return r && sameIds(queue, consumerId, msgIds, r.queue, r.consumerId, r.msgIds);
         }
 
         @Override
         public int hashCode() {
-            return Objects.hash(queue, consumerId) + 31 * Arrays.hashCode(msgIds);
+            return idsHash(queue, consumerId, msgIds);
         }
 
         @Override
         public String toString() {
-            return "Return[" + queue + ", " + consumerId + ", " + Arrays.toString(msgIds) + "]";
+            return idsString("Return", queue, consumerId, msgIds);
         }
     }
 
@@ -310,20 +304,17 @@ public sealed interface Command {
 
         @Override
         public boolean equals(Object o) {
-            return o instanceof Release r
-                    && queue.equals(r.queue)
-                    && consumerId.equals(r.consumerId)
-                    && Arrays.equals(msgIds, r.msgIds);
+            return o instanceof Release r && sameIds(queue, consumerId, msgIds, r.queue, r.consumerId, r.msgIds);
         }
 
         @Override
         public int hashCode() {
-            return Objects.hash(queue, consumerId) + 31 * Arrays.hashCode(msgIds);
+            return idsHash(queue, consumerId, msgIds);
         }
 
         @Override
         public String toString() {
-            return "Release[" + queue + ", " + consumerId + ", " + Arrays.toString(msgIds) + "]";
+            return idsString("Release", queue, consumerId, msgIds);
         }
     }
 
@@ -344,20 +335,17 @@ public sealed interface Command {
 
         @Override
         public boolean equals(Object o) {
-            return o instanceof Discard d
-                    && queue.equals(d.queue)
-                    && consumerId.equals(d.consumerId)
-                    && Arrays.equals(msgIds, d.msgIds);
+            return o instanceof Discard d && sameIds(queue, consumerId, msgIds, d.queue, d.consumerId, d.msgIds);
         }
 
         @Override
         public int hashCode() {
-            return Objects.hash(queue, consumerId) + 31 * Arrays.hashCode(msgIds);
+            return idsHash(queue, consumerId, msgIds);
         }
 
         @Override
         public String toString() {
-            return "Discard[" + queue + ", " + consumerId + ", " + Arrays.toString(msgIds) + "]";
+            return idsString("Discard", queue, consumerId, msgIds);
         }
     }
 
@@ -440,6 +428,19 @@ public sealed interface Command {
         public void writeTo(DataOutputStream out) throws IOException {
             out.writeByte(TYPE);
         }
+    }
+
+    // Settle, Return, Release and Discard hold an array: records would compare it by identity
+    private static boolean sameIds(String queue, String consumer, long[] ids, String q, String c, long[] i) {
+        return queue.equals(q) && consumer.equals(c) && Arrays.equals(ids, i);
+    }
+
+    private static int idsHash(String queue, String consumerId, long[] ids) {
+        return Objects.hash(queue, consumerId) + 31 * Arrays.hashCode(ids);
+    }
+
+    private static String idsString(String name, String queue, String consumerId, long[] ids) {
+        return name + "[" + queue + ", " + consumerId + ", " + Arrays.toString(ids) + "]";
     }
 
     private static void writeIds(DataOutputStream out, int type, String queue, String consumerId, long[] ids)

@@ -321,10 +321,7 @@ final class AmqpChannel {
         Permission permission = connection.permission();
         if (permission == null || !permission.allows(access, name)) {
             throw new AmqpException(
-                    ACCESS_REFUSED,
-                    access.name().toLowerCase(java.util.Locale.ROOT) + " access to " + kind + " '"
-                            + (name.isEmpty() ? "amq.default" : name) + "' in vhost '" + vhost.name()
-                            + "' refused for user '" + connection.user() + "'");
+                    ACCESS_REFUSED, Permission.refusal(access, kind, name, vhost.name(), connection.user()));
         }
     }
 

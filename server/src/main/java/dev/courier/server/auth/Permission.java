@@ -55,6 +55,16 @@ public final class Permission {
         return read;
     }
 
+    /**
+     * RabbitMQ's text for a refused {@code access} to the {@code kind} (queue, exchange) named
+     * {@code name}, the default exchange ({@code ""}) named {@code amq.default}.
+     */
+    public static String refusal(Access access, String kind, String name, String vhost, String user) {
+        return access.name().toLowerCase(java.util.Locale.ROOT) + " access to " + kind + " '"
+                + (name.isEmpty() ? "amq.default" : name) + "' in vhost '" + vhost + "' refused for user '" + user
+                + "'";
+    }
+
     /** Whether the user may do {@code access} on the resource named {@code name}. */
     public boolean allows(Access access, String name) {
         Pattern pattern = patterns[access.ordinal()];

@@ -547,9 +547,7 @@ final class ManagementApi {
     private static void requireAccess(
             Permission permission, Access access, String kind, String name, String vhost, User user) {
         if (permission == null || !permission.allows(access, name)) {
-            throw notAuthorised(access.name().toLowerCase(java.util.Locale.ROOT) + " access to " + kind + " '"
-                    + (name.isEmpty() ? "amq.default" : name) + "' in vhost '" + vhost + "' refused for user '"
-                    + user.name() + "'");
+            throw notAuthorised(Permission.refusal(access, kind, name, vhost, user.name()));
         }
     }
 
