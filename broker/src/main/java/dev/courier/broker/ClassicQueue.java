@@ -369,11 +369,18 @@ public final class ClassicQueue extends MessageQueue {
 
     /** The entry left the queue for good: remove it from the store too. */
     private void unstore(Entry entry) {
+        unstore(entry, false);
+    }
+
+    /** @param removedFromStore a transaction's record already removed it (see {@link #ackCommitted}) */
+    private void unstore(Entry entry, boolean removedFromStore) {
         if (entry.storeId != 0) {
             if (entry.failedDeliveries > 0 && features.deliveryLimit() >= 0) {
                 durableState.forgetFailedDeliveries(DurableState.storeName(vhost.name(), name), entry.storeId);
             }
-            durableState.remove(storeQueue, entry.storeId);
+            if (!removedFromStore) {
+                durableState.remove(storeQueue, entry.storeId);
+            }
             entry.storeId = 0;
         }
     }
@@ -490,17 +497,24 @@ public final class ClassicQueue extends MessageQueue {
     /** Settles delivered messages: they leave the queue. */
     @Override
     public void ack(long[] entryIds, int count) {
-        post(() -> {
-            for (int i = 0; i < count; i++) {
-                Entry entry = unacked.remove(entryIds[i]);
-                if (entry != null) {
-                    stats.increment(QueueStats.Counter.ACK);
-                    unstore(entry);
-                    entry.message.release();
-                }
+        post(() -> acked(entryIds, count, false));
+    }
+
+    @Override
+    public void ackCommitted(long[] entryIds, int count) {
+        post(() -> acked(entryIds, count, true));
+    }
+
+    private void acked(long[] entryIds, int count, boolean removedFromStore) {
+        for (int i = 0; i < count; i++) {
+            Entry entry = unacked.remove(entryIds[i]);
+            if (entry != null) {
+                stats.increment(QueueStats.Counter.ACK);
+                unstore(entry, removedFromStore);
+                entry.message.release();
             }
-            stats.gauges(unacked.size(), ready.bytes());
-        });
+        }
+        stats.gauges(unacked.size(), ready.bytes());
     }
 
     /**
@@ -803,7 +817,7 @@ public final class ClassicQueue extends MessageQueue {
             message.release(); // the consumer gets the copy instead
             message = counted;
         }
-        return new Delivery(this, entry.id, message, entry.redelivered, messageCountAfter);
+        return new Delivery(this, entry.id, message, entry.redelivered, messageCountAfter, entry.storeId);
     }
 
     // ---------------------------------------------------------------- expiry (actor thread)

@@ -5,6 +5,7 @@ import dev.courier.store.MessageStore;
 import dev.courier.store.RecoveredQueue;
 import dev.courier.store.RecoveredState;
 import dev.courier.store.StoreQueue;
+import dev.courier.store.StoreTransaction;
 import dev.courier.store.StoredMessage;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;
@@ -170,6 +171,21 @@ final class DurableState {
      */
     CompletableFuture<Void> persist(
             Message message, long messageId, List<StoreQueue> queues, long publishedAtMs, long expiresAtMs) {
+        return persist(message, messageId, queues, publishedAtMs, expiresAtMs, null);
+    }
+
+    /**
+     * As {@link #persist(Message, long, List, long, long)}, but with {@code transaction} not null
+     * the record becomes part of it and this returns null: the transaction's commit tells when
+     * it is durable.
+     */
+    CompletableFuture<Void> persist(
+            Message message,
+            long messageId,
+            List<StoreQueue> queues,
+            long publishedAtMs,
+            long expiresAtMs,
+            StoreTransaction transaction) {
         ByteBuf header = PooledByteBufAllocator.DEFAULT.buffer(
                 72 + message.rawProperties().readableBytes());
         try {
@@ -177,10 +193,19 @@ final class DurableState {
             Integer priority = message.hasPriority() ? message.properties().priority() : null;
             long attributes = StoredAttributes.of(
                     priority == null ? 0 : priority, message.hasExpiration(), expiresAtMs, header.readableBytes());
+            if (transaction != null) {
+                transaction.publish(messageId, attributes, header, message.body(), queues);
+                return null;
+            }
             return store.publish(messageId, attributes, header, message.body(), queues);
         } finally {
             header.release();
         }
+    }
+
+    /** Writes a transaction's records as one unit. */
+    CompletableFuture<Void> commit(StoreTransaction transaction) {
+        return store.commit(transaction);
     }
 
     /**

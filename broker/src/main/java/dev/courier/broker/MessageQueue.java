@@ -126,6 +126,15 @@ public abstract class MessageQueue {
     /** Acknowledges the first {@code count} of {@code entryIds} (from {@link Delivery#entryId()}). */
     public abstract void ack(long[] entryIds, int count);
 
+    /**
+     * Acknowledges deliveries whose removal from the store a transaction already wrote ({@link
+     * CommitUnit#remove}), so the queue must not write it again. Queues without a store entry for
+     * them ack as usual.
+     */
+    public void ackCommitted(long[] entryIds, int count) {
+        ack(entryIds, count);
+    }
+
     /** Returns deliveries to the queue (nack or reject with requeue, recover). */
     public abstract void requeue(long[] entryIds, int count);
 

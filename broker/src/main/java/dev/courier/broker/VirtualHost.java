@@ -771,6 +771,19 @@ public final class VirtualHost {
      * taken only after the write is fsynced; {@code listener} (nullable) hears once per queue.
      */
     public void enqueue(Message message, List<MessageQueue> targets, EnqueueListener listener) {
+        enqueue(message, targets, listener, null);
+    }
+
+    /** A commit unit for one tx.commit (see {@link CommitUnit}). */
+    public CommitUnit beginCommit() {
+        return new CommitUnit(durable);
+    }
+
+    /**
+     * As {@link #enqueue(Message, List, EnqueueListener)}; with {@code unit} not null a persistent
+     * message's record joins the unit and the queues get the message when the unit is submitted.
+     */
+    public void enqueue(Message message, List<MessageQueue> targets, EnqueueListener listener, CommitUnit unit) {
         long storeId = 0;
         CompletableFuture<Void> stored = null;
         if (durable != null && anyStored(targets) && message.persistent()) {
@@ -794,16 +807,31 @@ public final class VirtualHost {
             }
             if (storeQueues != null) {
                 storeId = durable.nextMessageId();
-                stored = durable.persist(message, storeId, storeQueues, nowMs, expiresAtMs);
+                stored = durable.persist(
+                        message, storeId, storeQueues, nowMs, expiresAtMs, unit == null ? null : unit.transaction());
             }
         }
         for (int i = 0, n = targets.size(); i < n; i++) {
             MessageQueue target = targets.get(i);
-            if (stored != null && target instanceof ClassicQueue classic && classic.storeQueue() != null) {
-                classic.enqueue(message.retain(), listener, storeId, stored);
+            if (unit != null) {
+                unit.handOverLater(target, message.retain(), listener, storeId);
             } else {
-                target.enqueue(message.retain(), listener);
+                handOver(target, message.retain(), listener, storeId, stored);
             }
+        }
+    }
+
+    /** Gives a message (and the caller's reference) to a queue; {@code stored} completes when its record is durable. */
+    static void handOver(
+            MessageQueue target,
+            Message message,
+            EnqueueListener listener,
+            long storeId,
+            CompletableFuture<Void> stored) {
+        if (stored != null && target instanceof ClassicQueue classic && classic.storeQueue() != null) {
+            classic.enqueue(message, listener, storeId, stored);
+        } else {
+            target.enqueue(message, listener);
         }
     }
 

@@ -184,6 +184,12 @@ public final class MessageStore implements AutoCloseable {
      */
     public CompletableFuture<Void> publish(
             long messageId, long attributes, ByteBuf header, ByteBuf body, List<StoreQueue> queues) {
+        return submit(publishOp(messageId, attributes, header, body, queues));
+    }
+
+    /** The MESSAGE op of a publish, holding its own references to the buffers' readable bytes. */
+    static WriteOp.Publish publishOp(
+            long messageId, long attributes, ByteBuf header, ByteBuf body, List<StoreQueue> queues) {
         checkMessageId(messageId);
         if (queues.isEmpty() || queues.size() > RecordFormat.MAX_QUEUES_PER_MESSAGE) {
             throw new IllegalArgumentException("a message needs 1 to 65535 queues, got " + queues.size());
@@ -200,7 +206,7 @@ public final class MessageStore implements AutoCloseable {
             headerRef.release();
             throw e;
         }
-        return submit(new WriteOp.Publish(messageId, attributes, queueIds, headerRef, bodyRef));
+        return new WriteOp.Publish(messageId, attributes, queueIds, headerRef, bodyRef);
     }
 
     /** {@link #publish(long, ByteBuf, ByteBuf, List)} for one queue. */
@@ -249,7 +255,7 @@ public final class MessageStore implements AutoCloseable {
         return submit(new WriteOp.QueueEntries(type, queue.id(), ids, count));
     }
 
-    private static void checkMessageId(long messageId) {
+    static void checkMessageId(long messageId) {
         if (messageId < 0 || messageId == Long.MAX_VALUE) {
             throw new IllegalArgumentException("message ids must be in [0, Long.MAX_VALUE): " + messageId);
         }
@@ -272,6 +278,20 @@ public final class MessageStore implements AutoCloseable {
     /** Writes a checkpoint of everything submitted before it; completes once the file is durable. */
     public CompletableFuture<Void> checkpoint() {
         return submit(new WriteOp.Barrier(true));
+    }
+
+    /**
+     * Writes everything {@code transaction} holds as one unit: after a crash either all of its
+     * publishes and removals are recovered or none is (see the TX_GROUP record in the package
+     * documentation). Completes once the unit is durable; an empty transaction completes at once.
+     * The transaction cannot be used again.
+     */
+    public CompletableFuture<Void> commit(StoreTransaction transaction) {
+        List<WriteOp> members = transaction.take();
+        if (members.isEmpty()) {
+            return CompletableFuture.completedFuture(null);
+        }
+        return submit(new WriteOp.Group(members));
     }
 
     private CompletableFuture<Void> submit(WriteOp op) {

@@ -26,13 +26,18 @@ final class RecordFormat {
     static final byte QUEUE_PURGE = 8;
     static final byte META_PUT = 9;
     static final byte META_DELETE = 10;
+    /** Starts a group of records that recovery applies all together or not at all. */
+    static final byte TX_GROUP = 11;
+
+    /** Bytes of a TX_GROUP record's frame: header, type, member count, members' bytes. */
+    static final int TX_GROUP_BYTES = FRAME_HEADER_BYTES + 1 + 4 + 4;
 
     static final int MAX_QUEUES_PER_MESSAGE = 0xFFFF;
 
     private RecordFormat() {}
 
     static boolean validType(int type) {
-        return type >= MESSAGE && type <= META_DELETE;
+        return type >= MESSAGE && type <= TX_GROUP;
     }
 
     /** A record's place in the log, ordered like the log: segment id high, offset low. */

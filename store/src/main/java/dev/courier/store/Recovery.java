@@ -204,6 +204,12 @@ final class Recovery {
         SegmentScanner scanner = new SegmentScanner(channel, startOffset, sizeBytes);
         SegmentScanner.Result result;
         while ((result = scanner.next()) != SegmentScanner.Result.END) {
+            if (result == SegmentScanner.Result.RECORD && scanner.type() == RecordFormat.TX_GROUP) {
+                if (!checkGroup(segment, scanner, last)) {
+                    break; // a torn group at the end of the log: truncated
+                }
+                continue; // intact: its members follow as ordinary records
+            }
             if (result == SegmentScanner.Result.RECORD) {
                 long location = RecordFormat.location(segmentId, scanner.recordOffset());
                 try {
@@ -250,6 +256,64 @@ final class Recovery {
                         sizeBytes - damageOffset);
             }
         }
+    }
+
+    /**
+     * At a TX_GROUP record: whether every member record it announces follows intact. If so the
+     * scanner goes on to replay them. If not, none of them is applied: a group cut short by the end
+     * of the last segment (a crash while writing it) is truncated away like any torn tail (returns
+     * false); a damaged group anywhere else is reported and skipped whole.
+     */
+    private boolean checkGroup(Segment segment, SegmentScanner scanner, boolean last) throws IOException {
+        long groupOffset = scanner.recordOffset();
+        long membersStart = groupOffset + scanner.recordBytes();
+        int count = scanner.payload().getInt(0);
+        long groupEnd = membersStart + scanner.payload().getInt(4);
+        SegmentScanner members = new SegmentScanner(segment.channel, membersStart, segment.sizeBytes);
+        int intact = 0;
+        SegmentScanner.Result result = SegmentScanner.Result.END;
+        while (intact < count && (result = members.next()) == SegmentScanner.Result.RECORD) {
+            if (members.recordOffset() + members.recordBytes() > groupEnd) {
+                break;
+            }
+            intact++;
+        }
+        if (intact == count && members.position() == groupEnd) {
+            recordsReplayed++;
+            bytesReplayed += scanner.recordBytes();
+            return true;
+        }
+        boolean tornTail = groupEnd > segment.sizeBytes
+                || result == SegmentScanner.Result.END
+                || (result == SegmentScanner.Result.DAMAGE && !members.resynced());
+        if (last && tornTail) {
+            long cut = segment.sizeBytes - groupOffset;
+            segment.channel.truncate(groupOffset);
+            segment.channel.force(true);
+            segment.sizeBytes = groupOffset;
+            truncatedBytes += cut;
+            LOG.warn(
+                    "Truncated a transaction torn at the end of segment {} at offset {}: {} bytes removed, none of"
+                            + " its {} records applied",
+                    segment.id,
+                    groupOffset,
+                    cut,
+                    count);
+            return false;
+        }
+        long skipTo = Math.min(groupEnd, segment.sizeBytes);
+        corruptRegions.add(new RecoveryReport.CorruptRegion(
+                segment.id, groupOffset, skipTo - groupOffset, "damaged transaction: none of its records applied"));
+        LOG.warn(
+                "Damaged transaction in segment {} at offset {}: {} of its {} records intact; none applied, {} bytes"
+                        + " skipped",
+                segment.id,
+                groupOffset,
+                intact,
+                count,
+                skipTo - groupOffset);
+        scanner.skipTo(skipTo);
+        return true;
     }
 
     private void checkHeader(Segment segment) throws IOException {
@@ -334,6 +398,7 @@ final class Recovery {
                 state.applyMetadataPut(key, value);
             }
             case RecordFormat.META_DELETE -> state.applyMetadataDelete(utf8(payload, 0, payload.remaining()));
+            case RecordFormat.TX_GROUP -> {} // checked in replaySegment; its members follow
             default -> throw new IllegalArgumentException("unknown record type " + type);
         }
     }

@@ -106,6 +106,11 @@ final class SegmentScanner {
         return windowLength >= bytes;
     }
 
+    /** Continues at {@code offset} (at most the end): the records in between are passed over. */
+    void skipTo(long offset) {
+        position = Math.min(offset, endOffset);
+    }
+
     /** Offset of the record just returned. */
     long recordOffset() {
         return recordOffset;

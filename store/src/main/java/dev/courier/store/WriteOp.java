@@ -3,6 +3,7 @@ package dev.courier.store;
 import io.netty.buffer.ByteBuf;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.zip.CRC32C;
 
@@ -288,6 +289,63 @@ abstract class WriteOp {
             if (content != null) {
                 content.release();
                 content = null;
+            }
+        }
+    }
+
+    /**
+     * TX_GROUP: a record naming how many records follow and their bytes, then those records (a
+     * transaction's publishes and removals), all written in one segment. Recovery applies the
+     * members only if every one of them is intact.
+     */
+    static final class Group extends WriteOp {
+        private final List<WriteOp> members;
+        private final int memberBytes;
+
+        Group(List<WriteOp> members) {
+            this.members = members;
+            int bytes = 0;
+            for (WriteOp member : members) {
+                bytes += member.encodedBytes();
+            }
+            this.memberBytes = bytes;
+        }
+
+        @Override
+        int encodedBytes() {
+            return RecordFormat.TX_GROUP_BYTES + memberBytes;
+        }
+
+        @Override
+        void encode(ByteBuffer out, CRC32C crc) {
+            int start = begin(out, RecordFormat.TX_GROUP);
+            int written = 0;
+            for (WriteOp member : members) {
+                written += member.encodedBytes() == 0 ? 0 : 1;
+            }
+            out.putInt(written);
+            out.putInt(memberBytes);
+            RecordFormat.sealFrame(out, start, crc);
+            for (WriteOp member : members) {
+                if (member.encodedBytes() > 0) {
+                    // members live at their own offsets in the same segment as the group record
+                    member.location = location + (out.position() - start);
+                    member.encode(out, crc);
+                }
+            }
+        }
+
+        @Override
+        void apply(StoreState state) {
+            for (WriteOp member : members) {
+                member.apply(state);
+            }
+        }
+
+        @Override
+        void releaseBuffers() {
+            for (WriteOp member : members) {
+                member.releaseBuffers();
             }
         }
     }

@@ -54,7 +54,14 @@
  *   8 QUEUE_PURGE  queueId:int32
  *   9 META_PUT     keyLength:int32 key:utf8 value
  *  10 META_DELETE  key:utf8
+ *  11 TX_GROUP     count:int32 memberBytes:int32, then that many records (MESSAGE, REMOVE) in memberBytes
  * </pre>
+ *
+ * <p>A TX_GROUP ({@link dev.courier.store.MessageStore#commit}) makes a transaction one unit:
+ * its members are written right after it in the same segment, in one write, and recovery applies
+ * them only if all are intact. A group cut short at the end of the log is truncated away whole
+ * (a crash while writing it); a damaged group elsewhere is reported and skipped whole. Members are
+ * ordinary records, so reads, checkpoints and compaction treat them like any other.
  *
  * {@code attributes} is the caller's opaque value given at publish (the broker packs what it
  * needs to rebuild a queue entry without reading the message). A segment or checkpoint of

@@ -12,8 +12,10 @@ import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.GetResponse;
 import com.rabbitmq.client.MessageProperties;
 import com.rabbitmq.client.ShutdownSignalException;
+import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
 
 /** tx.select / tx.commit / tx.rollback: publishes and acks of a transaction take effect together or not at all. */
 class TransactionsTest {
@@ -122,5 +124,68 @@ class TransactionsTest {
         tx.basicPublish("", queue, MessageProperties.PERSISTENT_BASIC, new byte[64 * 1024]);
         tx.close(); // the leak detector fails the run if the held body is not released
         assertThat(setup.queueDeclarePassive(queue).getMessageCount()).isZero();
+    }
+
+    @Test
+    void shouldApplyNothingOfACommitWhosePublishCannotBeRouted() throws Exception {
+        Connection connection = broker.connect();
+        Channel setup = connection.createChannel();
+        String input = queue(setup);
+        String output = queue(setup);
+        String exchange = CourierBroker.unique("tx-x");
+        setup.exchangeDeclare(exchange, "fanout", false, true, null);
+        setup.basicPublish("", input, null, bytes("in"));
+        Wire.await().until(() -> setup.queueDeclarePassive(input).getMessageCount() == 1);
+
+        Channel tx = connection.createChannel();
+        tx.txSelect();
+        GetResponse in = tx.basicGet(input, false);
+        tx.basicPublish("", output, null, bytes("first output"));
+        tx.basicPublish(exchange, "", null, bytes("second output"));
+        tx.basicAck(in.getEnvelope().getDeliveryTag(), false);
+        setup.exchangeDelete(exchange);
+        ShutdownSignalException failed = closedBy(tx::txCommit);
+
+        assertThat(replyCode(failed)).isEqualTo(404);
+        Wire.await().until(() -> setup.queueDeclarePassive(input).getMessageCount() == 1); // ack not applied
+        assertThat(setup.queueDeclarePassive(output).getMessageCount())
+                .as("the publish before the failing one did not reach its queue either")
+                .isZero();
+    }
+
+    @Test
+    void shouldKeepACommittedTransformAcrossARestart(@TempDir Path dataDir) throws Exception {
+        try (RestartableServer server = new RestartableServer(dataDir)) {
+            server.start();
+            Channel setup = server.connect().createChannel();
+            setup.queueDeclare("orders", true, false, false, null);
+            setup.queueDeclare("invoices", true, false, false, null);
+            setup.confirmSelect();
+            for (int i = 0; i < 3; i++) {
+                setup.basicPublish("", "orders", MessageProperties.PERSISTENT_BASIC, bytes("order " + i));
+            }
+            setup.waitForConfirmsOrDie(10_000);
+
+            Channel tx = server.connect().createChannel();
+            tx.txSelect();
+            for (int i = 0; i < 2; i++) {
+                GetResponse order = tx.basicGet("orders", false);
+                tx.basicPublish(
+                        "",
+                        "invoices",
+                        MessageProperties.PERSISTENT_BASIC,
+                        bytes("invoice for " + text(order.getBody())));
+                tx.basicAck(order.getEnvelope().getDeliveryTag(), false);
+            }
+            tx.txCommit();
+
+            server.restart();
+            Channel after = server.connect().createChannel();
+            assertThat(after.queueDeclarePassive("orders").getMessageCount()).isEqualTo(1);
+            assertThat(text(after.basicGet("orders", true).getBody())).isEqualTo("order 2");
+            assertThat(text(after.basicGet("invoices", true).getBody())).isEqualTo("invoice for order 0");
+            assertThat(text(after.basicGet("invoices", true).getBody())).isEqualTo("invoice for order 1");
+            assertThat(after.basicGet("invoices", true)).isNull();
+        }
     }
 }

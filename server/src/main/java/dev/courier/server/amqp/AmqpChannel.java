@@ -8,6 +8,7 @@ import static dev.courier.protocol.AmqpConstants.NOT_IMPLEMENTED;
 import static dev.courier.protocol.AmqpConstants.PRECONDITION_FAILED;
 
 import dev.courier.broker.AmqpException;
+import dev.courier.broker.CommitUnit;
 import dev.courier.broker.Delivery;
 import dev.courier.broker.GetResult;
 import dev.courier.broker.MessageQueue;
@@ -342,32 +343,40 @@ final class AmqpChannel {
     }
 
     /**
-     * tx.commit: applies the transaction's acknowledgements, then its publishes, and answers
-     * commit-ok once every queue has taken every publish (fsynced, for persistent messages on
-     * durable queues). Later methods on the channel wait for the answer.
+     * tx.commit: routes the transaction's publishes, then applies its acknowledgements, and
+     * writes the persistent part of both as one store record ({@link CommitUnit}), so a crash
+     * keeps all of it or none. Answers commit-ok once that record is durable and every queue has
+     * taken every publish. Later methods on the channel wait for the answer. A publish that fails
+     * to route (its exchange is gone) closes the channel and nothing of the transaction applies.
      */
     private void commit() {
         requireTx();
-        for (Transaction.Settle held : tx.takeSettles()) {
-            if ((held.multiple() && held.deliveryTag() == 0) || unacked.contains(held.deliveryTag())) {
-                settle(held.deliveryTag(), held.multiple(), held.settlement());
-            } // else settled meanwhile by a multiple ack of the same transaction
-        }
+        CommitUnit unit = vhost.beginCommit();
         Transaction.Commit commit = new Transaction.Commit();
         List<Transaction.Publish> publishes = tx.takePublishes();
         for (int i = 0; i < publishes.size(); i++) {
             Transaction.Publish held = publishes.get(i);
             try {
-                publisher.publish(held.method(), held.properties(), held.body(), commit);
+                publisher.publish(held.method(), held.properties(), held.body(), commit, unit);
             } catch (RuntimeException e) {
                 for (int j = i + 1; j < publishes.size(); j++) { // the channel closes: drop the rest
                     publishes.get(j).properties().release();
                     publishes.get(j).body().release();
                 }
+                unit.discard();
+                tx.takeSettles();
                 throw e;
             }
         }
-        await(commit.seal(), ignored -> connection.writeMethod(id, new Amqp.Tx.CommitOk()));
+        for (Transaction.Settle held : tx.takeSettles()) {
+            if ((held.multiple() && held.deliveryTag() == 0) || unacked.contains(held.deliveryTag())) {
+                settle(held.deliveryTag(), held.multiple(), held.settlement(), unit);
+            } // else settled meanwhile by a multiple ack of the same transaction
+        }
+        CompletableFuture<Void> written = unit.submit();
+        await(
+                CompletableFuture.allOf(written, commit.seal()),
+                ignored -> connection.writeMethod(id, new Amqp.Tx.CommitOk()));
     }
 
     private void replyUnlessNoWait(boolean nowait, Method reply) {
@@ -568,7 +577,7 @@ final class AmqpChannel {
             try {
                 long tag = get.noAck()
                         ? unacked.skip()
-                        : unacked.add(new UnackedWindow.Entry(queue, delivery.entryId(), null));
+                        : unacked.add(new UnackedWindow.Entry(queue, delivery.entryId(), null, delivery.storeId()));
                 var message = delivery.message();
                 connection.writeContent(
                         id,
@@ -600,8 +609,17 @@ final class AmqpChannel {
     }
 
     private void settle(long deliveryTag, boolean multiple, Settlement settlement) {
+        settle(deliveryTag, multiple, settlement, null);
+    }
+
+    /**
+     * @param unit a transaction's commit unit (nullable): acknowledged messages that are in the
+     *     store are removed by its record, and their queues are told so
+     */
+    private void settle(long deliveryTag, boolean multiple, Settlement settlement, CommitUnit unit) {
         // 0-9-1 §1.8.3.13: delivery tag 0 with multiple = all outstanding deliveries
         requireKnownTag(deliveryTag, multiple);
+        ackBatcher.unit = settlement == Settlement.ACK ? unit : null;
         if (multiple && deliveryTag == 0) {
             unacked.removeAll(entry -> ackBatcher.add(entry, settlement));
         } else if (multiple) {
@@ -610,6 +628,7 @@ final class AmqpChannel {
             ackBatcher.add(unacked.remove(deliveryTag), settlement);
         }
         ackBatcher.flush(settlement);
+        ackBatcher.unit = null;
         wakeConsumers();
     }
 
@@ -628,10 +647,15 @@ final class AmqpChannel {
         private long[] ids = new long[16];
         private int count;
         private Settlement pending;
+        /** While settling a transaction's acks: the unit that removes them from the store. */
+        CommitUnit unit;
 
         void add(UnackedWindow.Entry entry, Settlement settlement) {
             if (entry.consumer() != null) {
                 entry.consumer().releaseCredit();
+            }
+            if (unit != null) {
+                unit.remove(entry.queue(), entry.storeId());
             }
             if (queue != entry.queue() && count > 0) {
                 flush(pending);
@@ -650,7 +674,13 @@ final class AmqpChannel {
             }
             long[] batch = java.util.Arrays.copyOf(ids, count);
             switch (settlement) {
-                case ACK -> queue.ack(batch, count);
+                case ACK -> {
+                    if (unit != null) {
+                        queue.ackCommitted(batch, count);
+                    } else {
+                        queue.ack(batch, count);
+                    }
+                }
                 case REQUEUE -> queue.requeue(batch, count);
                 case DISCARD -> queue.discard(batch, count);
             }
@@ -761,7 +791,8 @@ final class AmqpChannel {
             }
             long tag = consumer.autoAck()
                     ? unacked.skip()
-                    : unacked.add(new UnackedWindow.Entry(delivery.queue(), delivery.entryId(), consumer));
+                    : unacked.add(new UnackedWindow.Entry(
+                            delivery.queue(), delivery.entryId(), consumer, delivery.storeId()));
             connection.writeContent(
                     id,
                     new Amqp.Basic.Deliver(

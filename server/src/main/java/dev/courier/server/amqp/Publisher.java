@@ -5,6 +5,7 @@ import static dev.courier.protocol.AmqpConstants.NO_ROUTE;
 import static dev.courier.protocol.AmqpConstants.PRECONDITION_FAILED;
 
 import dev.courier.broker.AmqpException;
+import dev.courier.broker.CommitUnit;
 import dev.courier.broker.Message;
 import dev.courier.broker.MessageQueue;
 import dev.courier.broker.VirtualHost;
@@ -42,11 +43,15 @@ final class Publisher {
 
     /** Publishes one message; takes ownership of {@code properties} and {@code body}. */
     void publish(Amqp.Basic.Publish publish, ByteBuf properties, ByteBuf body) {
-        publish(publish, properties, body, null);
+        publish(publish, properties, body, null, null);
     }
 
-    /** As {@link #publish(Amqp.Basic.Publish, ByteBuf, ByteBuf)}; {@code commit} (nullable) hears when queues took it. */
-    void publish(Amqp.Basic.Publish publish, ByteBuf properties, ByteBuf body, Transaction.Commit commit) {
+    /**
+     * As {@link #publish(Amqp.Basic.Publish, ByteBuf, ByteBuf)}, for tx.commit: {@code commit}
+     * hears when the queues took it, and the message joins {@code unit}.
+     */
+    void publish(
+            Amqp.Basic.Publish publish, ByteBuf properties, ByteBuf body, Transaction.Commit commit, CommitUnit unit) {
         Message message = new Message(publish.exchange(), publish.routingKey(), properties, body);
         try {
             message = checkProperties(message);
@@ -90,7 +95,7 @@ final class Publisher {
                 commit.expect();
             }
             PublishListener listener = new PublishListener(channel, seqNo, targets.size(), charge, commit);
-            vhost.enqueue(message, targets, listener);
+            vhost.enqueue(message, targets, listener, unit);
             targets.clear();
         } finally {
             message.release();

@@ -13,9 +13,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@link Commit}, which queue actors complete.
  *
  * <p>Atomic in what consumers see: nothing of a transaction reaches a queue before its commit.
- * Not atomic across a broker crash during the commit: each persistent message is its own store
- * record, so a crash in the middle of a commit can keep part of it (RabbitMQ's classic queues give
- * the same guarantee).
+ * Atomic across a crash too, for durable classic queues: the commit writes the transaction's
+ * persistent publishes and the removals of the persistent messages it acks as one store record
+ * ({@link dev.courier.broker.CommitUnit}). RabbitMQ's classic queues can keep part of a commit.
  */
 final class Transaction {
     /** A basic.publish of the transaction; owns its buffers until applied or dropped. */

@@ -12,8 +12,11 @@ import java.util.function.Consumer;
  * skipped. Owned by the connection's event loop; not thread-safe.
  */
 final class UnackedWindow {
-    /** One delivery waiting for its ack; {@code consumer} is null for basic.get. */
-    record Entry(MessageQueue queue, long entryId, ChannelConsumer consumer) {}
+    /**
+     * One delivery waiting for its ack; {@code consumer} is null for basic.get, {@code storeId}
+     * is {@link dev.courier.broker.Delivery#storeId()}.
+     */
+    record Entry(MessageQueue queue, long entryId, ChannelConsumer consumer, long storeId) {}
 
     private Entry[] ring = new Entry[64];
     private long firstTag = 1;

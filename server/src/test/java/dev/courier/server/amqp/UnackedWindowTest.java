@@ -8,7 +8,7 @@ import org.junit.jupiter.api.Test;
 
 class UnackedWindowTest {
     private static UnackedWindow.Entry entry(long id) {
-        return new UnackedWindow.Entry(null, id, null);
+        return new UnackedWindow.Entry(null, id, null, 0);
     }
 
     @Test
