@@ -24,8 +24,8 @@ usage: bench/compare.sh [options]
   --curve-duration S    seconds per point of the scaling curves (default 10)
   --rounds N            A B rounds per scenario (default 2: A1 B1 A2 B2)
   --scenarios LIST      comma-separated; names: transient durable fanout competing latency quorum
-                        size queues connections; groups: default (the first six), curves (the
-                        last three), all (default: default)
+                        large size queues connections; groups: default (the first six), curves
+                        (the last three), all (default: default); large = 16 MiB messages
   --warmup S            seconds of discarded traffic per broker before each scenario (default 5; 0 = none)
   --no-rabbitmq         run Courier only, even when rabbitmq-server is installed
   --commit REV          benchmark a clean snapshot of REV (git archive, built with mvn package in
@@ -75,7 +75,7 @@ for n in "$duration" "$curve_duration" "$rounds" "$warmup" "$rabbit_port"; do
 done
 [ "$duration" -ge 1 ] && [ "$curve_duration" -ge 1 ] && [ "$rounds" -ge 1 ] || die "durations and rounds must be at least 1"
 
-all_scenarios=(transient durable fanout competing latency quorum size queues connections)
+all_scenarios=(transient durable fanout competing latency quorum large size queues connections)
 scenarios=()
 IFS=',' read -r -a requested <<<"$scenario_list"
 for s in "${requested[@]}"; do
@@ -83,7 +83,7 @@ for s in "${requested[@]}"; do
     default) scenarios+=(transient durable fanout competing latency quorum) ;;
     curves) scenarios+=(size queues connections) ;;
     all) scenarios+=("${all_scenarios[@]}") ;;
-    transient|durable|fanout|competing|latency|quorum|size|queues|connections) scenarios+=("$s") ;;
+    transient|durable|fanout|competing|latency|quorum|large|size|queues|connections) scenarios+=("$s") ;;
     *) die "unknown scenario '$s' (known: ${all_scenarios[*]}, default, curves, all)" ;;
   esac
 done
@@ -303,6 +303,7 @@ scenario_setup() {
     competing)   perftest_args=(-x 2 -y 4 -s 1000 "${durable[@]}" -u "$q") ;;
     latency)     perftest_args=(-x 1 -y 1 -s 1000 "${durable[@]}" -r 1000 -u "$q") ;;
     quorum)      perftest_args=(-x 1 -y 1 -s 1000 "${durable[@]}" -qq -u "$q") ;;
+    large)       perftest_args=(-x 1 -y 1 -s 16777216 -f persistent -c 4 -q 4 -u "$q") ;;
     fanout)      perftest_args=(-x 1 -y 4 -s 1000 -a -e "$q-x" -t fanout --queue-pattern "$q-%d" -qpf 1 -qpt 4) ;;
     size)        perftest_args=(-x 1 -y 1 -s "$p" -a -u "$q") ;;
     queues)      perftest_args=(-x 1 -X "$p" -y 1 -Y "$p" -s 1000 -a --queue-pattern "$q-%d" -qpf 1 -qpt "$p") ;;
