@@ -7,6 +7,11 @@
 #   bench/cluster.sh                                  # the working tree's ./courier, 1 run of 30 s
 #   bench/cluster.sh --commits 3be2b62~1,3be2b62 --rounds 2 --duration 30
 #   bench/cluster.sh -- -x 2 -y 2 -s 1000 -f persistent -c 100 -q 100 -qq -u qq -ad false -z 30
+#   bench/cluster.sh --rabbitmq --rounds 2          # the working tree against a 3-node RabbitMQ
+#
+# With --rabbitmq a three-node RabbitMQ cluster (Debian's rabbitmq-server, default configuration,
+# nodes bench1..3@localhost on 127.0.0.1 ports 5691-5693, dist 25691-25693, a private epmd on
+# 24370 and Erlang cookie) is one more "revision" in the A B A B order, started fresh per run.
 #
 # Results: one line per run on stdout (revision, round, sent and received msg/s, consumer latency
 # p50/p99) and PerfTest's and the nodes' output in bench/target/cluster/<timestamp>/.
@@ -17,13 +22,15 @@ duration=30
 warmup=10
 rounds=1
 commits=""
+with_rabbitmq=0
 scenario=()
 
 usage() {
-  sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | grep '^#' | sed 's/^# \{0,1\}//'
   cat <<'EOF'
 options:
   --commits A,B,...   revisions to build from clean snapshots (default: the working tree)
+  --rabbitmq          also run a fresh three-node RabbitMQ cluster in each round
   --rounds N          runs per revision (default 1)
   --duration S        measured seconds per run (default 30)
   --warmup S          seconds of discarded PerfTest traffic per run, after the nodes start (default 10)
@@ -34,6 +41,7 @@ EOF
 while [ $# -gt 0 ]; do
   case "$1" in
     --commits) commits="$2"; shift 2 ;;
+    --rabbitmq) with_rabbitmq=1; shift ;;
     --rounds) rounds="$2"; shift 2 ;;
     --duration) duration="$2"; shift 2 ;;
     --warmup) warmup="$2"; shift 2 ;;
@@ -54,6 +62,7 @@ mkdir -p "$results"
 work="$(mktemp -d)"
 pids=()
 cleanup() {
+  stop_rabbit_cluster 2>/dev/null || true
   for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   rm -rf "$work"
@@ -114,6 +123,101 @@ stop_cluster() {
   pids=()
 }
 
+# --- a three-node RabbitMQ cluster (--rabbitmq) --------------------------------------------------
+
+rabbit_bin=""
+rabbit_epmd_port=24370
+rabbit_nodes=()
+rabbit_pids=()
+if [ "$with_rabbitmq" = 1 ]; then
+  if [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ]; then
+    rabbit_bin=/usr/lib/rabbitmq/bin # Debian: the /usr/sbin wrappers would switch to the rabbitmq user
+  elif command -v rabbitmq-server >/dev/null; then
+    rabbit_bin="$(dirname "$(command -v rabbitmq-server)")"
+  else
+    die "--rabbitmq: rabbitmq-server is not installed (apt-get install rabbitmq-server)"
+  fi
+  labels+=(rabbitmq)
+fi
+
+# sets renv to the environment of RabbitMQ node $1 (1-3) of run $2
+rabbit_env() {
+  local i="$1" dir="$work/$2/rabbit$1"
+  renv=(
+    HOME="$work/$2/rabbit-home" # one private Erlang cookie for the three nodes
+    RABBITMQ_CONF_ENV_FILE="$dir/rabbitmq-env.conf"
+    RABBITMQ_CONFIG_FILE="$dir/rabbitmq" # does not exist: default configuration
+    RABBITMQ_ADVANCED_CONFIG_FILE="$dir/advanced.config"
+    RABBITMQ_ENABLED_PLUGINS_FILE="$dir/enabled_plugins"
+    RABBITMQ_MNESIA_BASE="$dir/mnesia"
+    RABBITMQ_LOG_BASE="$dir/log"
+    RABBITMQ_PID_FILE="$dir/pid"
+    RABBITMQ_NODENAME="bench$i@localhost"
+    RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
+    RABBITMQ_NODE_PORT="$((5690 + i))"
+    RABBITMQ_DIST_PORT="$((25690 + i))"
+    RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+    ERL_EPMD_ADDRESS=127.0.0.1
+    ERL_EPMD_PORT="$rabbit_epmd_port"
+  )
+}
+
+rabbitmqctl_on() { # rabbitmqctl_on NODE RUN ARGS...
+  local i="$1" run="$2"; shift 2
+  rabbit_env "$i" "$run"
+  env "${renv[@]}" "$rabbit_bin/rabbitmqctl" -n "bench$i@localhost" -q "$@"
+}
+
+start_rabbit_cluster() {
+  local run="$1" i up
+  mkdir -p "$work/$run/rabbit-home" # one Erlang cookie for the three nodes
+  rabbit_pids=()
+  rabbit_run="$run"
+  for i in 1 2 3; do
+    local dir="$work/$run/rabbit$i"
+    mkdir -p "$dir/mnesia" "$dir/log"
+    echo '[].' >"$dir/enabled_plugins"
+    : >"$dir/rabbitmq-env.conf"
+    rabbit_env "$i" "$run"
+    (cd "$dir" && exec env "${renv[@]}" "$rabbit_bin/rabbitmq-server") \
+      >"$results/$run-rabbit$i.out" 2>"$results/$run-rabbit$i.err" &
+    rabbit_pids+=($!)
+    # the first node starts the private epmd the others use: let it get there before the next
+    if [ "$i" = 1 ]; then sleep 2; fi
+  done
+  for i in 1 2 3; do
+    up=0
+    for _ in $(seq 1 120); do
+      kill -0 "${rabbit_pids[$((i - 1))]}" 2>/dev/null || die "RabbitMQ node $i of $run died (see $results/$run-rabbit$i.out)"
+      if rabbitmqctl_on "$i" "$run" await_startup --timeout 5 >/dev/null 2>&1; then up=1; break; fi
+      sleep 1
+    done
+    [ "$up" = 1 ] || die "RabbitMQ node $i of $run did not boot within 2 minutes"
+  done
+  for i in 2 3; do
+    rabbitmqctl_on "$i" "$run" stop_app >/dev/null
+    rabbitmqctl_on "$i" "$run" join_cluster bench1@localhost >/dev/null || die "node $i could not join the RabbitMQ cluster"
+    rabbitmqctl_on "$i" "$run" start_app >/dev/null
+  done
+  rabbit_version="$(rabbitmqctl_on 1 "$run" version 2>/dev/null || echo unknown)"
+  log "$run: RabbitMQ $rabbit_version cluster of 3 nodes ready"
+  amqp_port=5691
+}
+
+stop_rabbit_cluster() {
+  [ ${#rabbit_pids[@]} -gt 0 ] || return 0
+  local i
+  for i in 3 2 1; do rabbitmqctl_on "$i" "$rabbit_run" stop >/dev/null 2>&1 || true; done
+  for pid in "${rabbit_pids[@]}"; do
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  rabbit_pids=()
+  local epmd_bin; epmd_bin="$(command -v epmd || ls /usr/lib/erlang/erts-*/bin/epmd 2>/dev/null | head -1)"
+  [ -n "$epmd_bin" ] && ERL_EPMD_PORT="$rabbit_epmd_port" "$epmd_bin" -kill >/dev/null 2>&1 || true
+}
+
 # PerfTest's summary line: "... sending rate avg: N msg/s ... receiving rate avg: N msg/s"
 summary() {
   local out="$1" sent received p50 p99
@@ -131,7 +235,11 @@ for round in $(seq 1 "$rounds"); do
   for label in "${labels[@]}"; do
     run="$label-r$round"
     log "$run: starting three nodes"
-    start_cluster "${tree[$label]}" "$run"
+    if [ "$label" = rabbitmq ]; then
+      start_rabbit_cluster "$run"
+    else
+      start_cluster "${tree[$label]}" "$run"
+    fi
     uri="amqp://guest:guest@127.0.0.1:$amqp_port"
     if [ "$warmup" -gt 0 ]; then
       "$root/bench/perftest.sh" --uri "$uri" -- "${scenario[@]}" -z "$warmup" >"$results/$run-warmup.txt" 2>&1 || true
@@ -140,7 +248,7 @@ for round in $(seq 1 "$rounds"); do
     "$root/bench/perftest.sh" --uri "$uri" -- "${scenario[@]}" -z "$duration" >"$results/$run.txt" 2>&1 || true
     grep -q "receiving rate avg" "$results/$run.txt" || log "$run: PerfTest failed (see $results/$run.txt)"
     printf '%s\t%s\t%s\n' "$label" "$round" "$(summary "$results/$run.txt")"
-    stop_cluster
+    if [ "$label" = rabbitmq ]; then stop_rabbit_cluster; else stop_cluster; fi
   done
 done
 log "raw output in $results"

@@ -24,8 +24,9 @@ usage: bench/compare.sh [options]
   --curve-duration S    seconds per point of the scaling curves (default 10)
   --rounds N            A B rounds per scenario (default 2: A1 B1 A2 B2)
   --scenarios LIST      comma-separated; names: transient durable fanout competing latency quorum
-                        large size queues connections; groups: default (the first six), curves
-                        (the last three), all (default: default); large = 16 MiB messages
+                        large size queues connections backlog; groups: default (the first six),
+                        curves (the last four), all (default: default); large = 16 MiB
+                        messages; backlog = broker memory against queued messages
   --warmup S            seconds of discarded traffic per broker before each scenario (default 5; 0 = none)
   --no-rabbitmq         run Courier only, even when rabbitmq-server is installed
   --commit REV          benchmark a clean snapshot of REV (git archive, built with mvn package in
@@ -75,15 +76,15 @@ for n in "$duration" "$curve_duration" "$rounds" "$warmup" "$rabbit_port"; do
 done
 [ "$duration" -ge 1 ] && [ "$curve_duration" -ge 1 ] && [ "$rounds" -ge 1 ] || die "durations and rounds must be at least 1"
 
-all_scenarios=(transient durable fanout competing latency quorum large size queues connections)
+all_scenarios=(transient durable fanout competing latency quorum large size queues connections backlog)
 scenarios=()
 IFS=',' read -r -a requested <<<"$scenario_list"
 for s in "${requested[@]}"; do
   case "$s" in
     default) scenarios+=(transient durable fanout competing latency quorum) ;;
-    curves) scenarios+=(size queues connections) ;;
+    curves) scenarios+=(size queues connections backlog) ;;
     all) scenarios+=("${all_scenarios[@]}") ;;
-    transient|durable|fanout|competing|latency|quorum|large|size|queues|connections) scenarios+=("$s") ;;
+    transient|durable|fanout|competing|latency|quorum|large|size|queues|connections|backlog) scenarios+=("$s") ;;
     *) die "unknown scenario '$s' (known: ${all_scenarios[*]}, default, curves, all)" ;;
   esac
 done
@@ -287,6 +288,7 @@ points() { # the x values of a scenario; "-" for a single-point scenario
   case "$1" in
     size) echo 64 1024 16384 131072 1048576 ;;
     queues|connections) echo 1 10 100 1000 ;;
+    backlog) echo 10000 100000 1000000 ;;
     *) echo - ;;
   esac
 }
@@ -304,6 +306,8 @@ scenario_setup() {
     latency)     perftest_args=(-x 1 -y 1 -s 1000 "${durable[@]}" -r 1000 -u "$q") ;;
     quorum)      perftest_args=(-x 1 -y 1 -s 1000 "${durable[@]}" -qq -u "$q") ;;
     large)       perftest_args=(-x 1 -y 1 -s 16777216 -f persistent -c 4 -q 4 -u "$q") ;;
+    # publish N persistent messages and stop (no consumer): the queue keeps them for the memory probe
+    backlog)     perftest_args=(-x 1 -y 0 -C "$p" -s 1000 -f persistent -c 1000 -u "$q") ;;
     fanout)      perftest_args=(-x 1 -y 4 -s 1000 -a -e "$q-x" -t fanout --queue-pattern "$q-%d" -qpf 1 -qpt 4) ;;
     size)        perftest_args=(-x 1 -y 1 -s "$p" -a -u "$q") ;;
     queues)      perftest_args=(-x 1 -X "$p" -y 1 -Y "$p" -s 1000 -a --queue-pattern "$q-%d" -qpf 1 -qpt "$p") ;;
@@ -317,6 +321,19 @@ scenario_setup() {
   esac
   # named, non-auto-delete queues: BenchAdmin reports what a run left behind, then deletes them
   perftest_args+=(-ad false)
+}
+
+# memory_probe BROKER: "heap_kb rss_kb" of the broker now; Courier's heap is what is live after a
+# full GC (jcmd GC.run, then the used figure of GC.heap_info); RabbitMQ has no separate heap: "-".
+memory_probe() {
+  local pid; pid="$(broker_pid "$1")"
+  local heap=-
+  if [ "$1" = courier ] && command -v jcmd >/dev/null; then
+    jcmd "$pid" GC.run >/dev/null 2>&1 || true
+    heap="$(jcmd "$pid" GC.heap_info 2>/dev/null | sed -n 's/.*total [0-9]*K, used \([0-9]*\)K.*/\1/p' | head -1)"
+    [ -n "$heap" ] || heap=-
+  fi
+  echo "$heap $(proc_rss_kb "$pid")"
 }
 
 proc_cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
@@ -362,6 +379,7 @@ run_one() {
   run_seq=$((run_seq + 1))
   local label="$s"; [ "$p" != - ] && label="$s-$p"
   local seconds="$duration"; [ "$p" != - ] && seconds="$curve_duration"
+  [ "$s" = backlog ] && seconds=900 # PerfTest stops once it published N (-C); this is only a bound
   local base="$results/runs/$label-$r-$broker"
   mkdir -p "$results/runs"
   local q="cb-$run_seq-$label-$broker"
@@ -374,12 +392,20 @@ run_one() {
   local pid; pid="$(broker_pid "$broker")"
   local load1; load1="$(cut -d' ' -f1 /proc/loadavg)"
   local ticks0 t0; ticks0="$(proc_cpu_ticks "$pid")"; t0="$(date +%s.%N)"
+  local memory_before="- -"; [ "$s" = backlog ] && memory_before="$(memory_probe "$broker")"
   log "run $run_seq: $label round $r on $broker (${seconds}s): ${perftest_args[*]}"
   sample_cpu "$pid" "$base.csv" "$base.cpu" &
   sampler_pid=$!
   run_perftest "$broker" "$seconds" "$base"
   kill "$sampler_pid" 2>/dev/null || true; wait "$sampler_pid" 2>/dev/null || true; sampler_pid=""
   local ticks1 t1 rss; ticks1="$(proc_cpu_ticks "$pid")"; t1="$(date +%s.%N)"; rss="$(proc_rss_kb "$pid")"
+  local memory_after="- -"
+  if [ "$s" = backlog ]; then
+    admin "$(broker_uri "$broker")" await-depth "$q" "$p" >>"$base.admin.out" 2>>"$base.admin.err" \
+      || log "  warning: $q did not reach $p messages (see $base.admin.out)"
+    memory_after="$(memory_probe "$broker")"
+    log "  memory (heap KiB, RSS KiB): before $memory_before, with $p queued $memory_after"
+  fi
   check_alive "$broker"
   local leftover
   leftover="$(admin "$(broker_uri "$broker")" delete "${owned_queues[@]}" 2>>"$base.admin.err" | sed -n 's/^leftover //p')" || true
@@ -389,8 +415,9 @@ run_one() {
   wall="$(awk -v t0="$t0" -v t1="$t1" 'BEGIN { printf "%.2f", t1 - t0 }')"
   [ "$run_rc" = 0 ] || log "  PerfTest exited with $run_rc (see $base.txt)"
   grep -h 'rate avg\|latency min' "$base.txt" | sed 's/^id: [^,]*, /  /' >&2 || true
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$p" "$r" "$broker" "$run_rc" "$seconds" \
-    "$load1" "$wall" "$cpu" "$rss" "${leftover:-?}" "runs/$(basename "$base")" >>"$results/runs.tsv"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$s" "$p" "$r" "$broker" "$run_rc" \
+    "$seconds" "$load1" "$wall" "$cpu" "$rss" "${leftover:-?}" "runs/$(basename "$base")" \
+    $memory_before $memory_after >>"$results/runs.tsv" # each "heap rss": two fields
 }
 
 # --- the session ---------------------------------------------------------------------------------
@@ -422,7 +449,8 @@ if [ "$use_rabbitmq" = 1 ]; then start_rabbitmq; brokers+=(rabbitmq); fi
 } >"$results/meta.env"
 # load1: the machine's 1-minute load average as the run started; wall_s: PerfTest's whole process
 # lifetime; broker_cpu_s: the broker's CPU time (user + system) in it
-printf 'scenario\tpoint\tround\tbroker\trc\tseconds\tload1\twall_s\tbroker_cpu_s\tbroker_rss_kb\tleftover\tfile\n' >"$results/runs.tsv"
+# heap/rss before/after: the backlog scenario's memory probes (KiB; "-" when not measured)
+printf 'scenario\tpoint\tround\tbroker\trc\tseconds\tload1\twall_s\tbroker_cpu_s\tbroker_rss_kb\tleftover\tfile\theap_before_kb\trss_before_kb\theap_after_kb\trss_after_kb\n' >"$results/runs.tsv"
 : >"$results/skipped.tsv"
 
 # A short discarded run of the scenario on each broker first, so that neither meets a code path

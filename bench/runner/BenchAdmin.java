@@ -24,7 +24,8 @@ public final class BenchAdmin {
 
     public static void main(String[] args) throws Exception {
         if (args.length < 2) {
-            System.err.println("usage: BenchAdmin URI delete QUEUE... [--exchange NAME] | BenchAdmin URI probe-quorum");
+            System.err.println("usage: BenchAdmin URI delete QUEUE... [--exchange NAME] | BenchAdmin URI probe-quorum"
+                    + " | BenchAdmin URI await-depth QUEUE N");
             System.exit(2);
         }
         ConnectionFactory factory = new ConnectionFactory();
@@ -35,6 +36,7 @@ public final class BenchAdmin {
             switch (args[1]) {
                 case "delete" -> System.exit(delete(connection, args));
                 case "probe-quorum" -> System.exit(probeQuorum(connection));
+                case "await-depth" -> System.exit(awaitDepth(connection, args[2], Long.parseLong(args[3])));
                 default -> {
                     System.err.println("unknown command " + args[1]);
                     System.exit(2);
@@ -69,6 +71,20 @@ public final class BenchAdmin {
         }
         System.out.println("leftover " + leftover);
         return 0;
+    }
+
+    /** Waits (up to 10 minutes) until QUEUE holds at least N messages; prints "depth D". */
+    private static int awaitDepth(Connection connection, String queue, long expected) throws Exception {
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.MINUTES.toNanos(10);
+        try (Channel channel = connection.createChannel()) {
+            long depth;
+            while ((depth = channel.queueDeclarePassive(queue).getMessageCount()) < expected
+                    && System.nanoTime() < deadline) {
+                Thread.sleep(200); // a load script polling a broker, not a test
+            }
+            System.out.println("depth " + depth);
+            return depth >= expected ? 0 : 1;
+        }
     }
 
     private static int probeQuorum(Connection connection) throws Exception {

@@ -88,6 +88,14 @@ SCENARIOS = {
         unit="connections per side",
         chart=("cpu_us", "broker CPU µs per message (median)"),
     ),
+    "backlog": dict(
+        title="7d. broker memory against backlog",
+        what="1 producer publishes N persistent 1 KB messages to a durable queue (confirms, 1,000 "
+        "outstanding) with no consumer; once the queue holds N, the broker's memory is probed: "
+        "Courier's live heap after a full GC (jcmd GC.run, GC.heap_info) and each broker's RSS, "
+        "against the same probe with the queue empty just before",
+        unit="messages queued",
+    ),
 }
 CURVES = ("size", "queues", "connections")
 
@@ -625,6 +633,55 @@ def curve_md(runs, s, brokers, args_of):
     return lines
 
 
+def kib(run, key):
+    v = run.get(key)
+    return float(v) if v not in (None, "", "-") else None
+
+
+def per_message(run, what):
+    """Bytes of broker memory per queued message in a backlog run: (after - before) / N."""
+    before, after = kib(run, f"{what}_before_kb"), kib(run, f"{what}_after_kb")
+    if before is None or after is None:
+        return None
+    return (after - before) * 1024 / int(run["point"])
+
+
+def backlog_series(runs, brokers, what):
+    pts = sorted({r["point"] for r in runs if r["scenario"] == "backlog"}, key=int)
+    return pts, {b: [median([per_message(r, what) for r in pick(runs, "backlog", p, b)]) for p in pts] for b in brokers}
+
+
+def backlog_md(runs, brokers, args_of):
+    sc = SCENARIOS["backlog"]
+    pts = sorted({r["point"] for r in runs if r["scenario"] == "backlog"}, key=int)
+    lines = [f"#### {sc['title']}", "", sc["what"] + f". PerfTest at N = {pts[-1] if pts else 'N'}: "
+             f"`{args_of('backlog', pts[-1] if pts else 'N')}`", ""]
+    head = ["N queued", "Courier heap after GC, MiB (empty → N)", "Courier heap bytes per message",
+            "Courier RSS bytes per message"]
+    if "rabbitmq" in brokers:
+        head += ["RabbitMQ RSS, MiB (empty → N)", "RabbitMQ RSS bytes per message"]
+    lines += ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+
+    def mib(v):
+        return "—" if v is None else f"{v / 1024:,.0f}"
+
+    for p in pts:
+        c = pick(runs, "backlog", p, "courier")
+        cells = [f"{int(p):,}",
+                 ", ".join(f"{mib(kib(r, 'heap_before_kb'))} → {mib(kib(r, 'heap_after_kb'))}" for r in c),
+                 fmt_num(median([per_message(r, "heap") for r in c]), 0),
+                 fmt_num(median([per_message(r, "rss") for r in c]), 0)]
+        if "rabbitmq" in brokers:
+            rb = pick(runs, "backlog", p, "rabbitmq")
+            cells += [", ".join(f"{mib(kib(r, 'rss_before_kb'))} → {mib(kib(r, 'rss_after_kb'))}" for r in rb),
+                      fmt_num(median([per_message(r, "rss") for r in rb]), 0)]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "Courier keeps the first `queue_memory_window` (10,000) messages of a queue in memory with "
+              "their bodies and the rest as index entries; RSS of a JVM also reflects heap it grew earlier "
+              "and has not returned, so the heap column is the one that measures the per-message cost.", ""]
+    return lines
+
+
 def make_args_of(results, runs):
     """The PerfTest arguments of a scenario, read back from a run's console output."""
 
@@ -647,7 +704,7 @@ def render(results, svg_dir, svg_rel, meta, runs, skipped):
     stamp = os.path.basename(os.path.normpath(results))
     prefix = meta.get("date", stamp)[:10] + "-" + stamp.split("-")[-1][:4]
     args_of = make_args_of(results, runs)
-    scen = [s for s in SCENARIOS if s not in CURVES and any(r["scenario"] == s for r in runs)]
+    scen = [s for s in SCENARIOS if s not in CURVES and s != "backlog" and any(r["scenario"] == s for r in runs)]
     curves = [s for s in CURVES if any(r["scenario"] == s for r in runs)]
     charts = []
 
@@ -686,6 +743,19 @@ def render(results, svg_dir, svg_rel, meta, runs, skipped):
         line_chart(os.path.join(svg_dir, name), SCENARIOS[s]["title"].split(". ", 1)[1].capitalize(),
                    SCENARIOS[s]["unit"], ylabel, [fmt_point(s, p) for p in pts], series, present)
         charts.append((SCENARIOS[s]["title"], name))
+
+    if any(r["scenario"] == "backlog" for r in runs):
+        pts, heap = backlog_series(runs, ["courier"], "heap")
+        _, rss = backlog_series(runs, present, "rss")
+        series = {"courier": heap["courier"]}
+        if "rabbitmq" in present:
+            series["rabbitmq"] = rss["rabbitmq"]
+        name = f"{prefix}-backlog.svg"
+        line_chart(os.path.join(svg_dir, name),
+                   "Memory per queued message (Courier heap, RabbitMQ RSS)",
+                   SCENARIOS["backlog"]["unit"], "bytes per message (median)",
+                   [fmt_point("backlog", p) for p in pts], series, present)
+        charts.append((SCENARIOS["backlog"]["title"], name))
 
     # text
     rounds = meta.get("rounds", "?")
@@ -737,6 +807,8 @@ def render(results, svg_dir, svg_rel, meta, runs, skipped):
         out += single_scenario_md(runs, s, present, args_of)
     for s in curves:
         out += curve_md(runs, s, present, args_of)
+    if any(r["scenario"] == "backlog" for r in runs):
+        out += backlog_md(runs, present, args_of)
     failed = [r for r in runs if not r["ok"]]
     if failed:
         out += ["Runs without a PerfTest summary: " + ", ".join(
