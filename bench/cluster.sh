@@ -18,6 +18,7 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+. "$root/bench/lib.sh"
 duration=30
 warmup=10
 rounds=1
@@ -127,16 +128,10 @@ stop_cluster() {
 
 rabbit_bin=""
 rabbit_epmd_port=24370
-rabbit_nodes=()
 rabbit_pids=()
 if [ "$with_rabbitmq" = 1 ]; then
-  if [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ]; then
-    rabbit_bin=/usr/lib/rabbitmq/bin # Debian: the /usr/sbin wrappers would switch to the rabbitmq user
-  elif command -v rabbitmq-server >/dev/null; then
-    rabbit_bin="$(dirname "$(command -v rabbitmq-server)")"
-  else
-    die "--rabbitmq: rabbitmq-server is not installed (apt-get install rabbitmq-server)"
-  fi
+  rabbit_bin="$(rabbitmq_bin_dir)"
+  [ -n "$rabbit_bin" ] || die "--rabbitmq: rabbitmq-server is not installed (apt-get install rabbitmq-server)"
   labels+=(rabbitmq)
 fi
 

@@ -15,6 +15,7 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+. "$root/bench/lib.sh"
 command_line="bench/compare.sh $*"
 
 usage() {
@@ -222,11 +223,8 @@ start_courier() {
 rabbit_bin=""
 rabbit_node="rabbit@localhost"
 if [ "$use_rabbitmq" = 1 ]; then
-  if [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ]; then
-    rabbit_bin=/usr/lib/rabbitmq/bin # Debian: the /usr/sbin wrappers would switch to the rabbitmq user
-  elif command -v rabbitmq-server >/dev/null; then
-    rabbit_bin="$(dirname "$(command -v rabbitmq-server)")"
-  else
+  rabbit_bin="$(rabbitmq_bin_dir)"
+  if [ -z "$rabbit_bin" ]; then
     log "rabbitmq-server is not installed: Courier only (apt-get install rabbitmq-server for the comparison)"
     use_rabbitmq=0
   fi

@@ -8,6 +8,7 @@
 # Starts Courier (./courier server, temporary data dir, free ports) and stops it afterwards.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+. "$root/bench/lib.sh"
 seconds="${1:-20}"
 rounds="${2:-2}"
 
@@ -18,22 +19,15 @@ if [ ! -s "$cp_file" ]; then
 fi
 
 data_dir="$(mktemp -d)"
-server_pid=""
 cleanup() {
-  if [ -n "$server_pid" ]; then kill -TERM "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  local pid="${courier_server_pid:-}"
+  if [ -n "$pid" ]; then kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
   rm -rf "$data_dir"
 }
 trap cleanup EXIT
 
-"$root/courier" server --amqp-port 0 --http-port 0 --data-dir "$data_dir/data" >"$data_dir/server.out" 2>"$data_dir/server.err" &
-server_pid=$!
-for _ in $(seq 1 600); do
-  grep -q ready "$data_dir/server.out" 2>/dev/null && break
-  kill -0 "$server_pid" 2>/dev/null || { cat "$data_dir/server.err" >&2; exit 1; }
-  sleep 0.1
-done
-port="$(sed -n 's/.*amqp=[^:]*:\([0-9]*\).*/\1/p' "$data_dir/server.out" | head -1)"
-[ -n "$port" ] || { echo "dedup: server did not become ready" >&2; exit 1; }
+start_courier_temp "$root" "$data_dir"
+port="$courier_amqp_port"
 
 java -Xmx1g -Dlogback.configurationFile=logback-perf-test.xml -cp "$(cat "$cp_file")" \
   "$root/bench/runner/DedupLoad.java" "amqp://guest:guest@127.0.0.1:$port" "$seconds" "$rounds"

@@ -9,6 +9,7 @@
 # and replace the default scenario (1 producer, 1 consumer, 1 KB, auto-ack, 15 s).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+. "$root/bench/lib.sh"
 uri=""
 if [ "${1:-}" = "--uri" ]; then uri="$2"; shift 2; fi
 [ "${1:-}" = "--" ] && shift
@@ -21,26 +22,17 @@ if [ ! -s "$cp_file" ]; then
   mvn -q -B -f "$root/bench/perftest/pom.xml" dependency:build-classpath -Dmdep.outputFile="$cp_file" >&2
 fi
 
-server_pid=""
 cleanup() {
-  if [ -n "$server_pid" ]; then kill -TERM "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  local pid="${courier_server_pid:-}"
+  if [ -n "$pid" ]; then kill -TERM "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
   if [ -n "${data_dir:-}" ]; then rm -rf "$data_dir"; fi # an && list here would make the exit status 1
 }
 trap cleanup EXIT
 
 if [ -z "$uri" ]; then
   data_dir="$(mktemp -d)"
-  log="$data_dir/server.out"
-  "$root/courier" server --amqp-port 0 --http-port 0 --data-dir "$data_dir/data" >"$log" 2>"$data_dir/server.err" &
-  server_pid=$!
-  for _ in $(seq 1 600); do
-    grep -q ready "$log" 2>/dev/null && break
-    kill -0 "$server_pid" 2>/dev/null || { cat "$data_dir/server.err" >&2; exit 1; }
-    sleep 0.1
-  done
-  port="$(sed -n 's/.*amqp=[^:]*:\([0-9]*\).*/\1/p' "$log" | head -1)"
-  [ -n "$port" ] || { echo "perftest: server did not become ready" >&2; exit 1; }
-  uri="amqp://guest:guest@127.0.0.1:$port"
+  start_courier_temp "$root" "$data_dir"
+  uri="amqp://guest:guest@127.0.0.1:$courier_amqp_port"
 fi
 
 echo "perftest: ${scenario[*]} against $uri" >&2
