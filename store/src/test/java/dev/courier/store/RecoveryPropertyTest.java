@@ -29,7 +29,8 @@ import net.jqwik.api.lifecycle.AfterTry;
 import net.jqwik.api.lifecycle.BeforeTry;
 
 /**
- * Random sequences of publishes, removals, redelivery marks, enqueues, purges, checkpoints, clean
+ * Random sequences of publishes, removals, redelivery marks, enqueues, purges, transactions (a
+ * unit of publishes and removals, all recovered or none), checkpoints, clean
  * reopens and crashes whose last segment is then cut at a random byte. After every recovery the
  * store must hold exactly what the records that were durable before the cut describe: every
  * message whose publish completed before the cut is there, in order, with its flags and body;
@@ -56,6 +57,9 @@ class RecoveryPropertyTest {
 
     record Checkpoint() implements Action {}
 
+    /** A transaction: {@code publishes} messages to one queue and up to two removals, as one unit. */
+    record Transact(int queue, int publishes, int sizeBytes, int pick1, int pick2) implements Action {}
+
     record Reopen() implements Action {}
 
     record Crash(double cutFraction) implements Action {}
@@ -74,6 +78,15 @@ class RecoveryPropertyTest {
                         Tuple.of(5, pick.map(Remove::new)),
                         Tuple.of(2, pick.map(Deliver::new)),
                         Tuple.of(1, Combinators.combine(pick, queue).as(Enqueue::new)),
+                        Tuple.of(
+                                3,
+                                Combinators.combine(
+                                                queue,
+                                                Arbitraries.integers().between(0, 3),
+                                                Arbitraries.integers().between(0, 2000),
+                                                pick,
+                                                pick)
+                                        .as(Transact::new)),
                         Tuple.of(1, queue.map(Purge::new)),
                         Tuple.of(1, Arbitraries.just(new Checkpoint())),
                         Tuple.of(1, Arbitraries.just(new Reopen())),
@@ -195,6 +208,35 @@ class RecoveryPropertyTest {
                         if (second != null) {
                             m.queue(second).put(id, false);
                         }
+                    };
+                } else if (action instanceof Transact t) {
+                    StoreTransaction tx = new StoreTransaction();
+                    String name = QUEUES.get(t.queue());
+                    List<Long> published = new ArrayList<>();
+                    for (int i = 0; i < t.publishes(); i++) {
+                        long id = nextId++;
+                        sizes.put(id, t.sizeBytes());
+                        var header = TestMessages.header(id);
+                        var body = TestMessages.body(id, t.sizeBytes());
+                        tx.publish(id, 0, header, body, List.of(store.queue(name)));
+                        header.release();
+                        body.release();
+                        published.add(id);
+                    }
+                    List<Map.Entry<String, Long>> entries = current.entries();
+                    Set<Map.Entry<String, Long>> removed = new HashSet<>();
+                    for (int pick : new int[] {t.pick1(), t.pick2()}) {
+                        if (!entries.isEmpty()) {
+                            removed.add(entries.get(pick % entries.size()));
+                        }
+                    }
+                    for (Map.Entry<String, Long> e : removed) {
+                        tx.remove(store.queue(e.getKey()), e.getValue());
+                    }
+                    future = store.commit(tx);
+                    effect = m -> {
+                        published.forEach(id -> m.queue(name).put(id, false));
+                        removed.forEach(e -> m.queue(e.getKey()).remove(e.getValue()));
                     };
                 } else if (action instanceof Checkpoint) {
                     future = store.checkpoint();
