@@ -25,9 +25,10 @@ usage: bench/compare.sh [options]
   --curve-duration S    seconds per point of the scaling curves (default 10)
   --rounds N            A B rounds per scenario (default 2: A1 B1 A2 B2)
   --scenarios LIST      comma-separated; names: transient durable fanout competing latency quorum
-                        large size queues connections backlog; groups: default (the first six),
-                        curves (the last four), all (default: default); large = 16 MiB
-                        messages; backlog = broker memory against queued messages
+                        quorum3 large size queues connections backlog; groups: default (the
+                        first six), curves (the last four), all (default: default); quorum3 =
+                        a quorum queue on a fresh three-node cluster of each broker per run;
+                        large = 16 MiB messages; backlog = broker memory against queued messages
   --warmup S            seconds of discarded traffic per broker before each scenario (default 5; 0 = none)
   --no-rabbitmq         run Courier only, even when rabbitmq-server is installed
   --commit REV          benchmark a clean snapshot of REV (git archive, built with mvn package in
@@ -77,7 +78,7 @@ for n in "$duration" "$curve_duration" "$rounds" "$warmup" "$rabbit_port"; do
 done
 [ "$duration" -ge 1 ] && [ "$curve_duration" -ge 1 ] && [ "$rounds" -ge 1 ] || die "durations and rounds must be at least 1"
 
-all_scenarios=(transient durable fanout competing latency quorum large size queues connections backlog)
+all_scenarios=(transient durable fanout competing latency quorum quorum3 large size queues connections backlog)
 scenarios=()
 IFS=',' read -r -a requested <<<"$scenario_list"
 for s in "${requested[@]}"; do
@@ -85,7 +86,7 @@ for s in "${requested[@]}"; do
     default) scenarios+=(transient durable fanout competing latency quorum) ;;
     curves) scenarios+=(size queues connections backlog) ;;
     all) scenarios+=("${all_scenarios[@]}") ;;
-    transient|durable|fanout|competing|latency|quorum|large|size|queues|connections|backlog) scenarios+=("$s") ;;
+    transient|durable|fanout|competing|latency|quorum|quorum3|large|size|queues|connections|backlog) scenarios+=("$s") ;;
     *) die "unknown scenario '$s' (known: ${all_scenarios[*]}, default, curves, all)" ;;
   esac
 done
@@ -140,6 +141,8 @@ cleanup() {
   trap - EXIT INT TERM
   if [ -n "$sampler_pid" ]; then kill "$sampler_pid" 2>/dev/null || true; fi
   if [ -n "$perftest_pid" ]; then kill -TERM "$perftest_pid" 2>/dev/null || true; wait "$perftest_pid" 2>/dev/null || true; fi
+  stop_run_cluster courier 2>/dev/null || true
+  stop_rabbit_cluster 2>/dev/null || true
   stop_courier
   stop_rabbitmq
   rm -rf "$work"
@@ -302,7 +305,7 @@ scenario_setup() {
     durable)     perftest_args=(-x 1 -y 1 -s 1000 "${durable[@]}" -u "$q") ;;
     competing)   perftest_args=(-x 2 -y 4 -s 1000 "${durable[@]}" -u "$q") ;;
     latency)     perftest_args=(-x 1 -y 1 -s 1000 "${durable[@]}" -r 1000 -u "$q") ;;
-    quorum)      perftest_args=(-x 1 -y 1 -s 1000 "${durable[@]}" -qq -u "$q") ;;
+    quorum|quorum3) perftest_args=(-x 1 -y 1 -s 1000 "${durable[@]}" -qq -u "$q") ;;
     large)       perftest_args=(-x 1 -y 1 -s 16777216 -f persistent -c 4 -q 4 -u "$q") ;;
     # publish N persistent messages and stop (no consumer): the queue keeps them for the memory probe
     backlog)     perftest_args=(-x 1 -y 0 -C "$p" -s 1000 -f persistent -c 1000 -u "$q") ;;
@@ -336,10 +339,50 @@ memory_probe() {
 
 proc_cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 proc_rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
-broker_pid() { if [ "$1" = courier ]; then echo "$courier_pid"; else echo "$rabbit_beam_pid"; fi; }
-broker_uri() { if [ "$1" = courier ]; then echo "$courier_uri"; else echo "$rabbit_uri"; fi; }
+# while a quorum3 run has its own three-node cluster up: node 1's process and URI
+cluster_pid=""
+cluster_uri=""
+broker_pid() {
+  if [ -n "$cluster_pid" ]; then echo "$cluster_pid"; elif [ "$1" = courier ]; then echo "$courier_pid"; else echo "$rabbit_beam_pid"; fi
+}
+broker_uri() {
+  if [ -n "$cluster_uri" ]; then echo "$cluster_uri"; elif [ "$1" = courier ]; then echo "$courier_uri"; else echo "$rabbit_uri"; fi
+}
+
+# start_run_cluster BROKER RUN: a fresh three-node cluster of BROKER for one quorum3 run, then a
+# discarded warm-up on it; stop_run_cluster stops it
+start_run_cluster() {
+  local broker="$1" run="$2" dir="$work/cluster-$2"
+  mkdir -p "$dir"
+  if [ "$broker" = courier ]; then
+    start_courier_cluster "$courier_root" "$dir" "$results/runs/$run" || die "$run: the Courier cluster did not start"
+    cluster_pid="${cluster_pids[0]}"
+  else
+    start_rabbit_cluster "$rabbit_bin" "$dir" "$results/runs/$run" || die "$run: the RabbitMQ cluster did not start"
+    cluster_pid="$rabbit_cluster_beam_pid"
+  fi
+  cluster_uri="amqp://guest:guest@127.0.0.1:$cluster_amqp_port"
+  log "  three $broker nodes ready for $run"
+  if [ "$warmup" -gt 0 ]; then
+    local saved=("${perftest_args[@]}")
+    perftest_args=("${perftest_args[@]/$3/$3-warmup}")
+    run_perftest "$broker" "$warmup" "$results/runs/$run-warmup"
+    perftest_args=("${saved[@]}")
+  fi
+}
+
+stop_run_cluster() {
+  [ -n "$cluster_pid" ] || return 0
+  if [ "$1" = courier ]; then stop_courier_cluster; else stop_rabbit_cluster; fi
+  cluster_pid=""
+  cluster_uri=""
+}
 
 check_alive() {
+  if [ -n "$cluster_pid" ]; then
+    kill -0 "$cluster_pid" 2>/dev/null || die "node 1 of the $1 cluster died (logs in $results/runs)"
+    return 0
+  fi
   if [ "$1" = courier ]; then
     kill -0 "$courier_pid" 2>/dev/null || { tail -30 "$results/courier.err" >&2; courier_pid=""; die "Courier died during the run; log: $results/courier.err"; }
   else
@@ -382,6 +425,7 @@ run_one() {
   mkdir -p "$results/runs"
   local q="cb-$run_seq-$label-$broker"
   scenario_setup "$s" "$p" "$q"
+  [ "$s" = quorum3 ] && start_run_cluster "$broker" "$label-$r-$broker" "$q"
   # the arguments as the report shows them: the run's own queue prefix becomes "q"
   local a shown=()
   for a in "${perftest_args[@]}"; do shown+=("${a//$q/q}"); done
@@ -408,6 +452,7 @@ run_one() {
   local leftover
   leftover="$(admin "$(broker_uri "$broker")" delete "${owned_queues[@]}" 2>>"$base.admin.err" | sed -n 's/^leftover //p')" || true
   [ -n "$leftover" ] || log "  warning: could not delete this run's queues (see $base.admin.err)"
+  [ "$s" = quorum3 ] && stop_run_cluster "$broker"
   local cpu wall
   cpu="$(awk -v a="$ticks0" -v b="$ticks1" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", (b - a) / hz }')"
   wall="$(awk -v t0="$t0" -v t1="$t1" 'BEGIN { printf "%.2f", t1 - t0 }')"
@@ -456,6 +501,7 @@ printf 'scenario\tpoint\tround\tbroker\trc\tseconds\tload1\twall_s\tbroker_cpu_s
 warm_up() {
   local s="$1" p="$2" b label="$1"
   [ "$warmup" -gt 0 ] || return 0
+  [ "$1" = quorum3 ] && return 0 # each run warms up its own fresh cluster
   [ "$p" != - ] && label="$s-$p"
   mkdir -p "$results/warmup"
   for b in "${brokers[@]}"; do

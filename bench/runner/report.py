@@ -63,6 +63,12 @@ SCENARIOS = {
         what="as 2. on a quorum queue (x-queue-type=quorum), one node",
         target=2.0,
     ),
+    "quorum3": dict(
+        title="6b. quorum queue, three nodes",
+        what="as 2. on a quorum queue replicated on a fresh three-node cluster of each broker per run "
+        "(all processes on this machine), PerfTest connected to node 1",
+        target=2.0,
+    ),
     "large": dict(
         title="8. large messages (issue 5)",
         what="1 producer, 1 consumer, 16 MiB persistent messages, durable queue, confirms (4 "
@@ -532,7 +538,7 @@ def single_scenario_md(runs, s, brokers, args_of):
     both = len(brokers) == 2
     lines = [f"#### {sc['title']}", "", sc["what"] + f". PerfTest: `{args_of(s, '-')}`", ""]
     fan = s == "fanout"
-    conf = s in ("durable", "competing", "latency", "quorum", "large")
+    conf = s in ("durable", "competing", "latency", "quorum", "quorum3", "large")
     head = ["run", "broker", "in: sent msg/s" if fan else "sent msg/s", "out: received msg/s" if fan else "received msg/s",
             "consumer latency p50 / p95 / p99 ms"]
     if conf:
