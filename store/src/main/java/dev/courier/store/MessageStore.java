@@ -55,6 +55,7 @@ public final class MessageStore implements AutoCloseable {
     private final AtomicLong nextMessageId;
     private final FileChannel lockChannel;
     private final LongAdder messagesRead = new LongAdder();
+    private final BlobStore blobs;
     private volatile RecoveredState recovered;
 
     private MessageStore(
@@ -62,9 +63,11 @@ public final class MessageStore implements AutoCloseable {
             StoreConfig config,
             ChannelFactory channels,
             Recovery.Result result,
-            FileChannel lockChannel)
+            FileChannel lockChannel,
+            BlobStore blobs)
             throws IOException {
         this.directory = directory;
+        this.blobs = blobs;
         this.state = result.state();
         this.recoveryReport = result.report();
         this.recovered = result.recovered();
@@ -104,11 +107,27 @@ public final class MessageStore implements AutoCloseable {
                 throw new IOException("Store directory " + directory + " is in use by another open store");
             }
             Files.deleteIfExists(directory.resolve(StoreFiles.CHECKPOINT_TEMP));
-            return new MessageStore(directory, config, channels, Recovery.run(directory, channels), lockChannel);
+            BlobStore blobs = BlobStore.open(directory.resolve(StoreFiles.BLOBS), channels);
+            try {
+                return new MessageStore(
+                        directory, config, channels, Recovery.run(directory, channels), lockChannel, blobs);
+            } catch (IOException | RuntimeException | Error e) {
+                blobs.close();
+                throw e;
+            }
         } catch (IOException | RuntimeException | Error e) {
             lockChannel.close();
             throw e;
         }
+    }
+
+    /**
+     * The blob area of this store ({@code blobs/} in its directory), for bodies of large messages.
+     * Its files found at open stay unclaimed until the caller has rebuilt its state (see {@link
+     * BlobStore#deleteUnclaimed()}).
+     */
+    public BlobStore blobs() {
+        return blobs;
     }
 
     /** What recovery found at open (also logged). */
@@ -496,6 +515,7 @@ public final class MessageStore implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted while closing " + directory, e);
         } finally {
+            blobs.close();
             lockChannel.close();
         }
     }

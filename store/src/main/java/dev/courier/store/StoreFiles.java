@@ -11,6 +11,7 @@ final class StoreFiles {
     static final String CHECKPOINT = "checkpoint";
     static final String CHECKPOINT_TEMP = "checkpoint.tmp";
     static final String LOCK = "LOCK";
+    static final String BLOBS = "blobs";
 
     private StoreFiles() {}
 

@@ -34,7 +34,7 @@
  * <h2>On-disk format</h2>
  *
  * The directory holds segment files {@code 00000000000000000001.seg}, …, a {@code checkpoint}
- * file and a {@code LOCK} file. All integers are big-endian.
+ * file, a {@code LOCK} file and the {@code blobs/} directory. All integers are big-endian.
  *
  * <pre>
  * segment  := header record*
@@ -63,7 +63,19 @@
  * (a crash while writing it); a damaged group elsewhere is reported and skipped whole. Members are
  * ordinary records, so reads, checkpoints and compaction treat them like any other.
  *
- * {@code attributes} is the caller's opaque value given at publish (the broker packs what it
+ * <h3>Blobs</h3>
+ *
+ * The subdirectory {@code blobs/} holds the bodies of large messages ({@link
+ * dev.courier.store.BlobStore}), one file {@code <id>.blob} each: the raw body bytes, nothing
+ * else, written as the body arrives and fsynced on its own. The log knows nothing of them: a
+ * caller that stores a message whose body is a blob writes an ordinary MESSAGE record whose body
+ * is its own small reference to the blob (the broker's is {@code blobId:int64 bodySize:int64},
+ * flagged in its attributes) and, after a restart, claims the blobs its live messages refer to;
+ * the unclaimed ones are deleted. A blob whose file is shorter or longer than its reference says
+ * (a crash before its fsync) is not used. Stores written before blobs existed have no {@code
+ * blobs/} directory and read as before, so the format version did not change.
+ *
+ * <p>{@code attributes} is the caller's opaque value given at publish (the broker packs what it
  * needs to rebuild a queue entry without reading the message). A segment or checkpoint of
  * another format version is refused at open with an error naming the versions, never misread.
  *
