@@ -1,5 +1,6 @@
 package dev.courier.broker;
 
+import dev.courier.store.BlobStore;
 import dev.courier.store.MessageStore;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -107,6 +108,11 @@ public final class Broker implements AutoCloseable {
         return quorum;
     }
 
+    /** The store's blob area for large message bodies, or null for a broker without a store. */
+    public BlobStore blobs() {
+        return durable == null ? null : durable.store().blobs();
+    }
+
     /** The virtual host with this name, or null. */
     public VirtualHost vhost(String name) {
         return vhosts.get(name);
@@ -119,6 +125,10 @@ public final class Broker implements AutoCloseable {
     /** Releases every queued message and stops the queue threads. */
     @Override
     public void close() {
+        if (durable != null) {
+            // before the queues drop their messages: the blobs of stored ones must stay on disk
+            durable.store().blobs().close();
+        }
         List<CompletableFuture<Integer>> drained = new ArrayList<>();
         for (VirtualHost vhost : vhosts.values()) {
             for (MessageQueue queue : vhost.queues()) {

@@ -25,6 +25,7 @@ public final class CommitUnit {
     private final StoreTransaction transaction;
     private final CompletableFuture<Void> written = new CompletableFuture<>();
     private final List<HandOver> handOvers = new ArrayList<>();
+    private final List<CompletableFuture<Void>> alsoDurable = new ArrayList<>();
     private boolean submitted;
 
     CommitUnit(DurableState durable) {
@@ -47,6 +48,12 @@ public final class CommitUnit {
     /** The transaction persistent publishes join, or null without a store. */
     StoreTransaction transaction() {
         return transaction;
+    }
+
+    /** Something else the unit is durable only with: the fsync of a large message's blob. */
+    void alsoWaitFor(CompletableFuture<Void> durable) {
+        checkOpen();
+        alsoDurable.add(durable);
     }
 
     /** Completes once the unit is durable (at once for a unit without records). */
@@ -92,6 +99,10 @@ public final class CommitUnit {
         submitted = true;
         CompletableFuture<Void> write =
                 transaction == null ? CompletableFuture.completedFuture(null) : durable.commit(transaction);
+        if (!alsoDurable.isEmpty()) {
+            alsoDurable.add(write);
+            write = CompletableFuture.allOf(alsoDurable.toArray(new CompletableFuture<?>[0]));
+        }
         write.whenComplete((ignored, error) -> {
             if (error == null) {
                 written.complete(null);

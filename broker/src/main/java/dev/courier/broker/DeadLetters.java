@@ -136,11 +136,7 @@ final class DeadLetters {
         ByteBuf encoded =
                 message.rawProperties().alloc().buffer(message.rawProperties().readableBytes() + 256);
         updated.encode(encoded);
-        return new Message(
-                deadLetterExchange,
-                routingKey != null ? routingKey : message.routingKey(),
-                encoded,
-                message.body().retain());
+        return message.withRouting(deadLetterExchange, routingKey != null ? routingKey : message.routingKey(), encoded);
     }
 
     /** A copy of {@code message} with the x-delivery-count header, for a redelivery. */
@@ -152,10 +148,6 @@ final class DeadLetters {
         ByteBuf encoded =
                 message.rawProperties().alloc().buffer(message.rawProperties().readableBytes() + 32);
         properties.withHeaders(headers).encode(encoded);
-        return new Message(
-                message.exchange(),
-                message.routingKey(),
-                encoded,
-                message.body().retain());
+        return message.withRouting(message.exchange(), message.routingKey(), encoded);
     }
 }

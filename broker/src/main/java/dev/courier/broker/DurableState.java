@@ -1,6 +1,7 @@
 package dev.courier.broker;
 
 import dev.courier.protocol.FieldTables;
+import dev.courier.store.Blob;
 import dev.courier.store.MessageStore;
 import dev.courier.store.RecoveredQueue;
 import dev.courier.store.RecoveredState;
@@ -193,11 +194,31 @@ final class DurableState {
             Integer priority = message.hasPriority() ? message.properties().priority() : null;
             long attributes = StoredAttributes.of(
                     priority == null ? 0 : priority, message.hasExpiration(), expiresAtMs, header.readableBytes());
-            if (transaction != null) {
-                transaction.publish(messageId, attributes, header, message.body(), queues);
-                return null;
+            if (!message.isLarge()) {
+                if (transaction != null) {
+                    transaction.publish(messageId, attributes, header, message.body(), queues);
+                    return null;
+                }
+                return store.publish(messageId, attributes, header, message.body(), queues);
             }
-            return store.publish(messageId, attributes, header, message.body(), queues);
+            // the record holds a reference to the blob; the confirm waits for both fsyncs. The
+            // record is submitted now, not after the blob's fsync, so that it precedes any later
+            // record for this id (an ack can come first); a crash between the two leaves a record
+            // whose blob is torn, which recovery drops (it was never confirmed)
+            Blob blob = message.largeBody();
+            ByteBuf reference = PooledByteBufAllocator.DEFAULT.buffer(BLOB_REFERENCE_BYTES);
+            try {
+                reference.writeLong(blob.id()).writeLong(blob.sizeBytes());
+                if (transaction != null) {
+                    transaction.publish(messageId, attributes | StoredAttributes.LARGE, header, reference, queues);
+                    return blob.force(); // the transaction's commit waits for it too
+                }
+                CompletableFuture<Void> record =
+                        store.publish(messageId, attributes | StoredAttributes.LARGE, header, reference, queues);
+                return CompletableFuture.allOf(record, blob.force());
+            } finally {
+                reference.release();
+            }
         } finally {
             header.release();
         }
@@ -207,6 +228,9 @@ final class DurableState {
     CompletableFuture<Void> commit(StoreTransaction transaction) {
         return store.commit(transaction);
     }
+
+    /** The stored body of a large message: {@code blobId:int64 bodySize:int64}. */
+    private static final int BLOB_REFERENCE_BYTES = 16;
 
     /**
      * Writes a message's header as it is stored: {@code publishedAtMs:int64 exchange:shortstr
@@ -233,6 +257,14 @@ final class DurableState {
         return new Loaded(new Message(exchange, routingKey, header.retainedSlice(), body), publishedAtMs);
     }
 
+    /** {@link #readHeader(ByteBuf, ByteBuf)} for a large message: takes over the blob reference. */
+    static Loaded readHeader(ByteBuf header, Blob body) {
+        long publishedAtMs = header.readLong();
+        String exchange = readShortString(header);
+        String routingKey = readShortString(header);
+        return new Loaded(new Message(exchange, routingKey, header.retainedSlice(), body), publishedAtMs);
+    }
+
     private static void writeShortString(ByteBuf out, String value) {
         byte[] bytes = value.getBytes(StandardCharsets.UTF_8);
         out.writeByte(bytes.length).writeBytes(bytes);
@@ -247,21 +279,42 @@ final class DurableState {
 
     /** A stored message as a broker message (owning the read buffers), or null if it is gone. */
     Message load(long messageId) throws IOException {
-        Loaded loaded = loadWithTime(messageId);
+        Loaded loaded = loadWithTime(messageId, false); // large messages are never paged out
         return loaded == null ? null : loaded.message();
     }
 
     /** A stored message and the time it was published. */
     record Loaded(Message message, long publishedAtMs) {}
 
-    private Loaded loadWithTime(long messageId) throws IOException {
+    /**
+     * A stored message and its publish time, or null if it is gone; a large one (its stored body a
+     * blob reference, see {@link StoredAttributes#LARGE}) also when its blob is missing or torn.
+     */
+    private Loaded loadWithTime(long messageId, boolean large) throws IOException {
         StoredMessage stored = store.read(messageId);
         if (stored == null) {
             return null;
         }
         ByteBuf header = stored.header();
         try {
-            return readHeader(header, stored.body());
+            if (!large) {
+                return readHeader(header, stored.body());
+            }
+            ByteBuf reference = stored.body();
+            Blob blob;
+            try {
+                if (reference.readableBytes() != BLOB_REFERENCE_BYTES) {
+                    throw new IOException("stored message " + messageId + " is flagged large but its body is "
+                            + reference.readableBytes() + " bytes, not a blob reference");
+                }
+                blob = store.blobs()
+                        .claim(
+                                reference.getLong(reference.readerIndex()),
+                                reference.getLong(reference.readerIndex() + 8));
+            } finally {
+                reference.release();
+            }
+            return blob == null ? null : readHeader(header, blob);
         } finally {
             header.release();
         }
@@ -421,6 +474,8 @@ final class DurableState {
             store.deleteMetadata(stale);
         }
         dedupKeys.forEach((storeName, keys) -> keys.forEach(k -> forgetDeduplicationKey(storeName, k.getKey())));
+        // every live large message has claimed its blob by now (they are read, never paged out)
+        store.blobs().deleteUnclaimed();
         store.releaseRecovered();
         LOG.info(
                 "recovered {} vhost(s) besides '/', {} durable exchange(s), {} durable queue(s) with {} message(s)"
@@ -453,8 +508,11 @@ final class DurableState {
         long read = 0;
         int pagedOutFrom = 0; // the entries from here to i go to the queue paged out, in one command
         for (int i = 0; i < recovered.messageCount(); i++) {
+            long attributes = recovered.attributes(i);
+            boolean large = StoredAttributes.isLarge(attributes);
+            // a large message is always loaded: it costs a few bytes, and loading claims its blob
             boolean pagedOut =
-                    !readAll && read >= queue.memoryWindowMessages() && StoredAttributes.isSet(recovered.attributes(i));
+                    !readAll && !large && read >= queue.memoryWindowMessages() && StoredAttributes.isSet(attributes);
             if (pagedOut) {
                 if (i - pagedOutFrom == RESTORE_BATCH) {
                     restored += restorePagedOut(queue, storeName, recovered, pagedOutFrom, i, failedDeliveries);
@@ -467,11 +525,16 @@ final class DurableState {
             long id = recovered.messageId(i);
             int failed = failedDeliveries(failedDeliveries, storeName, id);
             try {
-                Loaded loaded = loadWithTime(id);
+                Loaded loaded = loadWithTime(id, large);
                 if (loaded != null) {
                     queue.restore(loaded.message(), id, recovered.redelivered(i), failed, loaded.publishedAtMs());
                     restored++;
                     read++;
+                } else if (large) {
+                    // its blob did not survive (a crash before the blob's fsync: never confirmed)
+                    LOG.error(
+                            "queue '{}': stored large message {} has no usable blob; it is dropped", queue.name(), id);
+                    remove(recovered.queue(), id);
                 }
             } catch (IOException e) {
                 LOG.error("queue '{}': cannot read stored message {}; it is skipped", queue.name(), id, e);

@@ -1,6 +1,7 @@
 package dev.courier.broker;
 
 import dev.courier.protocol.BasicProperties;
+import dev.courier.store.Blob;
 import io.netty.buffer.ByteBuf;
 import io.netty.util.AbstractReferenceCounted;
 import io.netty.util.ReferenceCounted;
@@ -9,12 +10,17 @@ import io.netty.util.ReferenceCounted;
  * A published message: exchange, routing key, the raw content-header properties (forwarded to
  * consumers untouched) and the body. Shared, never copied, by every queue it is routed to: each
  * holder owns one reference. Immutable apart from the reference count; thread-safe.
+ *
+ * <p>The body is either in memory ({@link #body()}) or, for a <em>large</em> message, a {@link
+ * Blob} in the store's blob area ({@link #largeBody()}): then the message costs a few bytes of
+ * heap wherever it is queued, and deliveries stream the body from the file.
  */
 public final class Message extends AbstractReferenceCounted {
     private final String exchange;
     private final String routingKey;
     private final ByteBuf rawProperties;
     private final ByteBuf body;
+    private final Blob largeBody;
     private volatile BasicProperties properties;
 
     /** Takes ownership of both buffers. */
@@ -23,6 +29,26 @@ public final class Message extends AbstractReferenceCounted {
         this.routingKey = routingKey;
         this.rawProperties = rawProperties;
         this.body = body;
+        this.largeBody = null;
+    }
+
+    /** A large message whose body is {@code blob}; takes ownership of the buffer and the blob reference. */
+    public Message(String exchange, String routingKey, ByteBuf rawProperties, Blob blob) {
+        this.exchange = exchange;
+        this.routingKey = routingKey;
+        this.rawProperties = rawProperties;
+        this.body = null;
+        this.largeBody = blob;
+    }
+
+    /**
+     * A message with the same body (shared, not copied) and other routing or properties, e.g. a
+     * dead-lettered copy; takes ownership of {@code rawProperties}.
+     */
+    public Message withRouting(String exchange, String routingKey, ByteBuf rawProperties) {
+        return largeBody != null
+                ? new Message(exchange, routingKey, rawProperties, largeBody.retain())
+                : new Message(exchange, routingKey, rawProperties, body.retain());
     }
 
     public String exchange() {
@@ -38,13 +64,37 @@ public final class Message extends AbstractReferenceCounted {
         return rawProperties;
     }
 
-    /** The body; do not consume or release. */
+    /**
+     * The in-memory body; do not consume or release.
+     *
+     * @throws IllegalStateException for a large message (see {@link #largeBody()})
+     */
     public ByteBuf body() {
+        if (body == null) {
+            throw new IllegalStateException("the body of " + this + " is a blob, not in memory");
+        }
         return body;
     }
 
+    /** Whether the body is a blob in the store rather than in memory. */
+    public boolean isLarge() {
+        return largeBody != null;
+    }
+
+    /**
+     * The blob holding a large message's body; do not release (retain it to keep it).
+     *
+     * @throws IllegalStateException for a message whose body is in memory
+     */
+    public Blob largeBody() {
+        if (largeBody == null) {
+            throw new IllegalStateException(this + " has its body in memory");
+        }
+        return largeBody;
+    }
+
     public long bodySize() {
-        return body.readableBytes();
+        return largeBody != null ? largeBody.sizeBytes() : body.readableBytes();
     }
 
     /** The decoded properties; decoded once on first use. */
@@ -115,12 +165,16 @@ public final class Message extends AbstractReferenceCounted {
     @Override
     protected void deallocate() {
         rawProperties.release();
-        body.release();
+        if (largeBody != null) {
+            largeBody.release();
+        } else {
+            body.release();
+        }
     }
 
     @Override
     public String toString() {
-        return "Message[exchange=" + exchange + ", routingKey=" + routingKey + ", bodySize=" + body.readableBytes()
-                + "]";
+        return "Message[exchange=" + exchange + ", routingKey=" + routingKey + ", bodySize=" + bodySize()
+                + (largeBody != null ? ", blob=" + largeBody.id() : "") + "]";
     }
 }

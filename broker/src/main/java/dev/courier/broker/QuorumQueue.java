@@ -7,7 +7,10 @@ import dev.courier.cluster.fifo.QueueView;
 import dev.courier.cluster.fifo.Reply;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.buffer.Unpooled;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -16,6 +19,8 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A quorum queue as seen from this node: its state lives in a Raft group ({@link
@@ -31,6 +36,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * consumer's deliveries are serialized by locking that consumer's record.
  */
 final class QuorumQueue extends MessageQueue {
+    private static final Logger LOG = LoggerFactory.getLogger(QuorumQueue.class);
+
     private static final AtomicLong CONSUMER_IDS = new AtomicLong();
 
     private final QuorumDirectory directory;
@@ -155,6 +162,12 @@ final class QuorumQueue extends MessageQueue {
                     : 0;
             ttl = message.expirationMs();
             encoded = QuorumMessages.encode(message, vhost.runtime().clockMs().getAsLong());
+        } catch (UncheckedIOException e) {
+            LOG.error("{}: cannot read the blob of a large message to replicate it", this, e);
+            if (listener != null) {
+                listener.onEnqueued(false);
+            }
+            return;
         } finally {
             message.release();
         }
@@ -566,8 +579,31 @@ final class QuorumQueue extends MessageQueue {
     static final class QuorumMessages {
         private QuorumMessages() {}
 
+        /**
+         * The replicated bytes of {@code message}. A large message's body is read from its blob
+         * into the entry: quorum queues do not use the blob store yet, their log holds the body.
+         *
+         * @throws UncheckedIOException if a large message's blob cannot be read
+         */
         static byte[] encode(Message message, long publishedAtMs) {
-            ByteBuf body = message.body();
+            if (message.isLarge()) {
+                ByteBuf body;
+                try {
+                    body = message.largeBody()
+                            .readAll(PooledByteBufAllocator.DEFAULT, 0, Math.toIntExact(message.bodySize()));
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+                try {
+                    return encode(message, body, publishedAtMs);
+                } finally {
+                    body.release();
+                }
+            }
+            return encode(message, message.body(), publishedAtMs);
+        }
+
+        private static byte[] encode(Message message, ByteBuf body, long publishedAtMs) {
             int headerBytes = 8
                     + 1
                     + ByteBufUtil.utf8Bytes(message.exchange())

@@ -55,7 +55,7 @@ final class ReadyList {
             this.id = id;
             this.message = message;
             this.priority = priority;
-            this.bodyBytes = message.body().readableBytes();
+            this.bodyBytes = (int) message.bodySize();
             this.expiresAtMs = expiresAtMs;
             this.perMessageTtl = message.hasExpiration();
         }
@@ -156,8 +156,15 @@ final class ReadyList {
         return resident;
     }
 
-    /** A ready entry's message was dropped from memory (it stays on disk). */
+    /**
+     * Drops a ready entry's message from memory (it stays on disk). A large message stays: its
+     * body is already on disk (a blob), the message costs a few bytes, and the entry's reference is
+     * what keeps the blob alive.
+     */
     void pagedOut(Entry entry) {
+        if (entry.message.isLarge()) {
+            return;
+        }
         entry.message.release();
         entry.message = null;
         resident--;

@@ -11,14 +11,20 @@ package dev.courier.broker;
  * bits 62..55  the message's priority property, 0-255 (absent = 0); each queue maps it to a level
  *              with its own x-max-priority
  * bit  54      the message has its own expiration property (per-message TTL)
- * bits 53..12  expiry deadline in ms since 2020-01-01T00:00:00Z, 0 = never (42 bits: until 2159):
+ * bit  53      large: the stored body is a reference to a blob ({@code blobId:int64
+ *              bodySize:int64}); meaningful also when bit 63 is 0 (then the rest is 0)
+ * bits 52..12  expiry deadline in ms since 2020-01-01T00:00:00Z, 0 = never (41 bits: until 2089):
  *              the publish time plus the smaller of the queue's x-message-ttl and the message's
  *              expiration, as every durable queue it was stored for computed it
  * bits 11..0   length of the stored header (publish time, exchange, routing key, properties), at
  *              most 4,095 bytes: the body is the store's stored bytes minus this
  * </pre>
  *
- * Recovery keeps the deadline as stored. A message later moved to another queue by {@code
+ * Bit 53 was the deadline's top bit before large messages: a message stored by an older version
+ * with a deadline after 2089 would now read as large (and be skipped as unreadable at start-up);
+ * later deadlines are stored as unknown.
+ *
+ * <p>Recovery keeps the deadline as stored. A message later moved to another queue by {@code
  * moveTo} (which enters the same stored message there) keeps the deadline of its publish after a
  * restart; before this encoding it was recomputed from the publish time and the new queue's TTL.
  * Stateless; any thread.
@@ -30,8 +36,9 @@ final class StoredAttributes {
     static final long SET = 1L << 63;
     private static final int PRIORITY_SHIFT = 55;
     private static final long PER_MESSAGE_TTL = 1L << 54;
+    static final long LARGE = 1L << 53;
     private static final int DEADLINE_SHIFT = 12;
-    private static final long MAX_DEADLINE = (1L << 42) - 1;
+    private static final long MAX_DEADLINE = (1L << 41) - 1;
     static final int MAX_HEADER_BYTES = (1 << 12) - 1;
 
     private StoredAttributes() {}
@@ -58,6 +65,11 @@ final class StoredAttributes {
                 | (perMessageTtl ? PER_MESSAGE_TTL : 0)
                 | (deadline << DEADLINE_SHIFT)
                 | headerBytes;
+    }
+
+    /** Whether the stored body is a blob reference rather than the body. */
+    static boolean isLarge(long attributes) {
+        return (attributes & LARGE) != 0;
     }
 
     static boolean isSet(long attributes) {

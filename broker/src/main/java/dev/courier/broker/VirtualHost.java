@@ -809,6 +809,9 @@ public final class VirtualHost {
                 storeId = durable.nextMessageId();
                 stored = durable.persist(
                         message, storeId, storeQueues, nowMs, expiresAtMs, unit == null ? null : unit.transaction());
+                if (unit != null && stored != null) {
+                    unit.alsoWaitFor(stored); // a large body's blob fsync
+                }
             }
         }
         for (int i = 0, n = targets.size(); i < n; i++) {

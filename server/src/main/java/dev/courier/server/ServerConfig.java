@@ -23,6 +23,8 @@ import java.util.TreeMap;
  * @param channelMax the channel-max offered in connection.tune
  * @param heartbeatSeconds the heartbeat offered in connection.tune; 0 disables heartbeats
  * @param maxMessageSizeBytes largest message body accepted; larger ones close the channel with 406
+ * @param largeMessageThresholdBytes bodies larger than this go to the store's blob area as they
+ *     arrive and are streamed from it on delivery; queues hold only a reference
  * @param handshakeTimeoutMs how long a client may take from TCP connect to connection.open
  * @param defaultUser the user created on first start
  * @param defaultPassword that user's password
@@ -51,6 +53,7 @@ public record ServerConfig(
         int channelMax,
         int heartbeatSeconds,
         long maxMessageSizeBytes,
+        long largeMessageThresholdBytes,
         long handshakeTimeoutMs,
         String defaultUser,
         String defaultPassword,
@@ -77,6 +80,9 @@ public record ServerConfig(
             Map.entry("channel_max", "most channels per connection (default 2047)"),
             Map.entry("heartbeat", "heartbeat offered to clients in seconds (default 60; 0 = off)"),
             Map.entry("max_message_size", "largest message body in bytes (default 134217728)"),
+            Map.entry(
+                    "large_message_threshold",
+                    "bodies above this many bytes are stored as blobs and streamed (default 1048576)"),
             Map.entry("handshake_timeout", "ms a client may take to open a connection (default 10000)"),
             Map.entry("default_user", "administrator created on the first start (default guest; empty = none)"),
             Map.entry("default_pass", "that user's password (default guest)"),
@@ -130,6 +136,10 @@ public record ServerConfig(
         if (maxMessageSizeBytes < 1 || maxMessageSizeBytes > MAX_MESSAGE_SIZE_LIMIT_BYTES) {
             throw new IllegalArgumentException(
                     "max_message_size must be 1.." + MAX_MESSAGE_SIZE_LIMIT_BYTES + ", got " + maxMessageSizeBytes);
+        }
+        if (largeMessageThresholdBytes < 0) {
+            throw new IllegalArgumentException(
+                    "large_message_threshold must not be negative, got " + largeMessageThresholdBytes);
         }
         if (handshakeTimeoutMs < 1) {
             throw new IllegalArgumentException("handshake_timeout must be positive, got " + handshakeTimeoutMs);
@@ -190,6 +200,7 @@ public record ServerConfig(
                 2047,
                 60,
                 128L * 1024 * 1024,
+                1024L * 1024,
                 10_000,
                 "guest",
                 "guest",
@@ -280,6 +291,7 @@ public record ServerConfig(
         values.put("channel_max", Integer.toString(channelMax));
         values.put("heartbeat", Integer.toString(heartbeatSeconds));
         values.put("max_message_size", Long.toString(maxMessageSizeBytes));
+        values.put("large_message_threshold", Long.toString(largeMessageThresholdBytes));
         values.put("handshake_timeout", Long.toString(handshakeTimeoutMs));
         values.put("default_user", defaultUser);
         values.put("default_pass", defaultPassword);
@@ -308,6 +320,7 @@ public record ServerConfig(
                 Integer.parseInt(values.get("channel_max")),
                 Integer.parseInt(values.get("heartbeat")),
                 Long.parseLong(values.get("max_message_size")),
+                Long.parseLong(values.get("large_message_threshold")),
                 Long.parseLong(values.get("handshake_timeout")),
                 values.get("default_user"),
                 values.get("default_pass"),

@@ -18,6 +18,7 @@ class ServerConfigTest {
         assertThat(config.httpPort()).isEqualTo(15672);
         assertThat(config.dataDir()).isEqualTo(Path.of("data"));
         assertThat(config.maxMessageSizeBytes()).isEqualTo(128L * 1024 * 1024);
+        assertThat(config.largeMessageThresholdBytes()).isEqualTo(1024 * 1024);
         assertThat(config.toString()).doesNotContain("guest\u0000").contains("default_pass=********");
     }
 
@@ -26,6 +27,12 @@ class ServerConfigTest {
         assertThat(ServerConfig.defaults().with("amqp.port", "0").amqpPort()).isZero();
         assertThat(ServerConfig.defaults().with("max-message-size", "1024").maxMessageSizeBytes())
                 .isEqualTo(1024);
+        assertThat(ServerConfig.defaults()
+                        .with("large_message_threshold", "4096")
+                        .largeMessageThresholdBytes())
+                .isEqualTo(4096);
+        assertThatThrownBy(() -> ServerConfig.defaults().with("large_message_threshold", "-1"))
+                .hasMessageContaining("large_message_threshold must not be negative");
         assertThatThrownBy(() -> ServerConfig.defaults().with("nope", "1"))
                 .hasMessageContaining("unknown config key 'nope'");
         assertThatThrownBy(() -> ServerConfig.defaults().with("heartbeat", "soon"))

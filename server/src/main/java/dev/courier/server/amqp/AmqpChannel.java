@@ -79,7 +79,8 @@ final class AmqpChannel {
         this.connection = connection;
         this.id = id;
         this.vhost = vhost;
-        this.content = new ContentAssembler(connection.maxMessageSizeBytes());
+        this.content = new ContentAssembler(
+                connection.maxMessageSizeBytes(), connection.blobs(), connection.largeMessageThresholdBytes());
         this.publisher = new Publisher(this, connection, vhost);
     }
 
@@ -179,11 +180,11 @@ final class AmqpChannel {
 
     private void publishComplete(ContentAssembler.Result result) {
         if (tx != null) {
-            tx.publish(result.publish(), result.properties(), result.body()); // applied at tx.commit
+            tx.publish(result.publish(), result.properties(), result.body(), result.largeBody()); // applied at commit
             return;
         }
         try {
-            publisher.publish(result.publish(), result.properties(), result.body());
+            publisher.publish(result.publish(), result.properties(), result.body(), result.largeBody(), null, null);
         } catch (AmqpException e) {
             fail(e.replyCode(), e.getMessage(), Amqp.Basic.Publish.CLASS_ID, Amqp.Basic.Publish.METHOD_ID);
         } catch (ProtocolException e) {
@@ -357,11 +358,10 @@ final class AmqpChannel {
         for (int i = 0; i < publishes.size(); i++) {
             Transaction.Publish held = publishes.get(i);
             try {
-                publisher.publish(held.method(), held.properties(), held.body(), commit, unit);
+                publisher.publish(held.method(), held.properties(), held.body(), held.largeBody(), commit, unit);
             } catch (RuntimeException e) {
                 for (int j = i + 1; j < publishes.size(); j++) { // the channel closes: drop the rest
-                    publishes.get(j).properties().release();
-                    publishes.get(j).body().release();
+                    publishes.get(j).release();
                 }
                 unit.discard();
                 tx.takeSettles();
@@ -587,8 +587,7 @@ final class AmqpChannel {
                                 message.exchange(),
                                 message.routingKey(),
                                 result.messageCount()),
-                        message.rawProperties(),
-                        message.body());
+                        message);
             } finally {
                 delivery.message().release();
             }
@@ -801,8 +800,7 @@ final class AmqpChannel {
                             delivery.redelivered(),
                             message.exchange(),
                             message.routingKey()),
-                    message.rawProperties(),
-                    message.body());
+                    message);
         } finally {
             message.release();
         }
@@ -815,8 +813,7 @@ final class AmqpChannel {
                         id,
                         new Amqp.Basic.Deliver(
                                 replyTo.consumerTag(), unacked.skip(), false, message.exchange(), message.routingKey()),
-                        message.rawProperties(),
-                        message.body());
+                        message);
             }
         } finally {
             message.release();

@@ -8,6 +8,7 @@ import static dev.courier.protocol.AmqpConstants.INTERNAL_ERROR;
 import static dev.courier.protocol.AmqpConstants.NOT_ALLOWED;
 import static dev.courier.protocol.AmqpConstants.UNEXPECTED_FRAME;
 
+import dev.courier.broker.Message;
 import dev.courier.broker.VirtualHost;
 import dev.courier.protocol.Amqp;
 import dev.courier.protocol.AmqpConstants;
@@ -17,11 +18,14 @@ import dev.courier.protocol.HeartbeatFrame;
 import dev.courier.protocol.Method;
 import dev.courier.protocol.MethodFrame;
 import dev.courier.server.auth.Permission;
+import dev.courier.store.BlobStore;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelPromise;
 import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.stream.ChunkedWriteHandler;
 import io.netty.handler.timeout.IdleState;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.handler.timeout.IdleStateHandler;
@@ -115,6 +119,15 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter implements Manag
 
     long maxMessageSizeBytes() {
         return server.config().maxMessageSizeBytes();
+    }
+
+    /** Where large message bodies go, or null (a broker without a store keeps them in memory). */
+    BlobStore blobs() {
+        return server.broker().blobs();
+    }
+
+    long largeMessageThresholdBytes() {
+        return server.config().largeMessageThresholdBytes();
     }
 
     DirectReplyTo directReplyTo() {
@@ -618,6 +631,37 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter implements Manag
         ctx.write(
                 FrameWriter.encodeContent(ctx.alloc(), channelId, method, properties, body, frameMax),
                 ctx.voidPromise());
+    }
+
+    /**
+     * Writes a delivery (basic.deliver, basic.get-ok, basic.return) of {@code message}; the caller
+     * keeps its reference. A large message's body is streamed from its blob one frame at a time,
+     * as the socket drains (see {@link BlobBodyFrames}); everything written after it waits behind
+     * it, in order.
+     */
+    void writeContent(int channelId, Method method, Message message) {
+        if (!message.isLarge()) {
+            writeContent(channelId, method, message.rawProperties(), message.body());
+            return;
+        }
+        ByteBuf head = ctx.alloc().buffer(64 + message.rawProperties().readableBytes());
+        FrameWriter.writeMethod(head, channelId, method);
+        FrameWriter.writeHeader(head, channelId, message.bodySize(), message.rawProperties());
+        if (ctx.pipeline().get(ChunkedWriteHandler.class) == null) {
+            // added on the first large delivery only: plain writes pay nothing for it until then;
+            // writes already made went past this point, so order is kept
+            ctx.pipeline().addBefore(ctx.name(), "chunked", new ChunkedWriteHandler());
+        }
+        ctx.write(head, ctx.voidPromise());
+        ChannelPromise streamed = ctx.newPromise();
+        streamed.addListener(future -> {
+            if (!future.isSuccess() && ctx.channel().isActive()) {
+                // the frames written so far announced a body that will not come: the stream is broken
+                LOG.error("connection {}: cannot stream a large message body; closing", name, future.cause());
+                ctx.close();
+            }
+        });
+        ctx.write(new BlobBodyFrames(message.largeBody(), channelId, frameMax), streamed);
     }
 
     void flush() {

@@ -1,6 +1,7 @@
 package dev.courier.server.amqp;
 
 import static dev.courier.protocol.AmqpConstants.PRECONDITION_FAILED;
+import static dev.courier.protocol.AmqpConstants.RESOURCE_ERROR;
 import static dev.courier.protocol.AmqpConstants.UNEXPECTED_FRAME;
 
 import dev.courier.broker.AmqpException;
@@ -8,30 +9,59 @@ import dev.courier.protocol.Amqp;
 import dev.courier.protocol.BodyFrame;
 import dev.courier.protocol.Frame;
 import dev.courier.protocol.HeaderFrame;
+import dev.courier.store.Blob;
+import dev.courier.store.BlobStore;
+import dev.courier.store.BlobWriter;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
+import java.io.IOException;
 
 /**
  * Collects the content header and body frames that follow a basic.publish into one message.
  *
  * <p>The body is kept as the received frame slices (one buffer, or a composite of several): it
  * is never copied. The size limit is checked on the content header, before any body byte is
- * buffered. Event loop only.
+ * buffered. A body larger than the large-message threshold is not kept at all: each body frame
+ * is appended to a new blob in the store's blob area as it arrives and released, so a large
+ * publish holds one frame of memory. That write is a blocking file write of at most one frame
+ * (frame_max) on the event loop, into the page cache (the fsync, when the message is persisted,
+ * runs on the blob store's thread). Event loop only.
  */
 final class ContentAssembler {
-    /** A complete publish; the caller owns {@code properties} and {@code body}. */
-    record Result(Amqp.Basic.Publish publish, ByteBuf properties, ByteBuf body) {}
+    /**
+     * A complete publish; the caller owns {@code properties} and {@code body}, and {@code
+     * largeBody} when it is not null: then the body is that blob and {@code body} is empty.
+     */
+    record Result(Amqp.Basic.Publish publish, ByteBuf properties, ByteBuf body, Blob largeBody) {
+        Result(Amqp.Basic.Publish publish, ByteBuf properties, ByteBuf body) {
+            this(publish, properties, body, null);
+        }
+    }
 
     private final long maxMessageSizeBytes;
+    private final BlobStore blobs;
+    private final long largeMessageThresholdBytes;
     private Amqp.Basic.Publish publish;
     private ByteBuf properties;
     private ByteBuf body;
+    private BlobWriter blobWriter;
     private long bodySize;
     private long received;
 
+    /** Keeps every body in memory (no blob store). */
     ContentAssembler(long maxMessageSizeBytes) {
+        this(maxMessageSizeBytes, null, Long.MAX_VALUE);
+    }
+
+    /**
+     * @param blobs where bodies larger than {@code largeMessageThresholdBytes} go; null keeps
+     *     every body in memory
+     */
+    ContentAssembler(long maxMessageSizeBytes, BlobStore blobs, long largeMessageThresholdBytes) {
         this.maxMessageSizeBytes = maxMessageSizeBytes;
+        this.blobs = blobs;
+        this.largeMessageThresholdBytes = largeMessageThresholdBytes;
     }
 
     /** True between a basic.publish and its last body frame. */
@@ -73,6 +103,15 @@ final class ContentAssembler {
                         PRECONDITION_FAILED,
                         "message size " + size + " is larger than configured max size " + maxMessageSizeBytes);
             }
+            if (blobs != null && bodySize > largeMessageThresholdBytes) {
+                try {
+                    blobWriter = blobs.newWriter();
+                } catch (IOException e) {
+                    release();
+                    throw blobFailure(e);
+                }
+                return null;
+            }
             return bodySize == 0 ? complete(Unpooled.EMPTY_BUFFER) : null;
         }
         if (frame instanceof BodyFrame bodyFrame) {
@@ -86,6 +125,9 @@ final class ContentAssembler {
                 chunk.release();
                 throw new AmqpException(
                         UNEXPECTED_FRAME, "content body exceeds the size " + bodySize + " announced in its header");
+            }
+            if (blobWriter != null) {
+                return appendToBlob(chunk);
             }
             if (body == null) {
                 if (received == bodySize) {
@@ -108,14 +150,40 @@ final class ContentAssembler {
         throw new AmqpException(UNEXPECTED_FRAME, "unexpected frame " + frame);
     }
 
+    private Result appendToBlob(ByteBuf chunk) {
+        try {
+            blobWriter.append(chunk); // releases the chunk
+            if (received < bodySize) {
+                return null;
+            }
+            Blob blob = blobWriter.finish();
+            blobWriter = null;
+            Result result = new Result(publish, properties, Unpooled.EMPTY_BUFFER, blob);
+            clear();
+            return result;
+        } catch (IOException e) {
+            release();
+            throw blobFailure(e);
+        }
+    }
+
+    private static AmqpException blobFailure(IOException e) {
+        return new AmqpException(RESOURCE_ERROR, "cannot store a large message body: " + e.getMessage());
+    }
+
     private Result complete(ByteBuf wholeBody) {
         Result result = new Result(publish, properties, wholeBody);
+        clear();
+        return result;
+    }
+
+    private void clear() {
         publish = null;
         properties = null;
         body = null;
+        blobWriter = null;
         received = 0;
         bodySize = 0;
-        return result;
     }
 
     /** Drops a partly received message (channel closing). */
@@ -126,10 +194,9 @@ final class ContentAssembler {
         if (body != null) {
             body.release();
         }
-        publish = null;
-        properties = null;
-        body = null;
-        received = 0;
-        bodySize = 0;
+        if (blobWriter != null) {
+            blobWriter.abort();
+        }
+        clear();
     }
 }

@@ -12,6 +12,7 @@ import dev.courier.broker.VirtualHost;
 import dev.courier.protocol.Amqp;
 import dev.courier.protocol.BasicProperties;
 import dev.courier.server.auth.Permission;
+import dev.courier.store.Blob;
 import io.netty.buffer.ByteBuf;
 import java.util.List;
 
@@ -43,16 +44,29 @@ final class Publisher {
 
     /** Publishes one message; takes ownership of {@code properties} and {@code body}. */
     void publish(Amqp.Basic.Publish publish, ByteBuf properties, ByteBuf body) {
-        publish(publish, properties, body, null, null);
+        publish(publish, properties, body, null, null, null);
     }
 
     /**
-     * As {@link #publish(Amqp.Basic.Publish, ByteBuf, ByteBuf)}, for tx.commit: {@code commit}
-     * hears when the queues took it, and the message joins {@code unit}.
+     * As {@link #publish(Amqp.Basic.Publish, ByteBuf, ByteBuf)}, for tx.commit; a non-null
+     * {@code largeBody} (also owned from here on) is the body instead of {@code body}; {@code
+     * commit} (nullable) hears when the queues took it, and the message joins {@code unit}
+     * (nullable).
      */
     void publish(
-            Amqp.Basic.Publish publish, ByteBuf properties, ByteBuf body, Transaction.Commit commit, CommitUnit unit) {
-        Message message = new Message(publish.exchange(), publish.routingKey(), properties, body);
+            Amqp.Basic.Publish publish,
+            ByteBuf properties,
+            ByteBuf body,
+            Blob largeBody,
+            Transaction.Commit commit,
+            CommitUnit unit) {
+        Message message;
+        if (largeBody != null) {
+            body.release();
+            message = new Message(publish.exchange(), publish.routingKey(), properties, largeBody);
+        } else {
+            message = new Message(publish.exchange(), publish.routingKey(), properties, body);
+        }
         try {
             message = checkProperties(message);
             PendingConfirms confirms = channel.confirms();
@@ -89,7 +103,9 @@ final class Publisher {
                 settle(confirms, seqNo);
                 return;
             }
-            long charge = Math.max(MIN_CHARGE_BYTES, message.bodySize()) * targets.size();
+            // a large body is on disk already: only its reference waits in memory for the queues
+            long charge = (message.isLarge() ? MIN_CHARGE_BYTES : Math.max(MIN_CHARGE_BYTES, message.bodySize()))
+                    * targets.size();
             connection.chargePublish(charge);
             if (commit != null) {
                 commit.expect();
@@ -116,8 +132,7 @@ final class Publisher {
         connection.writeContent(
                 channel.id(),
                 new Amqp.Basic.Return(NO_ROUTE, "NO_ROUTE", message.exchange(), message.routingKey()),
-                message.rawProperties(),
-                message.body());
+                message);
     }
 
     private void settle(PendingConfirms confirms, long seqNo) {
@@ -156,11 +171,7 @@ final class Publisher {
         BasicProperties rewritten = properties.withReplyTo(replyTo.address());
         ByteBuf encoded = raw.alloc().buffer(raw.readableBytes() + 64);
         rewritten.encode(encoded);
-        Message replacement = new Message(
-                message.exchange(),
-                message.routingKey(),
-                encoded,
-                message.body().retain());
+        Message replacement = message.withRouting(message.exchange(), message.routingKey(), encoded);
         message.release();
         return replacement;
     }

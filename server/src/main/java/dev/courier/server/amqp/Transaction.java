@@ -1,6 +1,7 @@
 package dev.courier.server.amqp;
 
 import dev.courier.protocol.Amqp;
+import dev.courier.store.Blob;
 import io.netty.buffer.ByteBuf;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,8 +19,16 @@ import java.util.concurrent.atomic.AtomicInteger;
  * ({@link dev.courier.broker.CommitUnit}). RabbitMQ's classic queues can keep part of a commit.
  */
 final class Transaction {
-    /** A basic.publish of the transaction; owns its buffers until applied or dropped. */
-    record Publish(Amqp.Basic.Publish method, ByteBuf properties, ByteBuf body) {}
+    /** A basic.publish of the transaction; owns its buffers (and large body) until applied or dropped. */
+    record Publish(Amqp.Basic.Publish method, ByteBuf properties, ByteBuf body, Blob largeBody) {
+        void release() {
+            properties.release();
+            body.release();
+            if (largeBody != null) {
+                largeBody.release();
+            }
+        }
+    }
 
     /** A basic.ack, basic.nack or basic.reject of the transaction. */
     record Settle(long deliveryTag, boolean multiple, AmqpChannel.Settlement settlement) {}
@@ -27,8 +36,8 @@ final class Transaction {
     private final List<Publish> publishes = new ArrayList<>();
     private final List<Settle> settles = new ArrayList<>();
 
-    void publish(Amqp.Basic.Publish method, ByteBuf properties, ByteBuf body) {
-        publishes.add(new Publish(method, properties, body));
+    void publish(Amqp.Basic.Publish method, ByteBuf properties, ByteBuf body, Blob largeBody) {
+        publishes.add(new Publish(method, properties, body, largeBody));
     }
 
     void settle(long deliveryTag, boolean multiple, AmqpChannel.Settlement settlement) {
@@ -51,8 +60,7 @@ final class Transaction {
     /** tx.rollback or channel close: drops everything, releasing the held messages. */
     void discard() {
         for (Publish publish : publishes) {
-            publish.properties().release();
-            publish.body().release();
+            publish.release();
         }
         publishes.clear();
         settles.clear();

@@ -23,9 +23,12 @@ import dev.courier.server.auth.Permission;
 import dev.courier.server.auth.Permission.Access;
 import dev.courier.server.auth.User;
 import dev.courier.server.auth.UserDatabase;
+import dev.courier.store.BlobReader;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.lang.management.ManagementFactory;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.StandardCharsets;
@@ -1095,11 +1098,16 @@ final class ManagementApi {
     private static Map<String, Object> messageJson(GetResult result, String encoding, int truncate) {
         Delivery delivery = result.delivery();
         Message message = delivery.message();
-        ByteBuf body = message.body();
-        int length = Math.min(body.readableBytes(), truncate);
-        byte[] bytes = ByteBufUtil.getBytes(body, body.readerIndex(), length);
+        int length = (int) Math.min(message.bodySize(), truncate);
+        byte[] bytes;
+        if (message.isLarge()) {
+            bytes = largeBodyBytes(message, length);
+        } else {
+            ByteBuf body = message.body();
+            bytes = ByteBufUtil.getBytes(body, body.readerIndex(), length);
+        }
         Map<String, Object> out = new LinkedHashMap<>();
-        out.put("payload_bytes", body.readableBytes());
+        out.put("payload_bytes", message.bodySize());
         out.put("redelivered", delivery.redelivered());
         out.put("exchange", message.exchange());
         out.put("routing_key", message.routingKey());
@@ -1109,6 +1117,17 @@ final class ManagementApi {
         out.put("payload", text != null ? text : Base64.getEncoder().encodeToString(bytes));
         out.put("payload_encoding", text != null ? "string" : "base64");
         return out;
+    }
+
+    /** The first {@code length} bytes of a large message's body, read from its blob. */
+    private static byte[] largeBodyBytes(Message message, int length) {
+        try (BlobReader reader = message.largeBody().reader()) {
+            byte[] bytes = new byte[length];
+            reader.read(0, length, Unpooled.wrappedBuffer(bytes).writerIndex(0));
+            return bytes;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the body of a large message", e);
+        }
     }
 
     private static String utf8(byte[] bytes) {
