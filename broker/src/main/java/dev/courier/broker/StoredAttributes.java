@@ -13,7 +13,7 @@ package dev.courier.broker;
  * bit  54      the message has its own expiration property (per-message TTL)
  * bit  53      large: the stored body is a reference to a blob ({@code blobId:int64
  *              bodySize:int64}); meaningful also when bit 63 is 0 (then the rest is 0)
- * bits 52..12  expiry deadline in ms since 2020-01-01T00:00:00Z, 0 = never (41 bits: until 2089):
+ * bits 52..12  expiry deadline in ms since 2020-01-01T00:00:00Z, 0 = never (41 bits: until September 2089):
  *              the publish time plus the smaller of the queue's x-message-ttl and the message's
  *              expiration, as every durable queue it was stored for computed it
  * bits 11..0   length of the stored header (publish time, exchange, routing key, properties), at
@@ -21,7 +21,7 @@ package dev.courier.broker;
  * </pre>
  *
  * Bit 53 was the deadline's top bit before large messages: a message stored by an older version
- * with a deadline after 2089 would now read as large (and be skipped as unreadable at start-up);
+ * with a deadline after September 2089 would now read as large (and be skipped as unreadable at start-up);
  * later deadlines are stored as unknown.
  *
  * <p>Recovery keeps the deadline as stored. A message later moved to another queue by {@code

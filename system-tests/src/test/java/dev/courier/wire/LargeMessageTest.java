@@ -226,6 +226,57 @@ class LargeMessageTest {
     }
 
     @Test
+    void shouldDeliverALargeReplyThroughDirectReplyTo() throws Exception {
+        String requests = CourierBroker.unique("rpc");
+        Channel client = broker.connect().createChannel();
+        client.queueDeclare(requests, false, false, false, null);
+        BlockingQueue<byte[]> replies = new LinkedBlockingQueue<>();
+        client.basicConsume(
+                "amq.rabbitmq.reply-to", true, (tag, delivery) -> replies.add(delivery.getBody()), tag -> {});
+        client.basicPublish(
+                "",
+                requests,
+                new AMQP.BasicProperties.Builder()
+                        .replyTo("amq.rabbitmq.reply-to")
+                        .build(),
+                Wire.bytes("ping"));
+
+        Channel server = broker.connect().createChannel();
+        GetResponse request = getEventually(server, requests);
+        server.basicPublish("", request.getProps().getReplyTo(), null, pattern(30, 3 * MIB));
+        assertThat(replies.poll(30, TimeUnit.SECONDS)).isEqualTo(pattern(30, 3 * MIB));
+        awaitNoBlobFiles();
+    }
+
+    @Test
+    void shouldShowALargeMessageInTheManagementApiTruncatedAsAsked() throws Exception {
+        String queue = CourierBroker.unique("inspect");
+        Channel channel = confirming(broker.connect());
+        channel.queueDeclare(queue, false, false, false, null);
+        byte[] body = new byte[2 * MIB];
+        java.util.Arrays.fill(body, (byte) 'x');
+        channel.basicPublish("", queue, null, body);
+        channel.waitForConfirmsOrDie(30_000);
+
+        String credentials = java.util.Base64.getEncoder().encodeToString(Wire.bytes("guest:guest"));
+        java.net.http.HttpResponse<String> response = java.net.http.HttpClient.newHttpClient()
+                .send(
+                        java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:"
+                                        + broker.server().httpPort() + "/api/queues/%2F/" + queue + "/get"))
+                                .header("Authorization", "Basic " + credentials)
+                                .POST(java.net.http.HttpRequest.BodyPublishers.ofString(
+                                        "{\"count\":1,\"ackmode\":\"ack_requeue_true\",\"encoding\":\"auto\","
+                                                + "\"truncate\":10}"))
+                                .build(),
+                        java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertThat(response.statusCode()).as(response.body()).isEqualTo(200);
+        assertThat(response.body()).contains("\"payload\":\"xxxxxxxxxx\"", "\"payload_bytes\":" + 2 * MIB);
+        await().until(() -> channel.queueDeclarePassive(queue).getMessageCount() == 1);
+        assertThat(getEventually(channel, queue).getBody()).isEqualTo(body);
+        awaitNoBlobFiles();
+    }
+
+    @Test
     void shouldRequeueAndReleaseEverythingWhenAConsumerDisconnectsMidStream() throws Exception {
         String queue = CourierBroker.unique("midstream");
         Channel channel = confirming(broker.connect());

@@ -181,6 +181,32 @@ class QuorumQueueTest {
     }
 
     @Test
+    void shouldReplicateALargeMessageReadFromItsBlobAndDeliverItIntact() throws Exception {
+        Channel declarer = channel(0);
+        declarer.queueDeclare("large", true, false, false, QUORUM);
+        awaitKnownEverywhere("large");
+        byte[] body = new byte[1536 * 1024]; // above the 1 MiB large-message threshold
+        new java.util.Random(15).nextBytes(body);
+
+        Channel publisher = channel(1);
+        publisher.confirmSelect();
+        publisher.basicPublish("", "large", MessageProperties.PERSISTENT_BASIC, body);
+        publisher.waitForConfirmsOrDie(30_000);
+        // the entry holds the body: the publishing node's blob went with the message
+        Path blobs = dir.resolve("n2").resolve("store").resolve("blobs");
+        await().atMost(Duration.ofSeconds(10)).until(() -> {
+            try (java.util.stream.Stream<Path> files = java.nio.file.Files.list(blobs)) {
+                return files.findAny().isEmpty();
+            }
+        });
+
+        Channel consumer = channel(2);
+        GetResponse[] got = new GetResponse[1];
+        await().atMost(Duration.ofSeconds(30)).until(() -> (got[0] = consumer.basicGet("large", true)) != null);
+        assertThat(got[0].getBody()).isEqualTo(body);
+    }
+
+    @Test
     void shouldShowTheClusterInTheManagementApiAndCtl() throws Exception {
         channel(0).queueDeclare("shown", true, false, false, QUORUM);
         awaitKnownEverywhere("shown");
