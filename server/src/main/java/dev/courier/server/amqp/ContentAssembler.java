@@ -104,6 +104,13 @@ final class ContentAssembler {
                         "message size " + size + " is larger than configured max size " + maxMessageSizeBytes);
             }
             if (blobs != null && bodySize > largeMessageThresholdBytes) {
+                // the properties are a slice of the decoder's read buffer, which fills with body
+                // frames: a queued large message would pin that whole buffer (about a MiB each,
+                // measured) for a few bytes, so it keeps a copy instead
+                ByteBuf copy = properties.alloc().buffer(properties.readableBytes());
+                copy.writeBytes(properties, properties.readerIndex(), properties.readableBytes());
+                properties.release();
+                properties = copy;
                 try {
                     blobWriter = blobs.newWriter();
                 } catch (IOException e) {

@@ -96,6 +96,17 @@ class LargeContentTest {
     }
 
     @Test
+    void shouldNotLetALargeMessagesPropertiesPinTheBufferTheyWereReadInto() {
+        ByteBuf readBuffer = Unpooled.buffer(64 * 1024).writeShort(0).writeZero(64 * 1024 - 2);
+        ContentAssembler assembler = new ContentAssembler(1_000_000, blobs, THRESHOLD);
+        assembler.begin(PUBLISH);
+        assembler.onContentFrame(new HeaderFrame(1, Amqp.Basic.Publish.CLASS_ID, 5000, readBuffer.retainedSlice(0, 2)));
+        assertThat(readBuffer.refCnt()).as("the properties were copied out").isEqualTo(1);
+        assembler.release();
+        readBuffer.release();
+    }
+
+    @Test
     void shouldKeepABodyOfExactlyTheThresholdInMemory() {
         ContentAssembler assembler = new ContentAssembler(1_000_000, blobs, THRESHOLD);
         assembler.begin(PUBLISH);
