@@ -28,8 +28,9 @@ import org.slf4j.LoggerFactory;
  * is never used), then calls {@link #deleteUnclaimed()}: the rest are orphans of transient
  * messages or of publishes a crash interrupted.
  *
- * <p>Thread-safe. Writes and reads block on file I/O in the calling thread (one chunk or frame at
- * a time); fsyncs and deletions run on the store's own blob I/O thread.
+ * <p>Thread-safe. Writes run on the store's blob writer thread ({@link BlobWriter}); fsyncs and
+ * deletions on its blob I/O thread (so a slow fsync does not hold up writes); reads block in the
+ * calling thread, one positional read at a time.
  */
 public final class BlobStore implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(BlobStore.class);
@@ -47,6 +48,7 @@ public final class BlobStore implements AutoCloseable {
     private final ConcurrentHashMap<Long, Long> unclaimed = new ConcurrentHashMap<>();
 
     private final ExecutorService io;
+    private final ExecutorService writer;
     private volatile boolean closed;
 
     private BlobStore(Path directory, ChannelFactory channels, long nextId) {
@@ -54,6 +56,7 @@ public final class BlobStore implements AutoCloseable {
         this.channels = channels;
         this.nextId = new AtomicLong(nextId);
         this.io = StoreThreads.single("courier-blob-io");
+        this.writer = StoreThreads.single("courier-blob-writer");
     }
 
     /** Opens (creating it if needed) the blob directory; every blob file in it starts unclaimed. */
@@ -98,13 +101,12 @@ public final class BlobStore implements AutoCloseable {
         return directory;
     }
 
-    /** Starts a new blob. Blocks for creating its file. */
+    /** Starts a new blob (its file is created on the writer thread). */
     public BlobWriter newWriter() throws IOException {
         if (closed) {
             throw new IOException("blob store " + directory + " is closed");
         }
-        long id = nextId.getAndIncrement();
-        return new BlobWriter(this, id, channels.open(pathOf(id), CREATE));
+        return new BlobWriter(this, nextId.getAndIncrement(), writer);
     }
 
     /**
@@ -172,6 +174,7 @@ public final class BlobStore implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
+        writer.shutdown();
         io.shutdown();
     }
 
@@ -179,6 +182,11 @@ public final class BlobStore implements AutoCloseable {
 
     ChannelFactory channels() {
         return channels;
+    }
+
+    /** Creates blob {@code id}'s file for writing (writer thread). */
+    FileChannel create(long id) throws IOException {
+        return channels.open(pathOf(id), CREATE);
     }
 
     Path pathOf(long id) {

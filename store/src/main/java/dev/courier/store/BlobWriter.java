@@ -2,89 +2,169 @@ package dev.courier.store;
 
 import io.netty.buffer.ByteBuf;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 
 /**
  * Writes one new blob as its chunks arrive (the body frames of a large publish): {@link #append}
  * each chunk, then {@link #finish()} for the {@link Blob}, or {@link #abort()} to delete the
- * partial file. Memory stays at one chunk: each is written and released before append returns.
- * One thread at a time (the publishing connection's event loop).
+ * partial file. The file I/O (open, writes, close) runs on the blob store's writer thread, in
+ * call order, so the caller (a connection's event loop) never blocks on the disk; each chunk is
+ * released as soon as it is written, and the caller bounds how many bytes it has handed over but
+ * not yet seen written (the {@code written} callbacks) to keep memory at a few chunks.
+ *
+ * <p>The calls come from one thread at a time (the publishing connection's event loop); the
+ * callbacks and the future complete on the writer thread.
  */
-public final class BlobWriter implements AutoCloseable {
+public final class BlobWriter {
     private final BlobStore store;
     private final long id;
-    private final FileChannel channel;
-    private long written;
-    private boolean done;
+    private final Executor writerThread;
 
-    BlobWriter(BlobStore store, long id, FileChannel channel) {
+    // the caller's side
+    private long appended;
+    private boolean done;
+    private volatile boolean aborted;
+
+    // the writer thread's side
+    private FileChannel channel;
+    private long written;
+    private IOException failure;
+
+    BlobWriter(BlobStore store, long id, Executor writerThread) {
         this.store = store;
         this.id = id;
-        this.channel = channel;
+        this.writerThread = writerThread;
     }
 
     public long id() {
         return id;
     }
 
-    /** Bytes appended so far. */
-    public long writtenBytes() {
-        return written;
+    /** Bytes appended so far (handed over, not necessarily written yet). */
+    public long appendedBytes() {
+        return appended;
     }
 
     /**
-     * Writes all of {@code chunk}'s readable bytes at the end of the blob and releases the chunk
-     * (also when the write fails). Blocks for the write (into the page cache; no fsync).
+     * Queues {@code chunk}'s readable bytes for the end of the blob and takes ownership of it; it
+     * is released once written (or dropped after a failure or an abort), and then {@code written}
+     * runs, on the writer thread. A write failure is reported by {@link #finish()}.
      */
-    public void append(ByteBuf chunk) throws IOException {
-        try {
-            if (done) {
-                throw new IllegalStateException("blob " + id + " already finished or aborted");
-            }
-            int length = chunk.readableBytes();
-            int start = chunk.readerIndex();
-            int done = 0;
-            while (done < length) {
-                done += chunk.getBytes(start + done, channel, written + done, length - done);
-            }
-            written += length;
-        } finally {
+    public void append(ByteBuf chunk, Runnable written) {
+        if (done) {
             chunk.release();
+            written.run();
+            throw new IllegalStateException("blob " + id + " already finished or aborted");
         }
+        appended += chunk.readableBytes();
+        // a view of the chunk's bytes made here, for the writer thread to write from: the chunk is
+        // often a slice of a buffer the caller's thread goes on using, and a buffer's own NIO view
+        // (what its getBytes-to-a-channel uses) is shared state, not safe across threads
+        ByteBuffer view = chunk.nioBuffer();
+        Runnable drop = () -> {
+            chunk.release();
+            written.run();
+        };
+        submit(
+                () -> {
+                    try {
+                        if (!aborted && failure == null) {
+                            writeNow(view);
+                        }
+                    } catch (IOException | RuntimeException e) {
+                        failure = e instanceof IOException io ? io : new IOException(e);
+                    } finally {
+                        drop.run();
+                    }
+                },
+                drop);
     }
 
-    /** Closes the file and hands over the blob (one reference, the caller's). */
-    public Blob finish() throws IOException {
+    /**
+     * Completes with the blob (one reference, the caller's) once every appended chunk is written
+     * and the file closed; fails with the first write failure (the partial file is deleted).
+     */
+    public CompletableFuture<Blob> finish() {
         if (done) {
             throw new IllegalStateException("blob " + id + " already finished or aborted");
         }
         done = true;
-        try {
-            channel.close();
-        } catch (IOException e) {
-            store.delete(id);
-            throw e;
-        }
-        return store.register(id, written);
+        long size = appended;
+        CompletableFuture<Blob> result = new CompletableFuture<>();
+        submit(
+                () -> {
+                    try {
+                        if (failure != null) {
+                            throw failure;
+                        }
+                        open();
+                        channel.close();
+                        if (written != size) {
+                            throw new IOException("blob " + id + " has " + written + " bytes, expected " + size);
+                        }
+                        result.complete(store.register(id, size));
+                    } catch (IOException | RuntimeException e) {
+                        closeQuietly();
+                        store.delete(id);
+                        result.completeExceptionally(e);
+                    }
+                },
+                () -> result.completeExceptionally(new IOException("blob store " + store.directory() + " is closed")));
+        return result;
     }
 
-    /** Drops an unfinished blob: closes and deletes its file. Does nothing once finished. */
+    /** Drops an unfinished blob: what is queued is released unwritten, the file deleted. No-op once finished. */
     public void abort() {
         if (done) {
             return;
         }
         done = true;
-        try {
-            channel.close();
-        } catch (IOException e) {
-            // deleting it anyway
-        }
-        store.delete(id);
+        aborted = true;
+        submit(
+                () -> {
+                    closeQuietly();
+                    store.delete(id);
+                },
+                () -> {});
     }
 
-    /** {@link #abort()}. */
-    @Override
-    public void close() {
-        abort();
+    private void submit(Runnable task, Runnable rejected) {
+        try {
+            writerThread.execute(task);
+        } catch (RejectedExecutionException e) {
+            rejected.run(); // the store closed: the next open deletes any partial file
+        }
+    }
+
+    // ---------------------------------------------------------------- writer thread
+
+    private void open() throws IOException {
+        if (channel == null) {
+            channel = store.create(id);
+        }
+    }
+
+    private void writeNow(ByteBuffer view) throws IOException {
+        open();
+        int length = view.remaining();
+        int done = 0;
+        while (done < length) {
+            done += channel.write(view, written + done);
+        }
+        written += length;
+    }
+
+    private void closeQuietly() {
+        if (channel != null) {
+            try {
+                channel.close();
+            } catch (IOException e) {
+                // being deleted
+            }
+        }
     }
 }

@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
@@ -29,13 +30,18 @@ class BlobStoreTest {
 
     private static Blob write(BlobStore store, byte[] bytes, int chunkBytes) throws IOException {
         BlobWriter writer = store.newWriter();
+        List<ByteBuf> chunks = new java.util.ArrayList<>();
+        AtomicInteger written = new AtomicInteger();
         for (int at = 0; at < bytes.length; at += chunkBytes) {
             ByteBuf chunk = PooledByteBufAllocator.DEFAULT.directBuffer(chunkBytes);
             chunk.writeBytes(bytes, at, Math.min(chunkBytes, bytes.length - at));
-            writer.append(chunk);
-            assertThat(chunk.refCnt()).isZero();
+            chunks.add(chunk);
+            writer.append(chunk, written::incrementAndGet);
         }
-        return writer.finish();
+        Blob blob = writer.finish().join();
+        assertThat(written.get()).as("every chunk's callback ran").isEqualTo(chunks.size());
+        assertThat(chunks).allSatisfy(chunk -> assertThat(chunk.refCnt()).isZero());
+        return blob;
     }
 
     private static byte[] readBack(Blob blob) throws IOException {
@@ -98,10 +104,15 @@ class BlobStoreTest {
     void shouldDeleteTheFileOfAnAbortedWrite() throws IOException {
         try (BlobStore store = BlobStore.open(dir)) {
             BlobWriter writer = store.newWriter();
-            writer.append(Unpooled.wrappedBuffer(pattern(3, 500)));
+            ByteBuf first = Unpooled.wrappedBuffer(pattern(3, 500));
+            ByteBuf second = Unpooled.wrappedBuffer(pattern(4, 500));
+            writer.append(first, () -> {});
+            writer.append(second, () -> {});
             writer.abort();
+            Awaitility.await().atMost(10, TimeUnit.SECONDS).until(() -> second.refCnt() == 0);
             Awaitility.await().atMost(10, TimeUnit.SECONDS).until(() -> blobFiles()
                     .isEmpty());
+            assertThat(first.refCnt()).isZero();
         }
     }
 
@@ -153,6 +164,24 @@ class BlobStoreTest {
         try (BlobStore store = BlobStore.open(dir)) {
             assertThat(store.claim(id, 10_000)).isNull();
             assertThat(store.deleteUnclaimed()).isEqualTo(1);
+            Awaitility.await().atMost(10, TimeUnit.SECONDS).until(() -> blobFiles()
+                    .isEmpty());
+        }
+    }
+
+    @Test
+    void shouldFailTheFinishOfABlobWhoseWriteFailedAndDeleteItsFile() throws IOException {
+        FaultyChannels disk = new FaultyChannels();
+        try (BlobStore store = BlobStore.open(dir, disk)) {
+            BlobWriter writer = store.newWriter();
+            java.util.concurrent.CountDownLatch firstWritten = new java.util.concurrent.CountDownLatch(1);
+            writer.append(Unpooled.wrappedBuffer(pattern(9, 100)), firstWritten::countDown);
+            Awaitility.await().atMost(10, TimeUnit.SECONDS).until(() -> firstWritten.getCount() == 0);
+            disk.failWrites.set(true); // the disk fills up
+            ByteBuf refused = Unpooled.wrappedBuffer(pattern(10, 100));
+            writer.append(refused, () -> {});
+            assertThatThrownBy(() -> writer.finish().join()).hasMessageContaining("No space left");
+            assertThat(refused.refCnt()).isZero();
             Awaitility.await().atMost(10, TimeUnit.SECONDS).until(() -> blobFiles()
                     .isEmpty());
         }

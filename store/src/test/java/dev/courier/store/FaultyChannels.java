@@ -15,7 +15,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * A {@link ChannelFactory} for fault injection: segment channels can be made to fail their next
+ * A {@link ChannelFactory} for fault injection: segment and blob channels can be made to fail their next
  * write or force, and forces can be held at a gate so a test controls exactly which records form
  * a batch.
  */
@@ -31,7 +31,8 @@ final class FaultyChannels implements ChannelFactory {
     @Override
     public FileChannel open(Path path, Set<? extends OpenOption> options) throws IOException {
         FileChannel channel = FileChannel.open(path, options);
-        return path.getFileName().toString().endsWith(".seg") ? new Faulty(channel) : channel;
+        String name = path.getFileName().toString();
+        return name.endsWith(".seg") || name.endsWith(BlobStore.SUFFIX) ? new Faulty(channel) : channel;
     }
 
     private final class Faulty extends FileChannel {

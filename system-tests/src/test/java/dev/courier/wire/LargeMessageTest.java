@@ -277,6 +277,30 @@ class LargeMessageTest {
     }
 
     @Test
+    void shouldDeleteThePartOfALargeBodyAlreadyWrittenWhenThePublisherDisconnects() throws Exception {
+        String queue = CourierBroker.unique("cut");
+        Channel channel = broker.connect().createChannel();
+        channel.queueDeclare(queue, false, false, false, null);
+        try (RawAmqpClient raw = new RawAmqpClient(broker.host(), broker.port())) {
+            raw.handshake();
+            raw.sendMethod(1, new Amqp.Channel.Open(""));
+            raw.expect(Amqp.Channel.OpenOk.class);
+            io.netty.buffer.ByteBuf frames = io.netty.buffer.Unpooled.buffer();
+            dev.courier.protocol.FrameWriter.writeMethod(frames, 1, new Amqp.Basic.Publish(0, "", queue, false, false));
+            dev.courier.protocol.FrameWriter.writeHeader(
+                    frames, 1, LARGE, io.netty.buffer.Unpooled.buffer(2).writeShort(0));
+            for (int i = 0; i < 20; i++) {
+                dev.courier.protocol.FrameWriter.writeBodyFrame(
+                        frames, 1, io.netty.buffer.Unpooled.wrappedBuffer(pattern(i, 64 * 1024)));
+            }
+            raw.send(frames);
+            await().until(() -> blobFiles() == 1); // the body is being written
+        } // the publisher goes away with 1.25 of 8 MiB sent
+        awaitNoBlobFiles();
+        assertThat(channel.queueDeclarePassive(queue).getMessageCount()).isZero();
+    }
+
+    @Test
     void shouldRequeueAndReleaseEverythingWhenAConsumerDisconnectsMidStream() throws Exception {
         String queue = CourierBroker.unique("midstream");
         Channel channel = confirming(broker.connect());

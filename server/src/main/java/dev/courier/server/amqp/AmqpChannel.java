@@ -80,7 +80,10 @@ final class AmqpChannel {
         this.id = id;
         this.vhost = vhost;
         this.content = new ContentAssembler(
-                connection.maxMessageSizeBytes(), connection.blobs(), connection.largeMessageThresholdBytes());
+                connection.maxMessageSizeBytes(),
+                connection.blobs(),
+                connection.largeMessageThresholdBytes(),
+                connection.blobWriteBacklog());
         this.publisher = new Publisher(this, connection, vhost);
     }
 
@@ -158,7 +161,11 @@ final class AmqpChannel {
                 return;
             }
             if (result != null) {
-                publishComplete(result);
+                if (result.largeBodyWritten() != null) {
+                    awaitLargeBody(result);
+                } else {
+                    publishComplete(result);
+                }
             }
             return;
         }
@@ -176,6 +183,39 @@ final class AmqpChannel {
         } catch (AmqpException e) {
             fail(e.replyCode(), e.getMessage(), method.protocolClassId(), method.protocolMethodId());
         }
+    }
+
+    /**
+     * A large publish whose body is still being written to its blob: later frames of the channel
+     * wait (as behind any await) so that publishes keep their order.
+     */
+    private void awaitLargeBody(ContentAssembler.Result result) {
+        suspended = true;
+        result.largeBodyWritten()
+                .whenComplete((blob, error) -> connection.execute(() -> {
+                    if (error != null) {
+                        result.properties().release();
+                        if (!closing && open) {
+                            Throwable cause = error instanceof CompletionException && error.getCause() != null
+                                    ? error.getCause()
+                                    : error;
+                            AmqpException e = ContentAssembler.blobFailure(cause);
+                            fail(
+                                    e.replyCode(),
+                                    e.getMessage(),
+                                    Amqp.Basic.Publish.CLASS_ID,
+                                    Amqp.Basic.Publish.METHOD_ID);
+                        }
+                    } else if (!closing && open) {
+                        publishComplete(result.withLargeBody(blob));
+                    } else {
+                        result.properties().release();
+                        blob.release();
+                    }
+                    resume();
+                    flushConfirms(); // no read-complete follows this task to do it (an unroutable publish)
+                    connection.flush();
+                }));
     }
 
     private void publishComplete(ContentAssembler.Result result) {

@@ -64,6 +64,11 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter implements Manag
 
     private static final long PUBLISH_LOW_WATERMARK_BYTES = 8L * 1024 * 1024;
 
+    /** Large-message body bytes a connection may have waiting for the blob writer (a few frames). */
+    private static final long BLOB_HIGH_WATERMARK_BYTES = 1024 * 1024;
+
+    private static final long BLOB_LOW_WATERMARK_BYTES = 256 * 1024;
+
     /** How long we wait for connection.close-ok after sending connection.close. */
     private static final long CLOSE_OK_TIMEOUT_MS = 1_000;
 
@@ -82,6 +87,10 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter implements Manag
     private final ArrayList<AmqpChannel> channelList = new ArrayList<>();
     private final AtomicLong publishBytesInFlight = new AtomicLong();
     private final AtomicBoolean readSuspended = new AtomicBoolean();
+    /** Large-message body bytes handed to the blob writer and not yet written. */
+    private final AtomicLong blobBytesBehind = new AtomicLong();
+    /** Reading is paused until the blob writer catches up. */
+    private final AtomicBoolean blobWritesBehind = new AtomicBoolean();
 
     private ChannelHandlerContext ctx;
     private State state = State.AWAITING_HEADER;
@@ -616,7 +625,39 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter implements Manag
     }
 
     private void updateAutoRead() {
-        ctx.channel().config().setAutoRead(!readSuspended.get() && !blockedByAlarm);
+        ctx.channel().config().setAutoRead(!readSuspended.get() && !blockedByAlarm && !blobWritesBehind.get());
+    }
+
+    /**
+     * Bounds the large-message body bytes waiting for the blob writer to a few frames: reading
+     * pauses above {@link #BLOB_HIGH_WATERMARK_BYTES} and resumes once the writer is down to
+     * {@link #BLOB_LOW_WATERMARK_BYTES}, so a client faster than the disk is slowed, not buffered.
+     */
+    ContentAssembler.WriteBacklog blobWriteBacklog() {
+        return new ContentAssembler.WriteBacklog() {
+            @Override
+            public void handedOver(long bytes) { // event loop
+                if (blobBytesBehind.addAndGet(bytes) > BLOB_HIGH_WATERMARK_BYTES
+                        && blobWritesBehind.compareAndSet(false, true)) {
+                    updateAutoRead();
+                    // the writer may have caught up before the flag was set, and not seen it
+                    resumeIfBlobWriterCaughtUp();
+                }
+            }
+
+            @Override
+            public void written(long bytes) { // blob writer thread
+                if (blobBytesBehind.addAndGet(-bytes) <= BLOB_LOW_WATERMARK_BYTES && blobWritesBehind.get()) {
+                    execute(AmqpConnection.this::resumeIfBlobWriterCaughtUp);
+                }
+            }
+        };
+    }
+
+    private void resumeIfBlobWriterCaughtUp() {
+        if (blobBytesBehind.get() <= BLOB_LOW_WATERMARK_BYTES && blobWritesBehind.compareAndSet(true, false)) {
+            updateAutoRead();
+        }
     }
 
     // ---------------------------------------------------------------- writing

@@ -16,6 +16,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
 import java.io.IOException;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * Collects the content header and body frames that follow a basic.publish into one message.
@@ -23,25 +24,58 @@ import java.io.IOException;
  * <p>The body is kept as the received frame slices (one buffer, or a composite of several): it
  * is never copied. The size limit is checked on the content header, before any body byte is
  * buffered. A body larger than the large-message threshold is not kept at all: each body frame
- * is appended to a new blob in the store's blob area as it arrives and released, so a large
- * publish holds one frame of memory. That write is a blocking file write of at most one frame
- * (frame_max) on the event loop, into the page cache (the fsync, when the message is persisted,
- * runs on the blob store's thread). Event loop only.
+ * is handed to a new blob in the store's blob area as it arrives ({@link BlobWriter}: the writes
+ * run on the blob store's writer thread, never on the event loop) and released once written; the
+ * connection stops reading while more than a few frames wait for the writer ({@link
+ * WriteBacklog}), so a large publish holds a few frames of memory. The complete publish then
+ * waits for the last write ({@link Result#largeBodyWritten()}). Event loop only.
  */
 final class ContentAssembler {
     /**
      * A complete publish; the caller owns {@code properties} and {@code body}, and {@code
-     * largeBody} when it is not null: then the body is that blob and {@code body} is empty.
+     * largeBody} when it is not null: then the body is that blob and {@code body} is empty. A
+     * large publish comes out with {@code largeBodyWritten} instead, completing with the blob
+     * (owned by the caller) once its last frame is written, or failing if a write failed.
      */
-    record Result(Amqp.Basic.Publish publish, ByteBuf properties, ByteBuf body, Blob largeBody) {
+    record Result(
+            Amqp.Basic.Publish publish,
+            ByteBuf properties,
+            ByteBuf body,
+            Blob largeBody,
+            CompletableFuture<Blob> largeBodyWritten) {
         Result(Amqp.Basic.Publish publish, ByteBuf properties, ByteBuf body) {
-            this(publish, properties, body, null);
+            this(publish, properties, body, null, null);
         }
+
+        /** This publish with its body written: {@code blob} is the body. */
+        Result withLargeBody(Blob blob) {
+            return new Result(publish, properties, body, blob, null);
+        }
+    }
+
+    /**
+     * Body bytes handed to the blob writer and not yet written, which the connection bounds by
+     * pausing its reads. {@code handedOver} is called on the event loop, {@code written} on the
+     * blob writer thread.
+     */
+    interface WriteBacklog {
+        WriteBacklog UNBOUNDED = new WriteBacklog() {
+            @Override
+            public void handedOver(long bytes) {}
+
+            @Override
+            public void written(long bytes) {}
+        };
+
+        void handedOver(long bytes);
+
+        void written(long bytes);
     }
 
     private final long maxMessageSizeBytes;
     private final BlobStore blobs;
     private final long largeMessageThresholdBytes;
+    private final WriteBacklog writeBacklog;
     private Amqp.Basic.Publish publish;
     private ByteBuf properties;
     private ByteBuf body;
@@ -51,17 +85,20 @@ final class ContentAssembler {
 
     /** Keeps every body in memory (no blob store). */
     ContentAssembler(long maxMessageSizeBytes) {
-        this(maxMessageSizeBytes, null, Long.MAX_VALUE);
+        this(maxMessageSizeBytes, null, Long.MAX_VALUE, WriteBacklog.UNBOUNDED);
     }
 
     /**
      * @param blobs where bodies larger than {@code largeMessageThresholdBytes} go; null keeps
      *     every body in memory
+     * @param writeBacklog told about the body bytes waiting for the blob writer
      */
-    ContentAssembler(long maxMessageSizeBytes, BlobStore blobs, long largeMessageThresholdBytes) {
+    ContentAssembler(
+            long maxMessageSizeBytes, BlobStore blobs, long largeMessageThresholdBytes, WriteBacklog writeBacklog) {
         this.maxMessageSizeBytes = maxMessageSizeBytes;
         this.blobs = blobs;
         this.largeMessageThresholdBytes = largeMessageThresholdBytes;
+        this.writeBacklog = writeBacklog;
     }
 
     /** True between a basic.publish and its last body frame. */
@@ -158,23 +195,19 @@ final class ContentAssembler {
     }
 
     private Result appendToBlob(ByteBuf chunk) {
-        try {
-            blobWriter.append(chunk); // releases the chunk
-            if (received < bodySize) {
-                return null;
-            }
-            Blob blob = blobWriter.finish();
-            blobWriter = null;
-            Result result = new Result(publish, properties, Unpooled.EMPTY_BUFFER, blob);
-            clear();
-            return result;
-        } catch (IOException e) {
-            release();
-            throw blobFailure(e);
+        int bytes = chunk.readableBytes();
+        writeBacklog.handedOver(bytes);
+        blobWriter.append(chunk, () -> writeBacklog.written(bytes)); // takes the chunk
+        if (received < bodySize) {
+            return null;
         }
+        Result result = new Result(publish, properties, Unpooled.EMPTY_BUFFER, null, blobWriter.finish());
+        clear();
+        return result;
     }
 
-    private static AmqpException blobFailure(IOException e) {
+    /** The channel error for a body that could not be written to the blob store. */
+    static AmqpException blobFailure(Throwable e) {
         return new AmqpException(RESOURCE_ERROR, "cannot store a large message body: " + e.getMessage());
     }
 

@@ -41,6 +41,18 @@ class LargeContentTest {
     Path dir;
 
     private BlobStore blobs;
+    private final java.util.concurrent.atomic.AtomicLong behind = new java.util.concurrent.atomic.AtomicLong();
+    private final ContentAssembler.WriteBacklog backlog = new ContentAssembler.WriteBacklog() {
+        @Override
+        public void handedOver(long bytes) {
+            behind.addAndGet(bytes);
+        }
+
+        @Override
+        public void written(long bytes) {
+            behind.addAndGet(-bytes);
+        }
+    };
 
     @BeforeEach
     void open() throws IOException {
@@ -71,7 +83,7 @@ class LargeContentTest {
 
     @Test
     void shouldWriteABodyAboveTheThresholdToABlobFrameByFrame() throws IOException {
-        ContentAssembler assembler = new ContentAssembler(1_000_000, blobs, THRESHOLD);
+        ContentAssembler assembler = new ContentAssembler(1_000_000, blobs, THRESHOLD, backlog);
         byte[] body = pattern(2500);
         assembler.begin(PUBLISH);
         assertThat(assembler.onContentFrame(header(body.length))).isNull();
@@ -81,11 +93,14 @@ class LargeContentTest {
             ByteBuf frame = Unpooled.copiedBuffer(body, at, Math.min(1000, body.length - at));
             frames.add(frame);
             result = assembler.onContentFrame(new BodyFrame(1, frame));
-            assertThat(frame.refCnt()).as("written and released at once").isZero();
         }
         assertThat(result).isNotNull();
-        Blob blob = result.largeBody();
-        assertThat(blob).isNotNull();
+        assertThat(result.largeBody()).isNull();
+        Blob blob = result.largeBodyWritten().join();
+        assertThat(frames)
+                .allSatisfy(frame ->
+                        assertThat(frame.refCnt()).as("released once written").isZero());
+        assertThat(behind.get()).as("every handed-over byte reported written").isZero();
         assertThat(result.body().readableBytes()).isZero();
         ByteBuf stored = blob.readAll(PooledByteBufAllocator.DEFAULT, 0, body.length);
         assertThat(ByteBufUtil.getBytes(stored)).isEqualTo(body);
@@ -98,7 +113,7 @@ class LargeContentTest {
     @Test
     void shouldNotLetALargeMessagesPropertiesPinTheBufferTheyWereReadInto() {
         ByteBuf readBuffer = Unpooled.buffer(64 * 1024).writeShort(0).writeZero(64 * 1024 - 2);
-        ContentAssembler assembler = new ContentAssembler(1_000_000, blobs, THRESHOLD);
+        ContentAssembler assembler = new ContentAssembler(1_000_000, blobs, THRESHOLD, backlog);
         assembler.begin(PUBLISH);
         assembler.onContentFrame(new HeaderFrame(1, Amqp.Basic.Publish.CLASS_ID, 5000, readBuffer.retainedSlice(0, 2)));
         assertThat(readBuffer.refCnt()).as("the properties were copied out").isEqualTo(1);
@@ -108,7 +123,7 @@ class LargeContentTest {
 
     @Test
     void shouldKeepABodyOfExactlyTheThresholdInMemory() {
-        ContentAssembler assembler = new ContentAssembler(1_000_000, blobs, THRESHOLD);
+        ContentAssembler assembler = new ContentAssembler(1_000_000, blobs, THRESHOLD, backlog);
         assembler.begin(PUBLISH);
         assembler.onContentFrame(header(THRESHOLD));
         ContentAssembler.Result result =
@@ -121,24 +136,26 @@ class LargeContentTest {
 
     @Test
     void shouldDeleteAPartlyWrittenBlobWhenTheChannelCloses() throws IOException {
-        ContentAssembler assembler = new ContentAssembler(1_000_000, blobs, THRESHOLD);
+        ContentAssembler assembler = new ContentAssembler(1_000_000, blobs, THRESHOLD, backlog);
         assembler.begin(PUBLISH);
         assembler.onContentFrame(header(5000));
-        assembler.onContentFrame(new BodyFrame(1, Unpooled.wrappedBuffer(pattern(1500))));
-        assertThat(blobFiles()).isEqualTo(1);
+        ByteBuf part = Unpooled.wrappedBuffer(pattern(1500));
+        assembler.onContentFrame(new BodyFrame(1, part));
+        Awaitility.await().atMost(10, TimeUnit.SECONDS).until(() -> blobFiles() == 1);
         assembler.release();
+        Awaitility.await().atMost(10, TimeUnit.SECONDS).until(() -> part.refCnt() == 0 && behind.get() == 0);
         Awaitility.await().atMost(10, TimeUnit.SECONDS).until(() -> blobFiles() == 0);
     }
 
     @Test
     void shouldStreamABlobAsCompleteBodyFramesNoLargerThanFrameMax() throws IOException {
         byte[] body = pattern(10_000);
-        ContentAssembler assembler = new ContentAssembler(1_000_000, blobs, THRESHOLD);
+        ContentAssembler assembler = new ContentAssembler(1_000_000, blobs, THRESHOLD, backlog);
         assembler.begin(PUBLISH);
         assembler.onContentFrame(header(body.length));
-        Blob blob = assembler
-                .onContentFrame(new BodyFrame(1, Unpooled.wrappedBuffer(body)))
-                .largeBody();
+        ContentAssembler.Result result = assembler.onContentFrame(new BodyFrame(1, Unpooled.wrappedBuffer(body)));
+        result.properties().release();
+        Blob blob = result.largeBodyWritten().join();
 
         EmbeddedChannel channel = new EmbeddedChannel(new ChunkedWriteHandler());
         int frameMax = 4096;
@@ -166,12 +183,13 @@ class LargeContentTest {
 
     @Test
     void shouldReleaseTheBlobWhenTheConnectionClosesMidStream() throws IOException {
-        ContentAssembler assembler = new ContentAssembler(1_000_000, blobs, THRESHOLD);
+        ContentAssembler assembler = new ContentAssembler(1_000_000, blobs, THRESHOLD, backlog);
         assembler.begin(PUBLISH);
         assembler.onContentFrame(header(10_000));
-        Blob blob = assembler
-                .onContentFrame(new BodyFrame(1, Unpooled.wrappedBuffer(pattern(10_000))))
-                .largeBody();
+        ContentAssembler.Result result =
+                assembler.onContentFrame(new BodyFrame(1, Unpooled.wrappedBuffer(pattern(10_000))));
+        result.properties().release();
+        Blob blob = result.largeBodyWritten().join();
         EmbeddedChannel channel = new EmbeddedChannel(new ChunkedWriteHandler());
         channel.config().setWriteBufferWaterMark(new io.netty.channel.WriteBufferWaterMark(1, 2));
         channel.write(new BlobBodyFrames(blob, 1, 4096)); // not flushed: nothing read yet
