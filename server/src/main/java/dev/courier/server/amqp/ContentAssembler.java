@@ -206,7 +206,7 @@ final class ContentAssembler {
         return result;
     }
 
-    /** The channel error for a body that could not be written to the blob store. */
+    /** The error (506, which closes the connection) for a body the blob store could not take. */
     static AmqpException blobFailure(Throwable e) {
         return new AmqpException(RESOURCE_ERROR, "cannot store a large message body: " + e.getMessage());
     }
