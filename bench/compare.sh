@@ -243,23 +243,8 @@ start_rabbitmq() {
   for p in "$rabbit_port" "$rabbit_dist_port"; do
     port_in_use "$p" && die "port $p on 127.0.0.1 is taken (another RabbitMQ?); pick another with --rabbitmq-port"
   done
-  rabbit_env=(
-    HOME="$dir/home"                              # private Erlang cookie
-    RABBITMQ_CONF_ENV_FILE="$dir/rabbitmq-env.conf"
-    RABBITMQ_CONFIG_FILE="$dir/rabbitmq"          # does not exist: default configuration
-    RABBITMQ_ADVANCED_CONFIG_FILE="$dir/advanced.config"
-    RABBITMQ_ENABLED_PLUGINS_FILE="$dir/enabled_plugins"
-    RABBITMQ_MNESIA_BASE="$dir/mnesia"
-    RABBITMQ_LOG_BASE="$dir/log"
-    RABBITMQ_PID_FILE="$dir/pid"
-    RABBITMQ_NODENAME="$rabbit_node"
-    RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
-    RABBITMQ_NODE_PORT="$rabbit_port"
-    RABBITMQ_DIST_PORT="$rabbit_dist_port"
-    RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
-    ERL_EPMD_ADDRESS=127.0.0.1
-    ERL_EPMD_PORT="$epmd_port"
-  )
+  rabbitmq_node_env "$dir" "$dir/home" "$rabbit_node" "$rabbit_port" "$rabbit_dist_port" "$epmd_port"
+  rabbit_env=("${renv[@]}")
   log "starting RabbitMQ ($rabbit_bin/rabbitmq-server, 127.0.0.1:$rabbit_port)"
   (cd "$dir" && exec env "${rabbit_env[@]}" "$rabbit_bin/rabbitmq-server") >"$results/rabbitmq.out" 2>"$results/rabbitmq.err" &
   rabbit_pid=$!

@@ -69,11 +69,12 @@ stop_courier_cluster() {
 # 25691-25693, a private epmd on 24370 and one private Erlang cookie; default configuration.
 rabbit_cluster_epmd_port=24370
 
-# sets renv to the environment of RabbitMQ cluster node $1 (1-3) kept under $2
-rabbit_cluster_env() {
-  local i="$1" dir="$2/rabbit$1"
+# rabbitmq_node_env DIR COOKIE_HOME NODE PORT DIST_PORT EPMD_PORT: sets renv to the environment of a
+# private RabbitMQ node (state in DIR, default configuration, no plugins, bound to 127.0.0.1)
+rabbitmq_node_env() {
+  local dir="$1"
   renv=(
-    HOME="$2/rabbit-home" # one private Erlang cookie for the three nodes
+    HOME="$2" # the Erlang cookie lives here
     RABBITMQ_CONF_ENV_FILE="$dir/rabbitmq-env.conf"
     RABBITMQ_CONFIG_FILE="$dir/rabbitmq" # does not exist: default configuration
     RABBITMQ_ADVANCED_CONFIG_FILE="$dir/advanced.config"
@@ -81,14 +82,20 @@ rabbit_cluster_env() {
     RABBITMQ_MNESIA_BASE="$dir/mnesia"
     RABBITMQ_LOG_BASE="$dir/log"
     RABBITMQ_PID_FILE="$dir/pid"
-    RABBITMQ_NODENAME="bench$i@localhost"
+    RABBITMQ_NODENAME="$3"
     RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
-    RABBITMQ_NODE_PORT="$((5690 + i))"
-    RABBITMQ_DIST_PORT="$((25690 + i))"
+    RABBITMQ_NODE_PORT="$4"
+    RABBITMQ_DIST_PORT="$5"
     RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
     ERL_EPMD_ADDRESS=127.0.0.1
-    ERL_EPMD_PORT="$rabbit_cluster_epmd_port"
+    ERL_EPMD_PORT="$6"
   )
+}
+
+# sets renv to the environment of RabbitMQ cluster node $1 (1-3) kept under $2 (one cookie for all three)
+rabbit_cluster_env() {
+  rabbitmq_node_env "$2/rabbit$1" "$2/rabbit-home" "bench$1@localhost" "$((5690 + $1))" "$((25690 + $1))" \
+    "$rabbit_cluster_epmd_port"
 }
 
 rabbit_cluster_ctl() { # rabbit_cluster_ctl NODE ARGS...: rabbitmqctl against a node of the running cluster
