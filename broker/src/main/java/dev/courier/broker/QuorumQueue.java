@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -39,6 +40,12 @@ final class QuorumQueue extends MessageQueue {
     private static final Logger LOG = LoggerFactory.getLogger(QuorumQueue.class);
 
     private static final AtomicLong CONSUMER_IDS = new AtomicLong();
+    /**
+     * Tokens of this process's basic.get commands, from a random start so that a get replayed from
+     * the log of an earlier run of this node is not taken for one of this run.
+     */
+    private static final AtomicLong GET_TOKENS =
+            new AtomicLong(ThreadLocalRandom.current().nextLong());
 
     private final QuorumDirectory directory;
     private final String key;
@@ -46,8 +53,8 @@ final class QuorumQueue extends MessageQueue {
     private final Map<String, LocalConsumer> locals = new ConcurrentHashMap<>();
     /** Unacknowledged deliveries made on this node: message id to the consumer id that holds it. */
     private final Map<Long, String> holders = new ConcurrentHashMap<>();
-    /** basic.get answers waiting for the delivery effect or for the reply, whichever comes last. */
-    private final Map<Long, CompletableFuture<Delivery>> gets = new ConcurrentHashMap<>();
+    /** This node's basic.get calls between submit and answer. */
+    private final PendingGets gets = new PendingGets(this::giveBack);
 
     private final String getConsumerId;
     /**
@@ -297,11 +304,7 @@ final class QuorumQueue extends MessageQueue {
             message = counted;
         }
         if (effect.consumerId().equals(getConsumerId)) {
-            Delivery delivery = new Delivery(this, effect.msgId(), message, effect.redelivered(), -1);
-            CompletableFuture<Delivery> answer = gets.computeIfAbsent(effect.msgId(), id -> new CompletableFuture<>());
-            if (!answer.complete(delivery)) {
-                message.release();
-            }
+            gets.delivered(effect.getToken(), new Delivery(this, effect.msgId(), message, effect.redelivered(), -1));
             return;
         }
         LocalConsumer local = locals.get(effect.consumerId());
@@ -399,33 +402,56 @@ final class QuorumQueue extends MessageQueue {
 
     @Override
     public CompletableFuture<GetResult> get(boolean autoAck) {
-        return directory
+        long token = nextGetToken();
+        CompletableFuture<Reply> submitted = directory
                 .cluster()
-                .submit(key, new Command.Get(key, getConsumerId, directory.nodeId(), autoAck))
-                .thenCompose(reply -> {
-                    if (reply instanceof Reply.GetOk ok) {
-                        if (!autoAck) {
-                            holders.put(ok.msgId(), getConsumerId);
-                        }
-                        count(autoAck ? QueueStats.Counter.GET_NO_ACK : QueueStats.Counter.GET);
-                        return gets.computeIfAbsent(ok.msgId(), id -> new CompletableFuture<>())
-                                .thenApply(delivery -> {
-                                    gets.remove(ok.msgId());
-                                    return new GetResult(
-                                            new Delivery(
-                                                    this,
-                                                    delivery.entryId(),
-                                                    delivery.message(),
-                                                    delivery.redelivered(),
-                                                    ok.readyLeft()),
-                                            ok.readyLeft());
-                                });
-                    }
-                    if (reply instanceof Reply.NoSuchQueue) {
-                        throw AmqpException.notFound("no queue '" + name + "' in vhost '" + vhost.name() + "'");
-                    }
-                    return CompletableFuture.completedFuture(new GetResult(null, 0));
-                });
+                .submit(key, new Command.Get(key, getConsumerId, directory.nodeId(), autoAck, token));
+        submitted.whenComplete((reply, failure) -> {
+            if (failure != null) {
+                LOG.debug("queue '{}': basic.get failed; its message goes back if it was taken", name, failure);
+                gets.abandon(token);
+            }
+        });
+        return submitted.thenCompose(reply -> {
+            if (reply instanceof Reply.GetOk ok) {
+                if (!autoAck) {
+                    holders.put(ok.msgId(), getConsumerId);
+                }
+                count(autoAck ? QueueStats.Counter.GET_NO_ACK : QueueStats.Counter.GET);
+                return gets.awaitDelivery(token)
+                        .thenApply(delivery -> new GetResult(
+                                new Delivery(
+                                        this,
+                                        delivery.entryId(),
+                                        delivery.message(),
+                                        delivery.redelivered(),
+                                        ok.readyLeft()),
+                                ok.readyLeft()));
+            }
+            if (reply instanceof Reply.NoSuchQueue) {
+                throw AmqpException.notFound("no queue '" + name + "' in vhost '" + vhost.name() + "'");
+            }
+            return CompletableFuture.completedFuture(new GetResult(null, 0));
+        });
+    }
+
+    private static long nextGetToken() {
+        long token;
+        do {
+            token = GET_TOKENS.incrementAndGet();
+        } while (token == 0); // 0 means "not a get"
+        return token;
+    }
+
+    /**
+     * Returns the message of a basic.get nobody received to the queue's head, as not delivered
+     * (no failed delivery counted). A no-ack get's message left the queue when the get was
+     * applied: no-ack is at-most-once, so it is gone (the Release is then a no-op).
+     */
+    private void giveBack(Delivery delivery) {
+        delivery.message().release();
+        holders.remove(delivery.entryId());
+        directory.cluster().submit(key, new Command.Release(key, getConsumerId, new long[] {delivery.entryId()}));
     }
 
     @Override
@@ -493,9 +519,7 @@ final class QuorumQueue extends MessageQueue {
                 local.waiting.clear();
             }
         }
-        gets.values()
-                .forEach(answer ->
-                        answer.thenAccept(delivery -> delivery.message().release()));
+        gets.releaseAll();
         return CompletableFuture.completedFuture(0);
     }
 

@@ -44,7 +44,8 @@ public sealed interface Command {
             case Settle.TYPE -> new Settle(in.readUTF(), in.readUTF(), Wire.readLongs(in));
             case Return.TYPE -> new Return(in.readUTF(), in.readUTF(), Wire.readLongs(in));
             case Discard.TYPE -> new Discard(in.readUTF(), in.readUTF(), Wire.readLongs(in));
-            case Get.TYPE -> new Get(in.readUTF(), in.readUTF(), in.readUTF(), in.readBoolean());
+            case Get.LEGACY_TYPE -> new Get(in.readUTF(), in.readUTF(), in.readUTF(), in.readBoolean());
+            case Get.TYPE -> new Get(in.readUTF(), in.readUTF(), in.readUTF(), in.readBoolean(), in.readLong());
             case Purge.TYPE -> new Purge(in.readUTF());
             case NodeDown.TYPE -> new NodeDown(in.readUTF());
             case Tick.TYPE -> new Tick();
@@ -349,14 +350,27 @@ public sealed interface Command {
         }
     }
 
-    /** basic.get: takes one ready message for the consumer id, which need not have checked out. */
-    record Get(String queue, String consumerId, String node, boolean autoAck) implements Command {
-        static final int TYPE = 9;
+    /**
+     * basic.get: takes one ready message for the consumer id, which need not have checked out.
+     *
+     * @param token chosen by the getting node to recognise this get's delivery effect, so that a get
+     *     whose answer was lost (the submit failed, yet the entry was committed) can give its message
+     *     back; 0 for none
+     */
+    record Get(String queue, String consumerId, String node, boolean autoAck, long token) implements Command {
+        /** The encoding before the token: still read from older logs, with token 0. */
+        static final int LEGACY_TYPE = 9;
+
+        static final int TYPE = 15;
 
         public Get {
             Objects.requireNonNull(queue, "queue");
             Objects.requireNonNull(consumerId, "consumerId");
             Objects.requireNonNull(node, "node");
+        }
+
+        public Get(String queue, String consumerId, String node, boolean autoAck) {
+            this(queue, consumerId, node, autoAck, 0);
         }
 
         @Override
@@ -366,6 +380,7 @@ public sealed interface Command {
             out.writeUTF(consumerId);
             out.writeUTF(node);
             out.writeBoolean(autoAck);
+            out.writeLong(token);
         }
     }
 

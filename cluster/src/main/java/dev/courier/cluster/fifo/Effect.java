@@ -16,6 +16,8 @@ public sealed interface Effect {
      * Send a message to a consumer.
      *
      * @param deliveryCount failed deliveries so far (the {@code x-delivery-count} header)
+     * @param getToken the {@link Command.Get#token()} of the basic.get this answers; 0 for a
+     *     consumer's delivery
      */
     record Deliver(
             String queue,
@@ -24,7 +26,8 @@ public sealed interface Effect {
             long msgId,
             byte[] message,
             boolean redelivered,
-            int deliveryCount)
+            int deliveryCount,
+            long getToken)
             implements Effect {
         @Override
         public boolean equals(Object o) {
@@ -35,12 +38,13 @@ public sealed interface Effect {
                     && msgId == d.msgId
                     && Arrays.equals(message, d.message)
                     && redelivered == d.redelivered
-                    && deliveryCount == d.deliveryCount;
+                    && deliveryCount == d.deliveryCount
+                    && getToken == d.getToken;
         }
 
         @Override
         public int hashCode() {
-            return Objects.hash(queue, consumerId, node, msgId, redelivered, deliveryCount)
+            return Objects.hash(queue, consumerId, node, msgId, redelivered, deliveryCount, getToken)
                     + 31 * Arrays.hashCode(message);
         }
 
@@ -48,7 +52,7 @@ public sealed interface Effect {
         public String toString() {
             return "Deliver[" + queue + ", " + consumerId + "@" + node + ", msgId=" + msgId + ", "
                     + message.length + " bytes, redelivered=" + redelivered + ", deliveryCount=" + deliveryCount
-                    + "]";
+                    + (getToken == 0 ? "" : ", getToken=" + getToken) + "]";
         }
     }
 

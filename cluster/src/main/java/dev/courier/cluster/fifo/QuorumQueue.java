@@ -233,7 +233,7 @@ final class QuorumQueue {
                 consumers.put(holder.id, holder);
             }
         }
-        deliver(command.consumerId(), command.node(), holder, message, effects);
+        deliver(command.consumerId(), command.node(), holder, message, command.token(), effects);
         return new Reply.GetOk(message.id, ready.count());
     }
 
@@ -338,7 +338,7 @@ final class QuorumQueue {
                 return;
             }
             consumer.lastServed = ++serviceSeq;
-            deliver(consumer.id, consumer.node, consumer.autoAck ? null : consumer, message, effects);
+            deliver(consumer.id, consumer.node, consumer.autoAck ? null : consumer, message, 0, effects);
         }
     }
 
@@ -384,13 +384,26 @@ final class QuorumQueue {
     }
 
     /** Emits the delivery; the holder keeps it unacknowledged, or none when it is auto-acked. */
-    private void deliver(String consumerId, String node, QueueConsumer holder, QueuedMessage message, Effects effects) {
+    private void deliver(
+            String consumerId,
+            String node,
+            QueueConsumer holder,
+            QueuedMessage message,
+            long getToken,
+            Effects effects) {
         counters.delivered++;
         if (message.redelivered) {
             counters.redelivered++;
         }
         effects.add(new Effect.Deliver(
-                name, consumerId, node, message.id, message.body, message.redelivered, message.deliveryCount));
+                name,
+                consumerId,
+                node,
+                message.id,
+                message.body,
+                message.redelivered,
+                message.deliveryCount,
+                getToken));
         if (holder == null) {
             counters.acked++;
         } else {

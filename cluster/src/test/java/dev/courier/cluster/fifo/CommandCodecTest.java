@@ -57,6 +57,20 @@ class CommandCodecTest {
     }
 
     @Test
+    void shouldReadAGetOfTheEncodingBeforeTokensWithTokenZero() throws IOException {
+        ByteArrayOutputStream buffer = new ByteArrayOutputStream();
+        try (DataOutputStream out = new DataOutputStream(buffer)) { // as logs written before tokens hold it
+            out.writeByte(9);
+            out.writeUTF("q");
+            out.writeUTF("n1/get");
+            out.writeUTF("n1");
+            out.writeBoolean(false);
+        }
+        assertThat(decode(buffer.toByteArray())).isEqualTo(new Command.Get("q", "n1/get", "n1", false, 0));
+        assertThat(encode(new Command.Get("q", "n1/get", "n1", false, 7))[0]).isEqualTo((byte) 15);
+    }
+
+    @Test
     void shouldRefuseAnUnknownTypeByte() {
         assertThatThrownBy(() -> decode(new byte[] {99}))
                 .isInstanceOf(IOException.class)

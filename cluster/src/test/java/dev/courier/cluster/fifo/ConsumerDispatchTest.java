@@ -234,6 +234,35 @@ class ConsumerDispatchTest {
     }
 
     @Test
+    void shouldTagAGetsDeliveryWithItsTokenAndTakeItsMessageBackUncountedOnRelease() {
+        h.publish("a");
+        h.publish("b");
+
+        h.apply(new Command.Get(Q, "getter", NODE, false, 42));
+
+        assertThat(h.deliveries()).extracting(Effect.Deliver::getToken).containsExactly(42L);
+        h.effects.clear();
+        // the get's answer was lost: the node gives the message back as never delivered
+        h.apply(new Command.Release(Q, "getter", new long[] {1}));
+        assertThat(h.view().readyCount()).isEqualTo(2);
+        assertThat(h.view().unackedCount()).isZero();
+        assertThat(h.state.consumers(Q)).isEmpty();
+        h.apply(new Command.Get(Q, "getter", NODE, true, 43));
+        assertThat(h.deliveries()).singleElement().satisfies(d -> {
+            assertThat(d.msgId()).isEqualTo(1);
+            assertThat(d.deliveryCount()).isZero();
+            assertThat(d.getToken()).isEqualTo(43);
+        });
+    }
+
+    @Test
+    void shouldLeaveTheTokenOfAConsumersDeliveryZero() {
+        h.consume("c1", 1);
+        h.publish("a");
+        assertThat(h.deliveries()).extracting(Effect.Deliver::getToken).containsExactly(0L);
+    }
+
+    @Test
     void shouldGetWithAutoAckAndAnswerEmptyWhenNothingIsReady() {
         h.publish("a");
         assertThat(h.apply(new Command.Get(Q, "getter", NODE, true))).isEqualTo(new Reply.GetOk(1, 0));

@@ -50,7 +50,7 @@ final class RandomCommands {
             case 5 -> new Command.Settle(anyString(), anyString(), anyLongs());
             case 6 -> new Command.Return(anyString(), anyString(), anyLongs());
             case 7 -> new Command.Discard(anyString(), anyString(), anyLongs());
-            case 8 -> new Command.Get(anyString(), anyString(), anyString(), random.nextBoolean());
+            case 8 -> new Command.Get(anyString(), anyString(), anyString(), random.nextBoolean(), random.nextLong());
             case 9 -> new Command.Purge(anyString());
             case 10 -> new Command.NodeDown(anyString());
             case 11 -> new Command.Detach(anyString(), anyString());
@@ -116,7 +116,7 @@ final class RandomCommands {
         } else if (roll < 82) {
             return new Command.Discard(queue, pickConsumerOrGetter(), plausibleIds(nextMsgIdHint));
         } else if (roll < 88) {
-            return new Command.Get(queue, pick(GETTERS), pick(NODES), random.nextBoolean());
+            return new Command.Get(queue, pick(GETTERS), pick(NODES), random.nextBoolean(), random.nextLong());
         } else if (roll < 90) {
             return new Command.Purge(queue);
         } else if (roll < 92) {
