@@ -30,6 +30,8 @@ usage: bench/compare.sh [options]
                         a quorum queue on a fresh three-node cluster of each broker per run;
                         large = 16 MiB messages; backlog = broker memory against queued messages
   --warmup S            seconds of discarded traffic per broker before each scenario (default 5; 0 = none)
+  --cluster-warmup S    the same for each fresh three-node cluster of quorum3 (default 60: three new
+                        JVMs on a small machine spend the first minutes JIT-compiling)
   --no-rabbitmq         run Courier only, even when rabbitmq-server is installed
   --commit REV          benchmark a clean snapshot of REV (git archive, built with mvn package in
                         the temp dir) instead of the working tree's ./courier
@@ -45,6 +47,7 @@ curve_duration=10
 rounds=2
 scenario_list=default
 warmup=5
+cluster_warmup=60
 use_rabbitmq=1
 write_docs=1
 commit=""
@@ -60,6 +63,7 @@ while [ $# -gt 0 ]; do
     --rounds) rounds="$2"; shift 2 ;;
     --scenarios) scenario_list="$2"; shift 2 ;;
     --warmup) warmup="$2"; shift 2 ;;
+    --cluster-warmup) cluster_warmup="$2"; shift 2 ;;
     --no-rabbitmq) use_rabbitmq=0; shift ;;
     --commit) commit="$2"; shift 2 ;;
     --courier-set) courier_sets+=(--set "$2"); shift 2 ;;
@@ -73,7 +77,7 @@ done
 die() { echo "compare: $*" >&2; exit 1; }
 log() { echo "compare: $(date +%H:%M:%S) $*" >&2; }
 
-for n in "$duration" "$curve_duration" "$rounds" "$warmup" "$rabbit_port"; do
+for n in "$duration" "$curve_duration" "$rounds" "$warmup" "$cluster_warmup" "$rabbit_port"; do
   [[ "$n" =~ ^[0-9]+$ ]] || die "expected a whole number, got '$n'"
 done
 [ "$duration" -ge 1 ] && [ "$curve_duration" -ge 1 ] && [ "$rounds" -ge 1 ] || die "durations and rounds must be at least 1"
@@ -348,10 +352,10 @@ start_run_cluster() {
   fi
   cluster_uri="amqp://guest:guest@127.0.0.1:$cluster_amqp_port"
   log "  three $broker nodes ready for $run"
-  if [ "$warmup" -gt 0 ]; then
+  if [ "$cluster_warmup" -gt 0 ]; then
     local saved=("${perftest_args[@]}")
     perftest_args=("${perftest_args[@]/$3/$3-warmup}")
-    run_perftest "$broker" "$warmup" "$results/runs/$run-warmup"
+    run_perftest "$broker" "$cluster_warmup" "$results/runs/$run-warmup"
     perftest_args=("${saved[@]}")
   fi
 }
@@ -465,6 +469,7 @@ if [ "$use_rabbitmq" = 1 ]; then start_rabbitmq; brokers+=(rabbitmq); fi
   echo "courier_java_opts=${COURIER_JAVA_OPTS:-$(sed -n 's/^java_opts=\${COURIER_JAVA_OPTS:-"\(.*\)"}$/\1/p' "$courier_root/courier") (launcher default)}"
   echo "erlang=$(cat /usr/lib/erlang/releases/*/OTP_VERSION 2>/dev/null | head -1)"
   echo "warmup=$warmup"
+  echo "cluster_warmup=$cluster_warmup"
   echo "os=$(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME")"
   echo "courier=$courier_rev"
   echo "courier_sets=${courier_sets[*]:-}"

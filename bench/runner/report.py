@@ -775,6 +775,8 @@ def render(results, svg_dir, svg_rel, meta, runs, skipped):
         timing += f", {meta.get('curve_duration', '?')} s per curve point"
     if meta.get("warmup", "0") != "0":
         timing += f", after a discarded {meta['warmup']} s warm-up per scenario and broker"
+    if meta.get("cluster_warmup", "0") != "0":
+        timing += f" ({meta['cluster_warmup']} s on each fresh three-node cluster)"
     out += [
         f"- Command: `{meta.get('command', 'bench/compare.sh')}`; order {order}"
         + (" (A = Courier, B = RabbitMQ)" if both else "") + f"; {timing}.",
