@@ -100,7 +100,17 @@ public final class CourierServer implements AutoCloseable {
         if (cluster != null) {
             try {
                 broker.quorumQueues().nodeId(cluster.nodeId());
-                this.quorumQueues = QuorumQueues.start(cluster, broker.quorumQueues());
+                this.quorumQueues = QuorumQueues.start(
+                        cluster,
+                        broker.quorumQueues(),
+                        new dev.courier.cluster.meta.ReplicatedMetadata(
+                                new dev.courier.cluster.meta.MetadataListener() {
+                                    @Override
+                                    public void changed(java.util.List<dev.courier.cluster.meta.MetaChange> changes) {}
+
+                                    @Override
+                                    public void restored(java.util.SortedMap<String, byte[]> map) {}
+                                }));
                 broker.quorumQueues().attach(quorumQueues);
                 LOG.info(
                         "node '{}' in cluster {} with {} Raft group(s)",
