@@ -30,6 +30,14 @@ public final class QuorumDirectory implements QuorumQueueListener {
 
     private final Function<String, VirtualHost> vhosts;
     private final Map<String, QuorumQueue> queues = new ConcurrentHashMap<>();
+    /**
+     * Quorum queues declared in a vhost this node does not have yet (in a cluster the vhost comes
+     * from the metadata group, whose log may be applied after the queue's group): key to
+     * definition. Guarded by itself, together with the vhost lookup, so a vhost added meanwhile is
+     * never missed.
+     */
+    private final Map<String, byte[]> waitingForVhost = new LinkedHashMap<>();
+
     private volatile QuorumQueues cluster;
     private volatile String nodeId = "";
     /** This process's publisher identity: a restarted node must not look like its old self. */
@@ -161,13 +169,18 @@ public final class QuorumDirectory implements QuorumQueueListener {
         }
         Map<String, Object> table = FieldTables.fromBytes(definition);
         String vhostName = String.valueOf(table.get("vhost"));
-        VirtualHost vhost = vhosts.apply(vhostName);
-        if (vhost == null) {
-            LOG.warn(
-                    "quorum queue '{}' is declared in vhost '{}', which this node does not have",
-                    table.get("name"),
-                    vhostName);
-            return;
+        VirtualHost vhost;
+        synchronized (waitingForVhost) {
+            vhost = vhosts.apply(vhostName);
+            if (vhost == null) {
+                LOG.info(
+                        "quorum queue '{}' is declared in vhost '{}', which this node does not have (yet)",
+                        table.get("name"),
+                        vhostName);
+                waitingForVhost.put(queue, definition);
+                return;
+            }
+            waitingForVhost.remove(queue);
         }
         @SuppressWarnings("unchecked")
         Map<String, Object> arguments = (Map<String, Object>) table.get("arguments");
@@ -176,6 +189,21 @@ public final class QuorumDirectory implements QuorumQueueListener {
         if (created != null) {
             queues.put(queue, created);
         }
+    }
+
+    /** A vhost now exists here: attaches the quorum queues declared in it before it did. */
+    void vhostAdded(String vhost) {
+        Map<String, byte[]> ready = new LinkedHashMap<>();
+        synchronized (waitingForVhost) {
+            waitingForVhost.entrySet().removeIf(waiting -> {
+                boolean inVhost = waiting.getKey().startsWith(vhost + '\u0000');
+                if (inVhost) {
+                    ready.put(waiting.getKey(), waiting.getValue());
+                }
+                return inVhost;
+            });
+        }
+        ready.forEach(this::declared);
     }
 
     @Override
@@ -197,6 +225,9 @@ public final class QuorumDirectory implements QuorumQueueListener {
 
     @Override
     public void deleted(String queue) {
+        synchronized (waitingForVhost) {
+            waitingForVhost.remove(queue);
+        }
         QuorumQueue removed = queues.remove(queue);
         if (removed != null) {
             removed.onDeleted();
