@@ -70,9 +70,10 @@ public final class Broker implements AutoCloseable {
         this.runtime = runtime;
         this.durable = store == null ? null : new DurableState(store, clustered);
         this.definitions = clustered ? new ReplicatedDefinitions(this) : null;
-        vhosts.put(DEFAULT_VHOST, new VirtualHost(DEFAULT_VHOST, runtime, durable));
+        vhosts.put(DEFAULT_VHOST, new VirtualHost(DEFAULT_VHOST, runtime, durable, definitions));
         if (durable != null) {
-            durable.recover(name -> vhosts.computeIfAbsent(name, n -> new VirtualHost(n, runtime, durable)));
+            durable.recover(
+                    name -> vhosts.computeIfAbsent(name, n -> new VirtualHost(n, runtime, durable, definitions)));
         }
     }
 
@@ -105,7 +106,7 @@ public final class Broker implements AutoCloseable {
             if (existing != null) {
                 return existing;
             }
-            VirtualHost created = new VirtualHost(name, runtime, durable);
+            VirtualHost created = new VirtualHost(name, runtime, durable, definitions);
             vhosts.put(name, created);
             if (durable != null) {
                 durable.recordVhost(name);
@@ -140,7 +141,7 @@ public final class Broker implements AutoCloseable {
             if (created != null) {
                 return created;
             }
-            created = new VirtualHost(name, runtime, durable);
+            created = new VirtualHost(name, runtime, durable, definitions);
             created.maxQueues(maxQueuesPerVhost);
             vhosts.put(name, created);
         }

@@ -7,7 +7,6 @@ import dev.courier.cluster.fifo.Overflow;
 import dev.courier.cluster.fifo.QueueSettings;
 import dev.courier.cluster.fifo.QueueView;
 import dev.courier.protocol.FieldTables;
-import io.netty.buffer.ByteBufUtil;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -120,37 +119,6 @@ public final class QuorumDirectory implements QuorumQueueListener {
                 a.deduplication() ? (int) Math.min(Integer.MAX_VALUE, a.deduplicationMaxKeys()) : 0);
     }
 
-    /**
-     * Tells every node of a binding made (or removed) here to a quorum queue, with the source
-     * exchange's definition, so that publishing through any node routes to the queue. Bound here
-     * already; the others follow within a commit.
-     */
-    void replicateBinding(
-            boolean bind, QuorumQueue queue, Exchange source, String routingKey, Map<String, Object> arguments) {
-        Map<String, Object> table = new LinkedHashMap<>();
-        table.put("exchange", source.name());
-        table.put("type", source.type());
-        table.put("durable", source.durable());
-        table.put("auto_delete", source.autoDelete());
-        table.put("internal", source.internal());
-        table.put("exchange_arguments", source.arguments());
-        table.put("routing_key", routingKey);
-        table.put("arguments", arguments == null ? Map.of() : arguments);
-        byte[] encoded = FieldTables.toBytes(table);
-        String bindingKey =
-                source.name() + '\u0000' + routingKey + '\u0000' + ByteBufUtil.hexDump(FieldTables.toBytes(arguments));
-        cluster().binding(bind, queue.key(), bindingKey, encoded).whenComplete((reply, failure) -> {
-            if (failure != null) {
-                LOG.warn(
-                        "could not replicate the {} of {} to exchange '{}': {}",
-                        bind ? "binding" : "unbinding",
-                        queue,
-                        source.name(),
-                        failure.toString());
-            }
-        });
-    }
-
     /** Registers the object a local declare created before it is replicated. */
     void register(QuorumQueue queue) {
         queues.put(queue.key(), queue);
@@ -206,22 +174,15 @@ public final class QuorumDirectory implements QuorumQueueListener {
         ready.forEach(this::declared);
     }
 
+    /**
+     * Bindings live in the metadata group now ({@link ReplicatedDefinitions}); a binding entry in a
+     * queue group's log is from an older version and is ignored.
+     */
     @Override
-    public void bound(String queue, byte[] binding) {
-        applyBinding(true, queue, binding);
-    }
+    public void bound(String queue, byte[] binding) {}
 
     @Override
-    public void unbound(String queue, byte[] binding) {
-        applyBinding(false, queue, binding);
-    }
-
-    private void applyBinding(boolean bind, String queue, byte[] binding) {
-        QuorumQueue target = queues.get(queue);
-        if (target != null) {
-            target.vhost().applyReplicatedBinding(bind, target, FieldTables.fromBytes(binding));
-        }
-    }
+    public void unbound(String queue, byte[] binding) {}
 
     @Override
     public void deleted(String queue) {

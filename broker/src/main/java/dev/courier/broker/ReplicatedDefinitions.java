@@ -6,15 +6,19 @@ import dev.courier.cluster.meta.MetaOp;
 import dev.courier.cluster.meta.MetaResult;
 import dev.courier.cluster.meta.ReplicatedMetadata;
 import dev.courier.protocol.FieldTables;
+import io.netty.buffer.ByteBufUtil;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SortedMap;
+import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -122,6 +126,247 @@ public final class ReplicatedDefinitions {
                 .thenApply(result -> true);
     }
 
+    static String exchangeKey(String vhost, String exchange) {
+        return EXCHANGE + vhost + '\u0000' + exchange;
+    }
+
+    private static String bindingsFrom(String vhost, String source) {
+        return BINDING + vhost + '\u0000' + source + '\u0000';
+    }
+
+    static String bindingKey(String vhost, Binding binding) {
+        return bindingsFrom(vhost, binding.source().name())
+                + binding.destinationType()
+                + '\u0000'
+                + binding.destinationName()
+                + '\u0000'
+                + binding.routingKey()
+                + '\u0000'
+                // sorted: every node must spell the same arguments the same way
+                + ByteBufUtil.hexDump(FieldTables.toBytes(new TreeMap<>(binding.arguments())));
+    }
+
+    private static byte[] bindingDefinition(Binding binding) {
+        Map<String, Object> table = new LinkedHashMap<>();
+        table.put("source", binding.source().name());
+        table.put("destination_type", binding.destinationType());
+        table.put("destination", binding.destinationName());
+        table.put("routing_key", binding.routingKey());
+        table.put("arguments", new TreeMap<>(binding.arguments()));
+        return FieldTables.toBytes(table);
+    }
+
+    private static byte[] exchangeDefinition(
+            String type, boolean durable, boolean autoDelete, boolean internal, Map<String, Object> arguments) {
+        Map<String, Object> table = new LinkedHashMap<>();
+        table.put("type", type);
+        table.put("durable", durable);
+        table.put("auto_delete", autoDelete);
+        table.put("internal", internal);
+        table.put("arguments", new TreeMap<>(arguments));
+        return FieldTables.toBytes(table);
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Exchange exchangeOf(String name, byte[] definition) {
+        Map<String, Object> d = FieldTables.fromBytes(definition);
+        Object arguments = d.get("arguments");
+        return VirtualHost.exchangeOf(
+                name,
+                String.valueOf(d.get("type")),
+                Boolean.TRUE.equals(d.get("durable")),
+                Boolean.TRUE.equals(d.get("auto_delete")),
+                Boolean.TRUE.equals(d.get("internal")),
+                arguments instanceof Map<?, ?> m ? (Map<String, Object>) m : Map.of());
+    }
+
+    /** The vhost must still exist for a definition in it (the default vhost always does). */
+    private static List<MetaOp> inVhost(String vhost, MetaOp... ops) {
+        List<MetaOp> all = new ArrayList<>();
+        if (!vhost.equals("/")) {
+            all.add(new MetaOp.ExpectPresent(vhostKey(vhost)));
+        }
+        all.addAll(List.of(ops));
+        return all;
+    }
+
+    private CompletableFuture<MetaResult> submit(List<MetaOp> ops) {
+        return submit(ops.toArray(MetaOp[]::new));
+    }
+
+    /**
+     * Proposes a new exchange; completes with null once it is applied here, or with the exchange
+     * in force when another definition of that name came first (the caller compares them).
+     */
+    CompletableFuture<Exchange> declareExchange(
+            String vhost,
+            String exchange,
+            String type,
+            boolean durable,
+            boolean autoDelete,
+            boolean internal,
+            Map<String, Object> arguments) {
+        List<MetaOp> ops = inVhost(
+                vhost,
+                new MetaOp.PutIfAbsent(
+                        exchangeKey(vhost, exchange),
+                        exchangeDefinition(type, durable, autoDelete, internal, arguments)));
+        return submit(ops).thenApply(result -> {
+            if (result.applied()) {
+                return null;
+            }
+            if (result.inForce() == null) {
+                throw AmqpException.notFound("no vhost '" + vhost + "'");
+            }
+            return exchangeOf(exchange, result.inForce());
+        });
+    }
+
+    /**
+     * Proposes deleting an exchange with every binding from or to it; completes with false when
+     * {@code ifUnused} and it has bindings in the cluster (nothing was deleted).
+     */
+    CompletableFuture<Boolean> deleteExchange(String vhost, String exchange, boolean ifUnused) {
+        List<MetaOp> ops = new ArrayList<>();
+        if (ifUnused) {
+            ops.add(new MetaOp.ExpectNoPrefix(bindingsFrom(vhost, exchange)));
+        }
+        ops.add(new MetaOp.Delete(exchangeKey(vhost, exchange)));
+        ops.add(new MetaOp.DeletePrefix(bindingsFrom(vhost, exchange)));
+        bindingKeysTo(vhost, "exchange", exchange).forEach(key -> ops.add(new MetaOp.Delete(key)));
+        return submit(ops).thenApply(MetaResult::applied);
+    }
+
+    /** Proposes a binding; completes once applied here, or fails with 404 when an exchange went first. */
+    CompletableFuture<Void> bind(String vhost, Binding binding) {
+        List<MetaOp> ops = inVhost(vhost);
+        String source = binding.source().name();
+        if (!VirtualHost.isBuiltIn(source)) {
+            ops.add(new MetaOp.ExpectPresent(exchangeKey(vhost, source)));
+        }
+        if (binding.destination() instanceof Exchange to && !VirtualHost.isBuiltIn(to.name())) {
+            ops.add(new MetaOp.ExpectPresent(exchangeKey(vhost, to.name())));
+        }
+        ops.add(new MetaOp.Put(bindingKey(vhost, binding), bindingDefinition(binding)));
+        return submit(ops).thenAccept(result -> {
+            if (!result.applied()) {
+                throw AmqpException.notFound("no exchange '" + source + "' (or destination) in vhost '" + vhost
+                        + "': deleted through another node");
+            }
+        });
+    }
+
+    /**
+     * Proposes removing a binding; then, when its source is auto-delete and has no binding left in
+     * the cluster, the source too (RabbitMQ deletes such an exchange with its last binding).
+     */
+    CompletableFuture<Void> unbind(String vhost, Binding binding) {
+        return submit(new MetaOp.Delete(bindingKey(vhost, binding)))
+                .thenCompose(result -> autoDelete(vhost, binding.source()));
+    }
+
+    private CompletableFuture<Void> autoDelete(String vhost, Exchange source) {
+        if (!source.autoDelete() || VirtualHost.isBuiltIn(source.name())) {
+            return CompletableFuture.completedFuture(null);
+        }
+        return submit(
+                        new MetaOp.ExpectNoPrefix(bindingsFrom(vhost, source.name())),
+                        new MetaOp.Delete(exchangeKey(vhost, source.name())))
+                .thenAccept(result -> {});
+    }
+
+    /**
+     * Proposes removing every binding the cluster has to a destination that is gone (a classic
+     * queue deleted on its node, a quorum queue deleted through this node), and the auto-delete
+     * exchanges left without bindings. Never fails: a failure is logged.
+     */
+    CompletableFuture<Void> forgetBindingsTo(String vhost, String destinationType, String destination) {
+        List<String> keys = bindingKeysTo(vhost, destinationType, destination);
+        if (keys.isEmpty()) {
+            return CompletableFuture.completedFuture(null);
+        }
+        List<String> sources = new ArrayList<>();
+        for (String key : keys) {
+            String source = bindingField(key, 1);
+            if (!sources.contains(source)) {
+                sources.add(source);
+            }
+        }
+        return submit(keys.stream().map(key -> (MetaOp) new MetaOp.Delete(key)).toList())
+                .thenCompose(result -> {
+                    VirtualHost host = broker.vhost(vhost);
+                    List<CompletableFuture<Void>> deletions = new ArrayList<>();
+                    for (String source : sources) {
+                        Exchange exchange = host == null ? null : host.exchange(source);
+                        if (exchange != null) {
+                            deletions.add(autoDelete(vhost, exchange));
+                        }
+                    }
+                    return CompletableFuture.allOf(deletions.toArray(CompletableFuture[]::new));
+                })
+                .exceptionally(failure -> {
+                    LOG.warn(
+                            "could not remove the cluster's bindings to {} '{}' in vhost '{}': {}",
+                            destinationType,
+                            destination,
+                            vhost,
+                            unwrap(failure).toString());
+                    return null;
+                });
+    }
+
+    /** The keys of the bindings to a destination, as applied here. */
+    private List<String> bindingKeysTo(String vhost, String destinationType, String destination) {
+        ReplicatedMetadata running = meta;
+        if (running == null) {
+            return List.of();
+        }
+        List<String> keys = new ArrayList<>();
+        for (String key : running.prefix(BINDING + vhost + '\u0000').keySet()) {
+            if (bindingField(key, 2).equals(destinationType)
+                    && bindingField(key, 3).equals(destination)) {
+                keys.add(key);
+            }
+        }
+        return keys;
+    }
+
+    /** Field {@code i} of a binding key: 0 vhost, 1 source, 2 destination type, 3 destination. */
+    private static String bindingField(String key, int i) {
+        String[] fields = key.substring(BINDING.length()).split("\u0000", -1);
+        return i < fields.length ? fields[i] : "";
+    }
+
+    /**
+     * An end of bindings appeared in {@code vhost} on this node (a quorum queue, an exchange): makes
+     * the cluster's bindings of the vhost whose ends are both here now.
+     */
+    void bindingsAppeared(VirtualHost vhost) {
+        ReplicatedMetadata running = meta;
+        if (running == null) {
+            return; // at start, before attach: the group's own replay brings the bindings
+        }
+        for (String key : running.prefix(BINDING + vhost.name() + '\u0000').keySet()) {
+            applyBinding(true, key, () -> running.get(key) != null);
+        }
+    }
+
+    /** Makes or removes the binding a key names, when both its ends exist here. */
+    private void applyBinding(boolean bind, String key, BooleanSupplier stillReplicated) {
+        String[] f = key.substring(BINDING.length()).split("\u0000", -1);
+        if (f.length != 6) {
+            LOG.warn(
+                    "ignoring the cluster's binding '{}': not vhost, source, type, destination, key, arguments",
+                    printable(key));
+            return;
+        }
+        VirtualHost vhost = broker.vhost(f[0]);
+        if (vhost != null) {
+            Map<String, Object> arguments = FieldTables.fromBytes(ByteBufUtil.decodeHexDump(f[5]));
+            vhost.applyBinding(bind, f[1], f[2], f[3], f[4], arguments, stillReplicated);
+        }
+    }
+
     // ---------------------------------------------------------------- applying (apply thread)
 
     /** Applies the group's changes to this node's vhosts, exchanges and bindings, in order. */
@@ -144,6 +389,21 @@ public final class ReplicatedDefinitions {
             } else {
                 broker.vhostRemoved(name);
             }
+        } else if (key.startsWith(EXCHANGE)) {
+            int nul = key.indexOf('\u0000');
+            VirtualHost vhost = broker.vhost(key.substring(EXCHANGE.length(), nul));
+            String exchange = key.substring(nul + 1);
+            if (vhost == null) {
+                return;
+            }
+            if (value != null) {
+                vhost.applyExchange(exchangeOf(exchange, value));
+                bindingsAppeared(vhost); // bindings applied before, e.g. to it from another exchange
+            } else {
+                vhost.applyExchangeRemoved(exchange);
+            }
+        } else if (key.startsWith(BINDING)) {
+            applyBinding(value != null, key, () -> true);
         }
     }
 
@@ -164,6 +424,27 @@ public final class ReplicatedDefinitions {
             }
         }
         vhosts.forEach(broker::vhostCreated);
+        for (VirtualHost vhost : broker.vhosts()) {
+            String prefix = EXCHANGE + vhost.name() + '\u0000';
+            for (Exchange exchange : vhost.exchanges()) {
+                if (!VirtualHost.isBuiltIn(exchange.name()) && !map.containsKey(prefix + exchange.name())) {
+                    vhost.applyExchangeRemoved(exchange.name());
+                }
+            }
+            for (Binding stale : vhost.bindingsNotIn(binding -> map.containsKey(bindingKey(vhost.name(), binding)))) {
+                vhost.dropBinding(stale);
+            }
+        }
+        map.forEach((key, value) -> {
+            if (key.startsWith(EXCHANGE)) {
+                apply(key, value);
+            }
+        });
+        map.forEach((key, value) -> {
+            if (key.startsWith(BINDING)) {
+                applyBinding(true, key, () -> true);
+            }
+        });
     }
 
     private static String printable(String key) {

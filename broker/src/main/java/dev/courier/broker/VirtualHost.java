@@ -55,11 +55,19 @@ public final class VirtualHost {
     private final ConcurrentHashMap<String, Exchange> exchanges = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, MessageQueue> queues = new ConcurrentHashMap<>();
     private final Object lock = new Object();
+    /**
+     * In a cluster: exchanges and bindings are proposed to the metadata group and created here only
+     * when it applies them ({@code apply*} methods); null on a single node.
+     */
+    private final ReplicatedDefinitions replicated;
 
-    VirtualHost(String name, QueueRuntime runtime, DurableState durable) {
+    private static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
+
+    VirtualHost(String name, QueueRuntime runtime, DurableState durable, ReplicatedDefinitions replicated) {
         this.name = name;
         this.runtime = runtime;
         this.durable = durable;
+        this.replicated = replicated;
         exchanges.put("", new DefaultExchange(queues));
         for (String type : TYPES) {
             exchanges.put("amq." + type, create("amq." + type, type, true, false, false, Map.of()));
@@ -98,8 +106,13 @@ public final class VirtualHost {
      * exchange.declare. Non-passive: the type must be known (503), the default exchange and new
      * {@code amq.*} names are refused (403), and an existing exchange must have the same type,
      * flags and alternate-exchange (406). Passive: only checks that it exists (404).
+     *
+     * <p>On a single node the refusals are thrown and the returned future is complete. In a cluster
+     * a new exchange completes once the metadata group applied it here; when another node's
+     * declare of the same name came first in the log, the future fails with the 406 this declare
+     * would have got had it come second (or completes, when the two are equivalent).
      */
-    public void declareExchange(
+    public CompletableFuture<Void> declareExchange(
             String exchange,
             String type,
             boolean passive,
@@ -112,7 +125,7 @@ public final class VirtualHost {
             if (exchanges.get(exchange) == null) {
                 throw AmqpException.notFound(noExchange(exchange));
             }
-            return;
+            return DONE;
         }
         if (!TYPES.contains(type)) {
             throw AmqpException.commandInvalid("invalid exchange type '" + type + "'");
@@ -121,13 +134,8 @@ public final class VirtualHost {
         synchronized (lock) {
             Exchange existing = exchanges.get(exchange);
             if (existing != null) {
-                checkEquivalent("exchange", exchange, "type", type, existing.type());
-                checkEquivalent("exchange", exchange, "durable", durable, existing.durable());
-                checkEquivalent("exchange", exchange, "auto_delete", autoDelete, existing.autoDelete());
-                checkEquivalent("exchange", exchange, "internal", internal, existing.internal());
-                checkEquivalentArguments(
-                        "exchange", exchange, EXCHANGE_ARGUMENTS, nonNull(arguments), existing.arguments());
-                return;
+                checkEquivalentExchange(exchange, type, durable, autoDelete, internal, arguments, existing);
+                return DONE;
             }
             if (exchange.startsWith("amq.")) {
                 throw AmqpException.accessRefused("exchange name '" + exchange + "' contains reserved prefix 'amq.*'");
@@ -137,12 +145,72 @@ public final class VirtualHost {
                 throw AmqpException.preconditionFailed("invalid type '" + AmqpTypes.typeName(alternate)
                         + "' for arg 'alternate-exchange' in exchange '" + exchange + "' in vhost '" + name + "'");
             }
-            Exchange created = create(exchange, type, durable, autoDelete, internal, arguments);
-            exchanges.put(exchange, created);
-            if (durable && this.durable != null) {
-                this.durable.recordExchange(name, created);
+            if (replicated == null) {
+                Exchange created = create(exchange, type, durable, autoDelete, internal, arguments);
+                exchanges.put(exchange, created);
+                if (durable && this.durable != null) {
+                    this.durable.recordExchange(name, created);
+                }
+                return DONE;
             }
         }
+        Map<String, Object> args = arguments == null ? Map.of() : arguments;
+        return replicated
+                .declareExchange(name, exchange, type, durable, autoDelete, internal, args)
+                .thenAccept(inForce -> {
+                    if (inForce != null) { // another node's declare came first: as if this one came second
+                        checkEquivalentExchange(exchange, type, durable, autoDelete, internal, arguments, inForce);
+                    }
+                });
+    }
+
+    private void checkEquivalentExchange(
+            String exchange,
+            String type,
+            boolean durable,
+            boolean autoDelete,
+            boolean internal,
+            Map<String, Object> arguments,
+            Exchange existing) {
+        checkEquivalent("exchange", exchange, "type", type, existing.type());
+        checkEquivalent("exchange", exchange, "durable", durable, existing.durable());
+        checkEquivalent("exchange", exchange, "auto_delete", autoDelete, existing.autoDelete());
+        checkEquivalent("exchange", exchange, "internal", internal, existing.internal());
+        checkEquivalentArguments("exchange", exchange, EXCHANGE_ARGUMENTS, nonNull(arguments), existing.arguments());
+    }
+
+    /** An exchange object for a definition (also one not in force here, to compare against). */
+    static Exchange exchangeOf(
+            String name, String type, boolean durable, boolean autoDelete, boolean internal, Map<String, Object> args) {
+        return create(name, type, durable, autoDelete, internal, args);
+    }
+
+    /** In a cluster: the metadata group applied an exchange's definition (apply thread). */
+    void applyExchange(Exchange exchange) {
+        synchronized (lock) {
+            if (exchanges.containsKey(exchange.name())) {
+                return;
+            }
+            exchanges.put(exchange.name(), exchange);
+        }
+    }
+
+    /** In a cluster: the metadata group deleted an exchange (apply thread); its bindings go with it. */
+    void applyExchangeRemoved(String exchange) {
+        if (isBuiltIn(exchange)) {
+            return;
+        }
+        synchronized (lock) {
+            Exchange existing = exchanges.get(exchange);
+            if (existing != null) {
+                removeExchange(existing);
+            }
+        }
+    }
+
+    /** The default exchange and {@code amq.*}: every vhost has them on every node; never replicated. */
+    static boolean isBuiltIn(String exchange) {
+        return exchange.isEmpty() || exchange.startsWith("amq.");
     }
 
     /** Recreates a durable exchange found in the store at start-up. */
@@ -167,9 +235,11 @@ public final class VirtualHost {
 
     /**
      * exchange.delete: 403 for the default and {@code amq.*} exchanges, 406 with if-unused when it
-     * is the source of bindings; deleting a missing exchange succeeds, as in RabbitMQ.
+     * is the source of bindings; deleting a missing exchange succeeds, as in RabbitMQ. In a cluster
+     * the exchange and its bindings (both ways) are deleted in one metadata entry, and the future
+     * completes once that is applied here.
      */
-    public void deleteExchange(String exchange, boolean ifUnused) {
+    public CompletableFuture<Void> deleteExchange(String exchange, boolean ifUnused) {
         checkNotDefault(exchange);
         if (exchange.startsWith("amq.")) {
             throw AmqpException.accessRefused(
@@ -178,13 +248,25 @@ public final class VirtualHost {
         synchronized (lock) {
             Exchange existing = exchanges.get(exchange);
             if (existing == null) {
-                return;
+                return DONE;
             }
             if (ifUnused && !existing.bindings().isEmpty()) {
-                throw AmqpException.preconditionFailed("exchange '" + exchange + "' in vhost '" + name + "' in use");
+                throw inUse(exchange);
             }
-            removeExchange(existing);
+            if (replicated == null) {
+                removeExchange(existing);
+                return DONE;
+            }
         }
+        return replicated.deleteExchange(name, exchange, ifUnused).thenAccept(deleted -> {
+            if (!deleted) {
+                throw inUse(exchange); // a binding made elsewhere came first
+            }
+        });
+    }
+
+    private AmqpException inUse(String exchange) {
+        return AmqpException.preconditionFailed("exchange '" + exchange + "' in vhost '" + name + "' in use");
     }
 
     private void removeExchange(Exchange exchange) {
@@ -385,6 +467,9 @@ public final class VirtualHost {
                     queueName, this, autoDelete, args, QueueArguments.parse(queueName, name, args), directory);
             queues.put(queueName, queue);
             logQueueChange("known", queue);
+            if (replicated != null) {
+                replicated.bindingsAppeared(this); // the metadata group may have applied them first
+            }
             return queue;
         }
     }
@@ -454,7 +539,13 @@ public final class VirtualHost {
             return CompletableFuture.completedFuture(0);
         }
         checkExclusiveAccess(existing, owner);
-        return existing.delete(ifUnused, ifEmpty);
+        CompletableFuture<Integer> deleted = existing.delete(ifUnused, ifEmpty);
+        if (replicated != null && existing instanceof QuorumQueue) {
+            // every node drops its bindings to the queue; the node that deleted it drops them from the cluster
+            return deleted.thenCompose(
+                    count -> replicated.forgetBindingsTo(name, "queue", queue).thenApply(ignored -> count));
+        }
+        return deleted;
     }
 
     /** queue.purge: drops the ready messages (not the unacked ones); answers how many. 404/405 as {@link #queue}. */
@@ -486,6 +577,9 @@ public final class VirtualHost {
             if (durable != null && DurableState.isDurable(queue)) {
                 durable.forgetQueue(queue, queue.storeQueue());
             }
+        }
+        if (replicated != null) {
+            replicated.forgetBindingsTo(name, "queue", queue.name()); // a classic queue lives on this node only
         }
     }
 
@@ -533,106 +627,138 @@ public final class VirtualHost {
     /**
      * queue.bind: 403 on the default exchange, 404 when the exchange or queue is missing, 405 for
      * another connection's exclusive queue, 406 for invalid headers-binding arguments. Binding
-     * twice is a no-op.
+     * twice is a no-op. In a cluster the future completes once the metadata group applied the
+     * binding here (404 when the exchange was deleted elsewhere first).
      */
-    public void bindQueue(
+    public CompletableFuture<Void> bindQueue(
             String queue, String exchange, String routingKey, Map<String, Object> arguments, Object owner) {
         checkNotDefault(exchange);
+        Binding binding;
         synchronized (lock) {
             Exchange source = existingExchange(exchange);
             MessageQueue destination = queue(queue, owner);
-            Binding binding = new Binding(source, destination, routingKey, arguments);
+            binding = new Binding(source, destination, routingKey, arguments);
             source.validateBinding(binding);
-            addBinding(binding);
-            if (destination instanceof QuorumQueue quorum) {
-                runtime.quorum().replicateBinding(true, quorum, source, routingKey, arguments);
+            if (replicated == null) {
+                addBinding(binding);
+                return DONE;
+            }
+            if (source.bindings().contains(binding)) {
+                return DONE;
             }
         }
+        return replicated.bind(name, binding);
     }
 
     /**
      * queue.unbind: as {@link #bindQueue}; removing a binding that does not exist succeeds. An
      * auto-delete exchange that loses its last binding is deleted.
      */
-    public void unbindQueue(
+    public CompletableFuture<Void> unbindQueue(
             String queue, String exchange, String routingKey, Map<String, Object> arguments, Object owner) {
         checkNotDefault(exchange);
+        Binding binding;
         synchronized (lock) {
             Exchange source = existingExchange(exchange);
             MessageQueue destination = queue(queue, owner);
-            removeBinding(new Binding(source, destination, routingKey, arguments));
-            if (destination instanceof QuorumQueue quorum) {
-                runtime.quorum().replicateBinding(false, quorum, source, routingKey, arguments);
+            binding = new Binding(source, destination, routingKey, arguments);
+            if (replicated == null) {
+                removeBinding(binding);
+                return DONE;
+            }
+        }
+        return replicated.unbind(name, binding);
+    }
+
+    /**
+     * In a cluster: the metadata group applied a binding (or its removal) — on its apply thread — or
+     * an end of a replicated binding appeared here ({@code stillReplicated} then says, under the
+     * lock, whether the group still has it, so a removal applied meanwhile is not undone). A binding
+     * whose ends this node does not have (yet) is skipped: it is made when they appear.
+     */
+    void applyBinding(
+            boolean bind,
+            String source,
+            String destinationType,
+            String destination,
+            String routingKey,
+            Map<String, Object> arguments,
+            java.util.function.BooleanSupplier stillReplicated) {
+        synchronized (lock) {
+            Exchange from = exchanges.get(source);
+            Object to = destinationType.equals("queue") ? queues.get(destination) : exchanges.get(destination);
+            if (from == null || to == null) {
+                return;
+            }
+            Binding binding = new Binding(from, to, routingKey, arguments);
+            if (!bind) {
+                removeBinding(binding);
+            } else if (stillReplicated.getAsBoolean()) {
+                addBinding(binding);
             }
         }
     }
 
-    /**
-     * A binding to a quorum queue made or removed on some node (or replayed from the cluster's
-     * log): applies it here, declaring the source exchange as described when this node lacks it.
-     */
-    @SuppressWarnings("unchecked")
-    void applyReplicatedBinding(boolean bind, QuorumQueue queue, Map<String, Object> binding) {
-        String exchange = String.valueOf(binding.get("exchange"));
-        String routingKey = String.valueOf(binding.get("routing_key"));
-        Map<String, Object> arguments = (Map<String, Object>) binding.get("arguments");
+    /** In a cluster: the bindings here that the metadata group does not have (for a restore). */
+    List<Binding> bindingsNotIn(java.util.function.Predicate<Binding> replicatedHas) {
+        List<Binding> stale = new ArrayList<>();
         synchronized (lock) {
-            try {
-                Exchange source = exchanges.get(exchange);
-                if (source == null && bind) {
-                    declareExchange(
-                            exchange,
-                            String.valueOf(binding.get("type")),
-                            false,
-                            Boolean.TRUE.equals(binding.get("durable")),
-                            Boolean.TRUE.equals(binding.get("auto_delete")),
-                            Boolean.TRUE.equals(binding.get("internal")),
-                            (Map<String, Object>) binding.get("exchange_arguments"));
-                    source = exchanges.get(exchange);
+            for (Exchange exchange : exchanges.values()) {
+                for (Binding binding : exchange.bindings()) {
+                    if (!replicatedHas.test(binding)) {
+                        stale.add(binding);
+                    }
                 }
-                if (source == null || queues.get(queue.name()) != queue) {
-                    return;
-                }
-                Binding b = new Binding(source, queue, routingKey, arguments);
-                if (bind) {
-                    source.validateBinding(b);
-                    addBinding(b);
-                } else {
-                    removeBinding(b);
-                }
-            } catch (AmqpException e) {
-                LOG.warn(
-                        "cannot apply the cluster's {} of {} to exchange '{}' here: {}",
-                        bind ? "binding" : "unbinding",
-                        queue,
-                        exchange,
-                        e.getMessage());
             }
+        }
+        return stale;
+    }
+
+    /** In a cluster: removes a binding the metadata group does not have (apply thread). */
+    void dropBinding(Binding binding) {
+        synchronized (lock) {
+            removeBinding(binding);
         }
     }
 
     /** exchange.bind: messages routed by {@code source} also go through {@code destination}. 403/404/406 as {@link #bindQueue}. */
-    public void bindExchange(String destination, String source, String routingKey, Map<String, Object> arguments) {
+    public CompletableFuture<Void> bindExchange(
+            String destination, String source, String routingKey, Map<String, Object> arguments) {
         checkNotDefault(destination);
         checkNotDefault(source);
+        Binding binding;
         synchronized (lock) {
             Exchange from = existingExchange(source);
             Exchange to = existingExchange(destination);
-            Binding binding = new Binding(from, to, routingKey, arguments);
+            binding = new Binding(from, to, routingKey, arguments);
             from.validateBinding(binding);
-            addBinding(binding);
+            if (replicated == null) {
+                addBinding(binding);
+                return DONE;
+            }
+            if (from.bindings().contains(binding)) {
+                return DONE;
+            }
         }
+        return replicated.bind(name, binding);
     }
 
     /** exchange.unbind; removing a binding that does not exist succeeds. */
-    public void unbindExchange(String destination, String source, String routingKey, Map<String, Object> arguments) {
+    public CompletableFuture<Void> unbindExchange(
+            String destination, String source, String routingKey, Map<String, Object> arguments) {
         checkNotDefault(destination);
         checkNotDefault(source);
+        Binding binding;
         synchronized (lock) {
             Exchange from = existingExchange(source);
             Exchange to = existingExchange(destination);
-            removeBinding(new Binding(from, to, routingKey, arguments));
+            binding = new Binding(from, to, routingKey, arguments);
+            if (replicated == null) {
+                removeBinding(binding);
+                return DONE;
+            }
         }
+        return replicated.unbind(name, binding);
     }
 
     private static void checkNotDefault(String exchange) {
@@ -735,6 +861,9 @@ public final class VirtualHost {
     }
 
     private void autoDeleteIfUnused(Exchange exchange) {
+        if (replicated != null) {
+            return; // in a cluster the node that removed the binding proposes the deletion
+        }
         if (exchange.autoDelete() && exchange.bindings().isEmpty() && exchanges.get(exchange.name()) == exchange) {
             removeExchange(exchange);
         }
