@@ -39,6 +39,8 @@ public final class QuorumDirectory implements QuorumQueueListener {
 
     private volatile QuorumQueues cluster;
     private volatile String nodeId = "";
+    /** Queue groups of the cluster (set before it starts), to tell which queues a group holds. */
+    private volatile int groupCount;
     /** This process's publisher identity: a restarted node must not look like its old self. */
     private final String incarnation =
             Long.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextLong());
@@ -56,6 +58,15 @@ public final class QuorumDirectory implements QuorumQueueListener {
     /** Sets the node id before the cluster starts (its start replays the log into this directory). */
     public void nodeId(String id) {
         this.nodeId = id;
+    }
+
+    /**
+     * Sets the node id and the number of queue groups before the cluster starts: a group restored
+     * from a snapshot at start must only drop the queues it holds, not those of the others.
+     */
+    public void nodeId(String id, int queueGroups) {
+        this.nodeId = id;
+        this.groupCount = queueGroups;
     }
 
     boolean active() {
@@ -198,9 +209,10 @@ public final class QuorumDirectory implements QuorumQueueListener {
 
     @Override
     public void restored(String group, Map<String, byte[]> definitions) {
-        QuorumQueues running = cluster;
+        int groups = groupCount;
         for (QuorumQueue known : queues.values()) {
-            boolean inGroup = running == null || running.groupOf(known.key()).equals(group);
+            boolean inGroup =
+                    groups == 0 || QuorumQueues.groupOf(known.key(), groups).equals(group);
             if (inGroup && !definitions.containsKey(known.key())) {
                 deleted(known.key());
             }

@@ -133,6 +133,14 @@ public final class QuorumQueues implements AutoCloseable {
     }
 
     /**
+     * {@link #groupOf} for a cluster of {@code groupCount} queue groups, before it runs (a node's
+     * start replays the groups into the broker, which must know which queues a group holds).
+     */
+    public static String groupOf(String queue, int groupCount) {
+        return "g" + Math.floorMod(queue.hashCode(), groupCount);
+    }
+
+    /**
      * Declares a queue with the broker's encoded {@code definition}; completes with the definition
      * in force (the given one, or the one declared first when the queue already existed).
      */

@@ -108,12 +108,14 @@ public final class CourierServer implements AutoCloseable {
         this.broker = created;
         if (cluster != null) {
             try {
-                broker.quorumQueues().nodeId(cluster.nodeId());
+                broker.quorumQueues().nodeId(cluster.nodeId(), cluster.groups());
                 broker.maxQueuesPerVhost(config.maxQueues());
                 ReplicatedMetadata metadata =
                         new ReplicatedMetadata(new MetadataDispatcher(broker.definitions(), users));
-                this.quorumQueues = QuorumQueues.start(cluster, broker.quorumQueues(), metadata);
+                // before the groups start: their replay may attach a quorum queue whose bindings
+                // the metadata group applied first, and the broker then reads them from it
                 broker.definitions().attach(metadata);
+                this.quorumQueues = QuorumQueues.start(cluster, broker.quorumQueues(), metadata);
                 users.attach(
                         metadata,
                         config.defaultUser(),

@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
@@ -33,8 +34,16 @@ final class ThreeNodeCluster implements AutoCloseable {
     private final List<Connection> connections = new CopyOnWriteArrayList<>();
     private final HttpClient http = HttpClient.newHttpClient();
 
+    private final Map<String, String> settings;
+
     ThreeNodeCluster(Path dir) {
+        this(dir, Map.of());
+    }
+
+    /** With extra config keys for every node (e.g. small Raft snapshot thresholds). */
+    ThreeNodeCluster(Path dir, Map<String, String> settings) {
         this.dir = dir;
+        this.settings = settings;
         StringBuilder s = new StringBuilder();
         for (int i = 0; i < nodes.length; i++) {
             s.append(i == 0 ? "" : ",")
@@ -72,14 +81,18 @@ final class ThreeNodeCluster implements AutoCloseable {
     }
 
     private CourierServer startNode(int n) throws Exception {
-        return CourierServer.start(ServerConfig.defaults()
+        ServerConfig config = ServerConfig.defaults()
                 .withAmqpPort(0)
                 .withHttpPort(0)
                 .withDataDir(dir.resolve("n" + (n + 1)))
                 .with("cluster.node_id", "n" + (n + 1))
                 .with("cluster.nodes", spec)
                 .with("cluster.election_timeout_min_ms", "300")
-                .with("cluster.election_timeout_max_ms", "600"));
+                .with("cluster.election_timeout_max_ms", "600");
+        for (Map.Entry<String, String> setting : settings.entrySet()) {
+            config = config.with(setting.getKey(), setting.getValue());
+        }
+        return CourierServer.start(config);
     }
 
     CourierServer node(int n) {
