@@ -35,7 +35,13 @@ import org.slf4j.LoggerFactory;
  * vhost/NAME
  * exchange/VHOST\0NAME                                         type durable auto_delete internal arguments
  * binding/VHOST\0SOURCE\0DEST_TYPE\0DEST\0ROUTING_KEY\0ARGS_HEX   source destination destination_type routing_key arguments
+ * queue/VHOST\0NAME                                            node durable exclusive auto_delete arguments
  * </pre>
+ *
+ * <p>{@code queue/} records the classic queues and the node each lives on (quorum queues are
+ * defined in their own Raft groups): a node refuses to use another node's classic queue with a
+ * clear error (Courier does not forward classic queues between nodes), and two nodes cannot
+ * declare the same name.
  *
  * <p>Threading: {@link #changed} and {@link #restored} run on the metadata group's apply thread;
  * proposals may be made from any thread and never hold a vhost lock while they wait.
@@ -45,6 +51,7 @@ public final class ReplicatedDefinitions {
     static final String VHOST = "vhost/";
     static final String EXCHANGE = "exchange/";
     static final String BINDING = "binding/";
+    static final String QUEUE = "queue/";
     /** How long a blocking proposal (management API, vhosts) waits for its commit. */
     static final long COMMIT_TIMEOUT_MS = 30_000;
 
@@ -62,7 +69,7 @@ public final class ReplicatedDefinitions {
 
     /** Whether a metadata key is the broker's (the others are the server's: users, permissions). */
     public static boolean owns(String key) {
-        return key.startsWith(VHOST) || key.startsWith(EXCHANGE) || key.startsWith(BINDING);
+        return key.startsWith(VHOST) || key.startsWith(EXCHANGE) || key.startsWith(BINDING) || key.startsWith(QUEUE);
     }
 
     static String vhostKey(String vhost) {
@@ -124,6 +131,87 @@ public final class ReplicatedDefinitions {
                         new MetaOp.DeletePrefix(EXCHANGE + name + '\u0000'),
                         new MetaOp.DeletePrefix(BINDING + name + '\u0000'))
                 .thenApply(result -> true);
+    }
+
+    static String queueKey(String vhost, String queue) {
+        return QUEUE + vhost + '\u0000' + queue;
+    }
+
+    private String nodeId() {
+        return broker.quorumQueues().nodeId();
+    }
+
+    /**
+     * Proposes a classic queue owned by this node; completes once applied here (also when this node
+     * already owned it), fails with 404 (405 when exclusive) when another node owns the name.
+     */
+    CompletableFuture<Void> declareClassicQueue(
+            String vhost,
+            String queue,
+            boolean durable,
+            boolean exclusive,
+            boolean autoDelete,
+            Map<String, Object> arguments) {
+        Map<String, Object> table = new LinkedHashMap<>();
+        table.put("node", nodeId());
+        table.put("durable", durable);
+        table.put("exclusive", exclusive);
+        table.put("auto_delete", autoDelete);
+        table.put("arguments", new TreeMap<>(arguments));
+        return submit(inVhost(vhost, new MetaOp.PutIfAbsent(queueKey(vhost, queue), FieldTables.toBytes(table))))
+                .thenAccept(result -> {
+                    if (result.applied()) {
+                        return;
+                    }
+                    if (result.inForce() == null) {
+                        throw AmqpException.notFound("no vhost '" + vhost + "'");
+                    }
+                    Map<String, Object> inForce = FieldTables.fromBytes(result.inForce());
+                    String owner = String.valueOf(inForce.get("node"));
+                    if (owner.equals(nodeId())) {
+                        return; // declared here before, with other flags: the caller compares
+                    }
+                    if (Boolean.TRUE.equals(inForce.get("exclusive"))) {
+                        throw AmqpException.resourceLocked(VirtualHost.remoteExclusiveText(vhost, queue, owner));
+                    }
+                    throw AmqpException.notFound(VirtualHost.remoteQueueText(vhost, queue, owner));
+                });
+    }
+
+    /**
+     * A classic queue of this node is gone: proposes removing its record and every binding to it
+     * (then the auto-delete exchanges left without bindings). Never fails: a failure is logged.
+     */
+    CompletableFuture<Void> forgetClassicQueue(String vhost, String queue) {
+        return forgetBindingsTo(vhost, "queue", queue, queueKey(vhost, queue));
+    }
+
+    /**
+     * At start, once this node caught up with the metadata group: the records of classic queues
+     * said to live here that this node no longer has (non-durable and exclusive ones do not survive
+     * a restart) are removed with their bindings, so their names are free again on every node.
+     */
+    public void forgetLostQueues() {
+        ReplicatedMetadata running = meta;
+        if (running == null) {
+            return;
+        }
+        running.prefix(QUEUE).forEach((key, value) -> {
+            String[] f = key.substring(QUEUE.length()).split("\u0000", 2);
+            if (f.length != 2
+                    || !nodeId().equals(
+                                    String.valueOf(FieldTables.fromBytes(value).get("node")))) {
+                return;
+            }
+            VirtualHost vhost = broker.vhost(f[0]);
+            if (vhost == null || !(vhost.findQueue(f[1]) instanceof ClassicQueue)) {
+                LOG.info(
+                        "classic queue '{}' in vhost '{}' did not survive this node's restart; removing it from the cluster",
+                        f[1],
+                        f[0]);
+                forgetClassicQueue(f[0], f[1]);
+            }
+        });
     }
 
     static String exchangeKey(String vhost, String exchange) {
@@ -281,8 +369,13 @@ public final class ReplicatedDefinitions {
      * exchanges left without bindings. Never fails: a failure is logged.
      */
     CompletableFuture<Void> forgetBindingsTo(String vhost, String destinationType, String destination) {
-        List<String> keys = bindingKeysTo(vhost, destinationType, destination);
-        if (keys.isEmpty()) {
+        return forgetBindingsTo(vhost, destinationType, destination, null);
+    }
+
+    private CompletableFuture<Void> forgetBindingsTo(
+            String vhost, String destinationType, String destination, String alsoKey) {
+        List<String> keys = new ArrayList<>(bindingKeysTo(vhost, destinationType, destination));
+        if (keys.isEmpty() && alsoKey == null) {
             return CompletableFuture.completedFuture(null);
         }
         List<String> sources = new ArrayList<>();
@@ -291,6 +384,9 @@ public final class ReplicatedDefinitions {
             if (!sources.contains(source)) {
                 sources.add(source);
             }
+        }
+        if (alsoKey != null) {
+            keys.add(alsoKey);
         }
         return submit(keys.stream().map(key -> (MetaOp) new MetaOp.Delete(key)).toList())
                 .thenCompose(result -> {
@@ -404,6 +500,20 @@ public final class ReplicatedDefinitions {
             }
         } else if (key.startsWith(BINDING)) {
             applyBinding(value != null, key, () -> true);
+        } else if (key.startsWith(QUEUE)) {
+            int nul = key.indexOf('\u0000');
+            VirtualHost vhost = broker.vhost(key.substring(QUEUE.length(), nul));
+            String queue = key.substring(nul + 1);
+            if (vhost == null) {
+                return;
+            }
+            Map<String, Object> d = value == null ? null : FieldTables.fromBytes(value);
+            String node = d == null ? null : String.valueOf(d.get("node"));
+            if (node == null || node.equals(nodeId())) {
+                vhost.applyRemoteQueueGone(queue); // this node's own queues are its own business
+            } else {
+                vhost.applyRemoteQueue(queue, node, Boolean.TRUE.equals(d.get("exclusive")));
+            }
         }
     }
 
@@ -435,8 +545,9 @@ public final class ReplicatedDefinitions {
                 vhost.dropBinding(stale);
             }
         }
+        broker.vhosts().forEach(VirtualHost::clearRemoteQueues);
         map.forEach((key, value) -> {
-            if (key.startsWith(EXCHANGE)) {
+            if (key.startsWith(EXCHANGE) || key.startsWith(QUEUE)) {
                 apply(key, value);
             }
         });

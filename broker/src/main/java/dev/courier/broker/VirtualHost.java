@@ -313,6 +313,7 @@ public final class VirtualHost {
         if (passive) {
             MessageQueue existing = queues.get(queue);
             if (existing == null) {
+                checkNotRemote(queue);
                 throw AmqpException.notFound(noQueue(queue));
             }
             checkExclusiveAccess(existing, owner);
@@ -332,14 +333,10 @@ public final class VirtualHost {
         synchronized (lock) {
             MessageQueue existing = queue.isEmpty() ? null : queues.get(queue);
             if (existing != null) {
-                if (existing.exclusiveOwner() != requestOwner) {
-                    throw AmqpException.resourceLocked(locked(queue));
-                }
-                checkEquivalent("queue", queue, "durable", isDurable, existing.durable());
-                checkEquivalent("queue", queue, "auto_delete", autoDelete, existing.autoDelete());
-                checkEquivalentArguments("queue", queue, QUEUE_ARGUMENTS, nonNull(arguments), existing.arguments());
+                checkRedeclare(queue, existing, requestOwner, isDurable, autoDelete, arguments);
                 target = existing;
             } else {
+                checkNotRemote(queue);
                 String queueName = queue.isEmpty() ? generatedName() : queue;
                 int limit = maxQueues;
                 if (limit > 0 && queues.size() >= limit) {
@@ -349,6 +346,11 @@ public final class VirtualHost {
                 Map<String, Object> args = Map.copyOf(nonNull(arguments));
                 if ("quorum".equals(String.valueOf(args.get("x-queue-type")))) {
                     return declareQuorumQueue(queueName, durable, exclusive, autoDelete, args);
+                }
+                if (replicated != null) {
+                    QueueArguments.parse(queueName, name, args); // bad arguments: 406 before anything is proposed
+                    return declareClassicQueueInCluster(
+                            queueName, isDurable, exclusive, autoDelete, args, requestOwner);
                 }
                 target = newQueue(queueName, isDurable, exclusive, autoDelete, args, requestOwner);
                 queues.put(queueName, target);
@@ -364,6 +366,125 @@ public final class VirtualHost {
                         // the queue was being deleted (auto-delete, expiry) and is gone from the map by
                         // now: declare again, as RabbitMQ loops when it meets a queue on its way out
                         : declareQueue(queue, false, durable, exclusive, autoDelete, arguments, owner));
+    }
+
+    private void checkRedeclare(
+            String queue,
+            MessageQueue existing,
+            Object requestOwner,
+            boolean isDurable,
+            boolean autoDelete,
+            Map<String, Object> arguments) {
+        if (existing.exclusiveOwner() != requestOwner) {
+            throw AmqpException.resourceLocked(locked(queue));
+        }
+        checkEquivalent("queue", queue, "durable", isDurable, existing.durable());
+        checkEquivalent("queue", queue, "auto_delete", autoDelete, existing.autoDelete());
+        checkEquivalentArguments("queue", queue, QUEUE_ARGUMENTS, nonNull(arguments), existing.arguments());
+    }
+
+    /**
+     * In a cluster a classic queue lives on the node that declared it: its definition and owner go
+     * to the metadata group first (so two nodes cannot both own a name; the log order decides), and
+     * the queue is created here once that is applied.
+     */
+    private CompletableFuture<QueueDeclareOk> declareClassicQueueInCluster(
+            String queueName,
+            boolean isDurable,
+            boolean exclusive,
+            boolean autoDelete,
+            Map<String, Object> args,
+            Object requestOwner) {
+        return replicated
+                .declareClassicQueue(name, queueName, isDurable, exclusive, autoDelete, args)
+                .thenCompose(ownedHere -> {
+                    MessageQueue target;
+                    synchronized (lock) {
+                        MessageQueue existing = queues.get(queueName);
+                        if (existing != null) {
+                            checkRedeclare(queueName, existing, requestOwner, isDurable, autoDelete, args);
+                            target = existing;
+                        } else {
+                            target = newQueue(queueName, isDurable, exclusive, autoDelete, args, requestOwner);
+                            queues.put(queueName, target);
+                            logQueueChange("declared", target);
+                            if (this.durable != null && DurableState.isDurable(target)) {
+                                this.durable.recordQueue(target);
+                            }
+                        }
+                    }
+                    return target.declareOk().thenApply(ok -> {
+                        if (ok == null) {
+                            throw AmqpException.notFound(noQueue(queueName)); // deleted meanwhile
+                        }
+                        return ok;
+                    });
+                });
+    }
+
+    /** A classic queue of another node, as this node knows it from the metadata group. */
+    private record RemoteQueue(String node, boolean exclusive) {}
+
+    /** In a cluster: classic queues that live on other nodes, by name (written by the metadata group's apply thread). */
+    private final ConcurrentHashMap<String, RemoteQueue> remoteQueues = new ConcurrentHashMap<>();
+
+    /** In a cluster: a classic queue of another node was declared (apply thread). */
+    void applyRemoteQueue(String queue, String node, boolean exclusive) {
+        remoteQueues.put(queue, new RemoteQueue(node, exclusive));
+    }
+
+    /** In a cluster: a classic queue of another node is gone (apply thread). */
+    void applyRemoteQueueGone(String queue) {
+        remoteQueues.remove(queue);
+    }
+
+    /** In a cluster: forgets every other node's classic queue (before a snapshot's are applied). */
+    void clearRemoteQueues() {
+        remoteQueues.clear();
+    }
+
+    /** The node that owns a classic queue this node cannot serve, or null. */
+    public String remoteOwner(String queue) {
+        RemoteQueue remote = remoteQueues.get(queue);
+        return remote == null ? null : remote.node();
+    }
+
+    /**
+     * Refuses to use a classic queue that lives on another node: Courier does not forward classic
+     * queues between nodes. 405 for another node's exclusive queue (another connection owns it, as
+     * on one node), else 404 naming the node, as RabbitMQ answers when a classic queue's home node
+     * cannot be reached.
+     */
+    private void checkNotRemote(String queue) {
+        RemoteQueue remote = remoteQueues.get(queue);
+        if (remote == null) {
+            return;
+        }
+        if (remote.exclusive()) {
+            throw AmqpException.resourceLocked(remoteExclusiveText(name, queue, remote.node()));
+        }
+        throw AmqpException.notFound(remoteQueueText(name, queue, remote.node()));
+    }
+
+    static String remoteQueueText(String vhost, String queue, String node) {
+        return fitShortString("queue '" + queue + "' in vhost '" + vhost + "' is a classic queue on node '" + node
+                + "'; classic queues are not reachable from other nodes: connect to node '" + node
+                + "' or use x-queue-type=quorum");
+    }
+
+    static String remoteExclusiveText(String vhost, String queue, String node) {
+        return fitShortString("cannot obtain exclusive access to locked queue '" + queue + "' in vhost '" + vhost
+                + "': it is an exclusive queue of a connection to node '" + node + "'");
+    }
+
+    /** A reply text is an AMQP short string: at most 255 bytes (long names are cut). */
+    private static String fitShortString(String text) {
+        byte[] utf8 = text.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        if (utf8.length <= 250) {
+            return text;
+        }
+        String cut = new String(utf8, 0, 246, java.nio.charset.StandardCharsets.UTF_8);
+        return cut.substring(0, cut.length() - 1) + "...";
     }
 
     private ClassicQueue newQueue(
@@ -536,6 +657,7 @@ public final class VirtualHost {
     public CompletableFuture<Integer> deleteQueue(String queue, boolean ifUnused, boolean ifEmpty, Object owner) {
         MessageQueue existing = queues.get(queue);
         if (existing == null) {
+            checkNotRemote(queue);
             return CompletableFuture.completedFuture(0);
         }
         checkExclusiveAccess(existing, owner);
@@ -562,6 +684,7 @@ public final class VirtualHost {
     public MessageQueue queue(String queue, Object owner) {
         MessageQueue existing = queues.get(queue);
         if (existing == null) {
+            checkNotRemote(queue);
             throw AmqpException.notFound(noQueue(queue));
         }
         checkExclusiveAccess(existing, owner);
@@ -579,7 +702,7 @@ public final class VirtualHost {
             }
         }
         if (replicated != null) {
-            replicated.forgetBindingsTo(name, "queue", queue.name()); // a classic queue lives on this node only
+            replicated.forgetClassicQueue(name, queue.name()); // a classic queue lives on this node only
         }
     }
 

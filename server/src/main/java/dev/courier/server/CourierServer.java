@@ -121,6 +121,8 @@ public final class CourierServer implements AutoCloseable {
                         config.defaultUser(),
                         config.defaultPassword(),
                         List.of(ReplicatedDefinitions.vhostDefinition(DEFAULT_VHOST)));
+                // caught up now (the users' entry above was applied here): drop what did not survive
+                broker.definitions().forgetLostQueues();
                 broker.quorumQueues().attach(quorumQueues);
                 LOG.info(
                         "node '{}' in cluster {} with {} Raft group(s)",
