@@ -57,6 +57,13 @@ public final class ReplicatedDefinitions {
 
     private final Broker broker;
     private volatile ReplicatedMetadata meta;
+    /**
+     * Whether this node has caught up with the group since it started. Until then a restore may
+     * come from this node's own older snapshot (e.g. after a crash), which can lack a vhost the
+     * log tail is about to define again: vhosts are not removed by restores before that, since
+     * removing one drops its classic queues and their stored messages.
+     */
+    private volatile boolean caughtUp;
 
     ReplicatedDefinitions(Broker broker) {
         this.broker = broker;
@@ -187,11 +194,33 @@ public final class ReplicatedDefinitions {
     }
 
     /**
-     * At start, once this node caught up with the metadata group: the records of classic queues
+     * At start, once an entry this node proposed after starting was applied here (so it has caught
+     * up with the group): removes the vhosts the cluster no longer has (deleted while this node was
+     * down, when a restore could not yet say so), then the records of its lost classic queues.
+     */
+    public void caughtUp() {
+        ReplicatedMetadata running = meta;
+        if (running == null) {
+            return;
+        }
+        caughtUp = true;
+        for (VirtualHost known : broker.vhosts()) {
+            if (running.get(vhostKey(known.name())) == null) {
+                LOG.info(
+                        "vhost '{}' was deleted in the cluster while this node was down; deleting it here",
+                        known.name());
+                broker.vhostRemoved(known.name());
+            }
+        }
+        forgetLostQueues();
+    }
+
+    /**
+     * The records of classic queues
      * said to live here that this node no longer has (non-durable and exclusive ones do not survive
      * a restart) are removed with their bindings, so their names are free again on every node.
      */
-    public void forgetLostQueues() {
+    private void forgetLostQueues() {
         ReplicatedMetadata running = meta;
         if (running == null) {
             return;
@@ -528,9 +557,11 @@ public final class ReplicatedDefinitions {
                 vhosts.add(key.substring(VHOST.length()));
             }
         });
-        for (VirtualHost known : broker.vhosts()) {
-            if (!vhosts.contains(known.name())) {
-                broker.vhostRemoved(known.name());
+        if (caughtUp) {
+            for (VirtualHost known : broker.vhosts()) {
+                if (!vhosts.contains(known.name())) {
+                    broker.vhostRemoved(known.name());
+                }
             }
         }
         vhosts.forEach(broker::vhostCreated);

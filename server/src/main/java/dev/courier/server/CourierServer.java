@@ -116,13 +116,17 @@ public final class CourierServer implements AutoCloseable {
                 // the metadata group applied first, and the broker then reads them from it
                 broker.definitions().attach(metadata);
                 this.quorumQueues = QuorumQueues.start(cluster, broker.quorumQueues(), metadata);
-                users.attach(
+                boolean caughtUp = users.attach(
                         metadata,
                         config.defaultUser(),
                         config.defaultPassword(),
                         List.of(ReplicatedDefinitions.vhostDefinition(DEFAULT_VHOST)));
-                // caught up now (the users' entry above was applied here): drop what did not survive
-                broker.definitions().forgetLostQueues();
+                if (caughtUp) {
+                    // the users' entry above was applied here: drop what the cluster no longer has
+                    broker.definitions().caughtUp();
+                } else {
+                    LOG.warn("node '{}' has not caught up with the cluster's metadata yet", cluster.nodeId());
+                }
                 broker.quorumQueues().attach(quorumQueues);
                 LOG.info(
                         "node '{}' in cluster {} with {} Raft group(s)",

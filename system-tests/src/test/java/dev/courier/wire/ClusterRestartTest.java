@@ -163,4 +163,34 @@ class ClusterRestartTest {
             assertThat(connection.isOpen()).isTrue();
         }
     }
+
+    @Test
+    void shouldKeepADurableClassicQueueAndItsMessagesInAVhostAcrossItsNodesRestart() throws Exception {
+        cluster = new ThreeNodeCluster(dir).start();
+        assertThat(cluster.admin(0, "PUT", "/api/vhosts/tenant", null)).isEqualTo(201);
+        await().atMost(DEADLINE).until(() -> cluster.node(2).users().permission("tenant", "guest") != null);
+        try (Connection connection = cluster.connect(2, "tenant", "guest", "guest")) {
+            Channel channel = connection.createChannel();
+            channel.exchangeDeclare("in", "direct", true);
+            channel.queueDeclare("stored", true, false, false, null);
+            channel.queueBind("stored", "in", "k");
+            channel.confirmSelect();
+            channel.basicPublish("in", "k", MessageProperties.PERSISTENT_BASIC, bytes("kept"));
+            channel.waitForConfirmsOrDie(10_000);
+        }
+
+        cluster.stop(2);
+        cluster.restart(2);
+
+        await().atMost(DEADLINE).until(() -> cluster.node(2).broker().vhost("tenant") != null);
+        try (Connection connection = cluster.connect(2, "tenant", "guest", "guest")) {
+            Channel channel = connection.createChannel();
+            assertThat(text(Wire.getEventually(channel, "stored").getBody())).isEqualTo("kept");
+            await().atMost(DEADLINE).until(() -> !boundTo(
+                            cluster.node(2).broker().vhost("tenant").exchange("in"))
+                    .isEmpty());
+            channel.basicPublish("in", "k", MessageProperties.PERSISTENT_BASIC, bytes("again"));
+            assertThat(text(Wire.getEventually(channel, "stored").getBody())).isEqualTo("again");
+        }
+    }
 }

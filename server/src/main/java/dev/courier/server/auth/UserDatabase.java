@@ -77,9 +77,11 @@ public final class UserDatabase {
      * has users, creates the default user (administrator, full permissions on {@code /}) there
      * together with {@code alsoOnce} (e.g. the default vhost's definition). Waits a while for a
      * majority; without one it logs a warning and the cluster stays uninitialized until a later
-     * start.
+     * start. Answers whether the proposal was applied here (accepted or not), i.e. whether this node
+     * has caught up with the group.
      */
-    public void attach(ReplicatedMetadata running, String defaultUser, String defaultPassword, List<MetaOp> alsoOnce) {
+    public boolean attach(
+            ReplicatedMetadata running, String defaultUser, String defaultPassword, List<MetaOp> alsoOnce) {
         this.meta = running;
         List<MetaOp> ops = new ArrayList<>();
         ops.add(new MetaOp.ExpectNoPrefix(INITIALIZED));
@@ -99,8 +101,10 @@ public final class UserDatabase {
                         "initialized the cluster's users: default user '{}' (administrator, full permissions on vhost '/')",
                         defaultUser);
             }
+            return true;
         } catch (IllegalStateException e) {
             LOG.warn("could not initialize the cluster's users: {}", e.getMessage());
+            return false;
         }
     }
 
