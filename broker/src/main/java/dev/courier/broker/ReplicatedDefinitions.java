@@ -79,6 +79,11 @@ public final class ReplicatedDefinitions {
         return key.startsWith(VHOST) || key.startsWith(EXCHANGE) || key.startsWith(BINDING) || key.startsWith(QUEUE);
     }
 
+    /** The vhost a change deleted, or null when it deleted none. */
+    public static String deletedVhost(MetaChange change) {
+        return change.removed() && change.key().startsWith(VHOST) ? change.key().substring(VHOST.length()) : null;
+    }
+
     static String vhostKey(String vhost) {
         return VHOST + vhost;
     }

@@ -111,7 +111,7 @@ public final class CourierServer implements AutoCloseable {
                 broker.quorumQueues().nodeId(cluster.nodeId(), cluster.groups());
                 broker.maxQueuesPerVhost(config.maxQueues());
                 ReplicatedMetadata metadata =
-                        new ReplicatedMetadata(new MetadataDispatcher(broker.definitions(), users));
+                        new ReplicatedMetadata(new MetadataDispatcher(broker.definitions(), users, connections));
                 // before the groups start: their replay may attach a quorum queue whose bindings
                 // the metadata group applied first, and the broker then reads them from it
                 broker.definitions().attach(metadata);

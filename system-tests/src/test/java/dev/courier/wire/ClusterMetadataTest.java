@@ -113,7 +113,12 @@ class ClusterMetadataTest {
             connection.createChannel().exchangeDeclare("tenant-x", "fanout");
         }
 
+        Connection onAnotherNode = cluster.connect(2, "tenant", "guest", "guest");
+
         assertThat(cluster.admin(0, "DELETE", "/api/vhosts/tenant", null)).isEqualTo(204);
+
+        await().atMost(DEADLINE).until(() -> !onAnotherNode.isOpen());
+        assertThat(onAnotherNode.getCloseReason().getReason().toString()).contains("320");
 
         for (int n = 0; n < 3; n++) {
             int node = n;
