@@ -185,14 +185,30 @@ public final class VirtualHost {
         return create(name, type, durable, autoDelete, internal, args);
     }
 
-    /** In a cluster: the metadata group applied an exchange's definition (apply thread). */
+    /**
+     * In a cluster: the metadata group applied an exchange's definition (apply thread). An exchange
+     * of that name with another definition here (missed a delete and redeclare while this node was
+     * down) is replaced, losing its bindings: the group's bindings are applied after it.
+     */
     void applyExchange(Exchange exchange) {
         synchronized (lock) {
-            if (exchanges.containsKey(exchange.name())) {
-                return;
+            Exchange existing = exchanges.get(exchange.name());
+            if (existing != null) {
+                if (sameDefinition(existing, exchange)) {
+                    return;
+                }
+                removeExchange(existing);
             }
             exchanges.put(exchange.name(), exchange);
         }
+    }
+
+    private static boolean sameDefinition(Exchange a, Exchange b) {
+        return a.type().equals(b.type())
+                && a.durable() == b.durable()
+                && a.autoDelete() == b.autoDelete()
+                && a.internal() == b.internal()
+                && a.arguments().equals(b.arguments());
     }
 
     /** In a cluster: the metadata group deleted an exchange (apply thread); its bindings go with it. */

@@ -82,6 +82,8 @@ class ClusterRestartTest {
         Channel channel = cluster.connect(1).createChannel();
         channel.exchangeDelete("gone");
         channel.queueUnbind("q", "keep", "k");
+        channel.exchangeDelete("keep");
+        channel.exchangeDeclare("keep", "fanout", true); // same name, another definition
         channel.exchangeDeclare("fresh", "topic", true);
         channel.queueBind("q", "fresh", "#");
         assertThat(cluster.admin(1, "DELETE", "/api/users/carol", null)).isEqualTo(204);
@@ -95,6 +97,7 @@ class ClusterRestartTest {
                 .until(() -> vhost(2).exchange("gone") == null
                         && boundTo(vhost(2).exchange("fresh")).equals(List.of("q")));
         assertThat(boundTo(vhost(2).exchange("keep"))).isEmpty();
+        assertThat(vhost(2).exchange("keep").type()).isEqualTo("fanout");
         CourierServer restarted = cluster.node(2);
         assertThat(restarted.users().user("carol")).isNull();
         assertThat(restarted.users().user("dave")).isNotNull();
