@@ -28,6 +28,10 @@ public final class Broker implements AutoCloseable {
     private final QueueRuntime runtime;
     private final DurableState durable;
     private final QuorumDirectory quorum;
+    /** Non-null in a cluster: vhosts, exchanges and bindings then live in the metadata group. */
+    private final ReplicatedDefinitions definitions;
+    /** The queue limit given to vhosts created from now on (0 = none). */
+    private volatile int maxQueuesPerVhost;
 
     /** A broker without persistence: durable queues are recorded as durable but not stored. */
     public Broker(BrokerConfig config) {
@@ -39,6 +43,15 @@ public final class Broker implements AutoCloseable {
      * store}; what the store recovered is rebuilt before this constructor returns.
      */
     public Broker(BrokerConfig config, MessageStore store) {
+        this(config, store, false);
+    }
+
+    /**
+     * As {@link #Broker(BrokerConfig, MessageStore)}; with {@code clustered} the vhosts, exchanges
+     * and bindings are the cluster's ({@link #definitions()} must then be given the metadata group
+     * and hear its changes): the store keeps only queues and messages.
+     */
+    public Broker(BrokerConfig config, MessageStore store, boolean clustered) {
         AtomicInteger threads = new AtomicInteger();
         ThreadFactory factory = runnable -> {
             Thread thread = new Thread(runnable, "courier-queue-" + threads.incrementAndGet());
@@ -55,28 +68,45 @@ public final class Broker implements AutoCloseable {
         QueueRuntime runtime =
                 new QueueRuntime(queueExecutor, timer, config.clockMs(), config.memoryWindowMessages(), quorum);
         this.runtime = runtime;
-        this.durable = store == null ? null : new DurableState(store);
-        vhosts.put(DEFAULT_VHOST, new VirtualHost(DEFAULT_VHOST, runtime, durable));
+        this.durable = store == null ? null : new DurableState(store, clustered);
+        this.definitions = clustered ? new ReplicatedDefinitions(this) : null;
+        vhosts.put(DEFAULT_VHOST, new VirtualHost(DEFAULT_VHOST, runtime, durable, definitions));
         if (durable != null) {
-            durable.recover(name -> vhosts.computeIfAbsent(name, n -> new VirtualHost(n, runtime, durable)));
+            durable.recover(
+                    name -> vhosts.computeIfAbsent(name, n -> new VirtualHost(n, runtime, durable, definitions)));
         }
     }
 
     /**
-     * Creates a virtual host (durable when the broker has a store), or returns the existing one.
+     * Creates a virtual host (durable when the broker has a store), or returns the existing one. In
+     * a cluster it is created on every node and this call blocks until the metadata group applied
+     * it here (not for event-loop threads).
      *
      * @throws IllegalArgumentException for an empty name or one longer than 255 bytes
+     * @throws IllegalStateException in a cluster, when no majority commits the change in time
      */
     public VirtualHost addVhost(String name) {
         if (name == null || name.isEmpty() || name.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > 255) {
             throw new IllegalArgumentException("a vhost name must be 1..255 bytes");
+        }
+        if (definitions != null) {
+            VirtualHost known = vhosts.get(name);
+            if (known != null) {
+                return known;
+            }
+            definitions.addVhost(name);
+            VirtualHost created = vhosts.get(name);
+            if (created == null) {
+                throw new IllegalStateException("vhost '" + name + "' was deleted again meanwhile");
+            }
+            return created;
         }
         synchronized (vhosts) {
             VirtualHost existing = vhosts.get(name);
             if (existing != null) {
                 return existing;
             }
-            VirtualHost created = new VirtualHost(name, runtime, durable);
+            VirtualHost created = new VirtualHost(name, runtime, durable, definitions);
             vhosts.put(name, created);
             if (durable != null) {
                 durable.recordVhost(name);
@@ -90,6 +120,9 @@ public final class Broker implements AutoCloseable {
      * Connections to it are the server's to close.
      */
     public CompletableFuture<Boolean> deleteVhost(String name) {
+        if (definitions != null) {
+            return definitions.deleteVhost(name);
+        }
         VirtualHost removed;
         synchronized (vhosts) {
             removed = vhosts.remove(name);
@@ -98,6 +131,49 @@ public final class Broker implements AutoCloseable {
             return CompletableFuture.completedFuture(false);
         }
         return removed.destroy().thenApply(ignored -> true);
+    }
+
+    /** In a cluster: a vhost the metadata group created (apply thread); idempotent. */
+    VirtualHost vhostCreated(String name) {
+        VirtualHost created;
+        synchronized (vhosts) {
+            created = vhosts.get(name);
+            if (created != null) {
+                return created;
+            }
+            created = new VirtualHost(name, runtime, durable, definitions);
+            created.maxQueues(maxQueuesPerVhost);
+            vhosts.put(name, created);
+        }
+        quorum.vhostAdded(name);
+        return created;
+    }
+
+    /** In a cluster: a vhost the metadata group deleted (apply thread): everything in it goes here. */
+    void vhostRemoved(String name) {
+        VirtualHost removed;
+        synchronized (vhosts) {
+            removed = vhosts.remove(name);
+        }
+        if (removed != null) {
+            removed.destroy();
+        }
+    }
+
+    /** The queue limit (RabbitMQ's max-queues, 0 = none) of every vhost, also those created later. */
+    public void maxQueuesPerVhost(int limit) {
+        maxQueuesPerVhost = limit;
+        vhosts.values().forEach(vhost -> vhost.maxQueues(limit));
+    }
+
+    /** In a cluster, the broker's side of the metadata group; null on a single node. */
+    public ReplicatedDefinitions definitions() {
+        return definitions;
+    }
+
+    /** Whether this broker is part of a cluster (its definitions are replicated). */
+    public boolean clustered() {
+        return definitions != null;
     }
 
     /**

@@ -44,9 +44,16 @@ final class DurableState {
     private static final String DELIVERY_COUNT = "delivery-count/";
 
     private final MessageStore store;
+    /**
+     * In a cluster the metadata group holds vhosts, exchanges and bindings: they are neither written
+     * to nor recovered from this store (so a deletion made while this node was down cannot come
+     * back from here). Durable classic queues and their messages stay in this store.
+     */
+    private final boolean definitionsReplicated;
 
-    DurableState(MessageStore store) {
+    DurableState(MessageStore store, boolean definitionsReplicated) {
         this.store = store;
+        this.definitionsReplicated = definitionsReplicated;
     }
 
     MessageStore store() {
@@ -70,7 +77,7 @@ final class DurableState {
     }
 
     void recordVhost(String vhost) {
-        if (!vhost.equals(DEFAULT_VHOST)) {
+        if (!vhost.equals(DEFAULT_VHOST) && !definitionsReplicated) {
             store.putMetadata(VHOST + vhost, FieldTables.toBytes(Map.of("name", vhost)));
         }
     }
@@ -80,6 +87,9 @@ final class DurableState {
     }
 
     void recordExchange(String vhost, Exchange exchange) {
+        if (definitionsReplicated) {
+            return;
+        }
         Map<String, Object> table = new LinkedHashMap<>();
         table.put("vhost", vhost);
         table.put("name", exchange.name());
@@ -91,6 +101,9 @@ final class DurableState {
     }
 
     void forgetExchange(String vhost, String name) {
+        if (definitionsReplicated) {
+            return;
+        }
         store.deleteMetadata(EXCHANGE + scoped(vhost, name));
     }
 
@@ -111,6 +124,9 @@ final class DurableState {
     }
 
     void recordBinding(String vhost, Binding binding) {
+        if (definitionsReplicated) {
+            return;
+        }
         Map<String, Object> table = new LinkedHashMap<>();
         table.put("vhost", vhost);
         table.put("source", binding.source().name());
@@ -122,6 +138,9 @@ final class DurableState {
     }
 
     void forgetBinding(String vhost, Binding binding) {
+        if (definitionsReplicated) {
+            return;
+        }
         store.deleteMetadata(bindingKey(vhost, binding));
     }
 
@@ -406,12 +425,14 @@ final class DurableState {
                                 | (value[3] & 0xff));
                 return;
             }
-            if (key.startsWith(VHOST)) {
+            if (key.startsWith(QUEUE)) {
+                queues.add(FieldTables.fromBytes(value));
+            } else if (definitionsReplicated) {
+                return; // records of a single-node past; the metadata group rules now
+            } else if (key.startsWith(VHOST)) {
                 vhosts.add(key.substring(VHOST.length()));
             } else if (key.startsWith(EXCHANGE)) {
                 exchanges.add(FieldTables.fromBytes(value));
-            } else if (key.startsWith(QUEUE)) {
-                queues.add(FieldTables.fromBytes(value));
             } else if (key.startsWith(BINDING)) {
                 bindings.add(FieldTables.fromBytes(value));
             } // other keys belong to other owners of the store (the server's users and permissions)

@@ -7,7 +7,6 @@ import dev.courier.cluster.fifo.Overflow;
 import dev.courier.cluster.fifo.QueueSettings;
 import dev.courier.cluster.fifo.QueueView;
 import dev.courier.protocol.FieldTables;
-import io.netty.buffer.ByteBufUtil;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -30,8 +29,18 @@ public final class QuorumDirectory implements QuorumQueueListener {
 
     private final Function<String, VirtualHost> vhosts;
     private final Map<String, QuorumQueue> queues = new ConcurrentHashMap<>();
+    /**
+     * Quorum queues declared in a vhost this node does not have yet (in a cluster the vhost comes
+     * from the metadata group, whose log may be applied after the queue's group): key to
+     * definition. Guarded by itself, together with the vhost lookup, so a vhost added meanwhile is
+     * never missed.
+     */
+    private final Map<String, byte[]> waitingForVhost = new LinkedHashMap<>();
+
     private volatile QuorumQueues cluster;
     private volatile String nodeId = "";
+    /** Queue groups of the cluster (set before it starts), to tell which queues a group holds. */
+    private volatile int groupCount;
     /** This process's publisher identity: a restarted node must not look like its old self. */
     private final String incarnation =
             Long.toHexString(java.util.concurrent.ThreadLocalRandom.current().nextLong());
@@ -49,6 +58,15 @@ public final class QuorumDirectory implements QuorumQueueListener {
     /** Sets the node id before the cluster starts (its start replays the log into this directory). */
     public void nodeId(String id) {
         this.nodeId = id;
+    }
+
+    /**
+     * Sets the node id and the number of queue groups before the cluster starts: a group restored
+     * from a snapshot at start must only drop the queues it holds, not those of the others.
+     */
+    public void nodeId(String id, int queueGroups) {
+        this.nodeId = id;
+        this.groupCount = queueGroups;
     }
 
     boolean active() {
@@ -112,37 +130,6 @@ public final class QuorumDirectory implements QuorumQueueListener {
                 a.deduplication() ? (int) Math.min(Integer.MAX_VALUE, a.deduplicationMaxKeys()) : 0);
     }
 
-    /**
-     * Tells every node of a binding made (or removed) here to a quorum queue, with the source
-     * exchange's definition, so that publishing through any node routes to the queue. Bound here
-     * already; the others follow within a commit.
-     */
-    void replicateBinding(
-            boolean bind, QuorumQueue queue, Exchange source, String routingKey, Map<String, Object> arguments) {
-        Map<String, Object> table = new LinkedHashMap<>();
-        table.put("exchange", source.name());
-        table.put("type", source.type());
-        table.put("durable", source.durable());
-        table.put("auto_delete", source.autoDelete());
-        table.put("internal", source.internal());
-        table.put("exchange_arguments", source.arguments());
-        table.put("routing_key", routingKey);
-        table.put("arguments", arguments == null ? Map.of() : arguments);
-        byte[] encoded = FieldTables.toBytes(table);
-        String bindingKey =
-                source.name() + '\u0000' + routingKey + '\u0000' + ByteBufUtil.hexDump(FieldTables.toBytes(arguments));
-        cluster().binding(bind, queue.key(), bindingKey, encoded).whenComplete((reply, failure) -> {
-            if (failure != null) {
-                LOG.warn(
-                        "could not replicate the {} of {} to exchange '{}': {}",
-                        bind ? "binding" : "unbinding",
-                        queue,
-                        source.name(),
-                        failure.toString());
-            }
-        });
-    }
-
     /** Registers the object a local declare created before it is replicated. */
     void register(QuorumQueue queue) {
         queues.put(queue.key(), queue);
@@ -161,13 +148,18 @@ public final class QuorumDirectory implements QuorumQueueListener {
         }
         Map<String, Object> table = FieldTables.fromBytes(definition);
         String vhostName = String.valueOf(table.get("vhost"));
-        VirtualHost vhost = vhosts.apply(vhostName);
-        if (vhost == null) {
-            LOG.warn(
-                    "quorum queue '{}' is declared in vhost '{}', which this node does not have",
-                    table.get("name"),
-                    vhostName);
-            return;
+        VirtualHost vhost;
+        synchronized (waitingForVhost) {
+            vhost = vhosts.apply(vhostName);
+            if (vhost == null) {
+                LOG.info(
+                        "quorum queue '{}' is declared in vhost '{}', which this node does not have (yet)",
+                        table.get("name"),
+                        vhostName);
+                waitingForVhost.put(queue, definition);
+                return;
+            }
+            waitingForVhost.remove(queue);
         }
         @SuppressWarnings("unchecked")
         Map<String, Object> arguments = (Map<String, Object>) table.get("arguments");
@@ -178,25 +170,36 @@ public final class QuorumDirectory implements QuorumQueueListener {
         }
     }
 
-    @Override
-    public void bound(String queue, byte[] binding) {
-        applyBinding(true, queue, binding);
-    }
-
-    @Override
-    public void unbound(String queue, byte[] binding) {
-        applyBinding(false, queue, binding);
-    }
-
-    private void applyBinding(boolean bind, String queue, byte[] binding) {
-        QuorumQueue target = queues.get(queue);
-        if (target != null) {
-            target.vhost().applyReplicatedBinding(bind, target, FieldTables.fromBytes(binding));
+    /** A vhost now exists here: attaches the quorum queues declared in it before it did. */
+    void vhostAdded(String vhost) {
+        Map<String, byte[]> ready = new LinkedHashMap<>();
+        synchronized (waitingForVhost) {
+            waitingForVhost.entrySet().removeIf(waiting -> {
+                boolean inVhost = waiting.getKey().startsWith(vhost + '\u0000');
+                if (inVhost) {
+                    ready.put(waiting.getKey(), waiting.getValue());
+                }
+                return inVhost;
+            });
         }
+        ready.forEach(this::declared);
     }
+
+    /**
+     * Bindings live in the metadata group now ({@link ReplicatedDefinitions}); a binding entry in a
+     * queue group's log is from an older version and is ignored.
+     */
+    @Override
+    public void bound(String queue, byte[] binding) {}
+
+    @Override
+    public void unbound(String queue, byte[] binding) {}
 
     @Override
     public void deleted(String queue) {
+        synchronized (waitingForVhost) {
+            waitingForVhost.remove(queue);
+        }
         QuorumQueue removed = queues.remove(queue);
         if (removed != null) {
             removed.onDeleted();
@@ -206,9 +209,10 @@ public final class QuorumDirectory implements QuorumQueueListener {
 
     @Override
     public void restored(String group, Map<String, byte[]> definitions) {
-        QuorumQueues running = cluster;
+        int groups = groupCount;
         for (QuorumQueue known : queues.values()) {
-            boolean inGroup = running == null || running.groupOf(known.key()).equals(group);
+            boolean inGroup =
+                    groups == 0 || QuorumQueues.groupOf(known.key(), groups).equals(group);
             if (inGroup && !definitions.containsKey(known.key())) {
                 deleted(known.key());
             }

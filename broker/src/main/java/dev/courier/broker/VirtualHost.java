@@ -55,11 +55,19 @@ public final class VirtualHost {
     private final ConcurrentHashMap<String, Exchange> exchanges = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, MessageQueue> queues = new ConcurrentHashMap<>();
     private final Object lock = new Object();
+    /**
+     * In a cluster: exchanges and bindings are proposed to the metadata group and created here only
+     * when it applies them ({@code apply*} methods); null on a single node.
+     */
+    private final ReplicatedDefinitions replicated;
 
-    VirtualHost(String name, QueueRuntime runtime, DurableState durable) {
+    private static final CompletableFuture<Void> DONE = CompletableFuture.completedFuture(null);
+
+    VirtualHost(String name, QueueRuntime runtime, DurableState durable, ReplicatedDefinitions replicated) {
         this.name = name;
         this.runtime = runtime;
         this.durable = durable;
+        this.replicated = replicated;
         exchanges.put("", new DefaultExchange(queues));
         for (String type : TYPES) {
             exchanges.put("amq." + type, create("amq." + type, type, true, false, false, Map.of()));
@@ -98,8 +106,13 @@ public final class VirtualHost {
      * exchange.declare. Non-passive: the type must be known (503), the default exchange and new
      * {@code amq.*} names are refused (403), and an existing exchange must have the same type,
      * flags and alternate-exchange (406). Passive: only checks that it exists (404).
+     *
+     * <p>On a single node the refusals are thrown and the returned future is complete. In a cluster
+     * a new exchange completes once the metadata group applied it here; when another node's
+     * declare of the same name came first in the log, the future fails with the 406 this declare
+     * would have got had it come second (or completes, when the two are equivalent).
      */
-    public void declareExchange(
+    public CompletableFuture<Void> declareExchange(
             String exchange,
             String type,
             boolean passive,
@@ -112,7 +125,7 @@ public final class VirtualHost {
             if (exchanges.get(exchange) == null) {
                 throw AmqpException.notFound(noExchange(exchange));
             }
-            return;
+            return DONE;
         }
         if (!TYPES.contains(type)) {
             throw AmqpException.commandInvalid("invalid exchange type '" + type + "'");
@@ -121,13 +134,8 @@ public final class VirtualHost {
         synchronized (lock) {
             Exchange existing = exchanges.get(exchange);
             if (existing != null) {
-                checkEquivalent("exchange", exchange, "type", type, existing.type());
-                checkEquivalent("exchange", exchange, "durable", durable, existing.durable());
-                checkEquivalent("exchange", exchange, "auto_delete", autoDelete, existing.autoDelete());
-                checkEquivalent("exchange", exchange, "internal", internal, existing.internal());
-                checkEquivalentArguments(
-                        "exchange", exchange, EXCHANGE_ARGUMENTS, nonNull(arguments), existing.arguments());
-                return;
+                checkEquivalentExchange(exchange, type, durable, autoDelete, internal, arguments, existing);
+                return DONE;
             }
             if (exchange.startsWith("amq.")) {
                 throw AmqpException.accessRefused("exchange name '" + exchange + "' contains reserved prefix 'amq.*'");
@@ -137,12 +145,88 @@ public final class VirtualHost {
                 throw AmqpException.preconditionFailed("invalid type '" + AmqpTypes.typeName(alternate)
                         + "' for arg 'alternate-exchange' in exchange '" + exchange + "' in vhost '" + name + "'");
             }
-            Exchange created = create(exchange, type, durable, autoDelete, internal, arguments);
-            exchanges.put(exchange, created);
-            if (durable && this.durable != null) {
-                this.durable.recordExchange(name, created);
+            if (replicated == null) {
+                Exchange created = create(exchange, type, durable, autoDelete, internal, arguments);
+                exchanges.put(exchange, created);
+                if (durable && this.durable != null) {
+                    this.durable.recordExchange(name, created);
+                }
+                return DONE;
             }
         }
+        Map<String, Object> args = arguments == null ? Map.of() : arguments;
+        return replicated
+                .declareExchange(name, exchange, type, durable, autoDelete, internal, args)
+                .thenAccept(inForce -> {
+                    if (inForce != null) { // another node's declare came first: as if this one came second
+                        checkEquivalentExchange(exchange, type, durable, autoDelete, internal, arguments, inForce);
+                    }
+                });
+    }
+
+    private void checkEquivalentExchange(
+            String exchange,
+            String type,
+            boolean durable,
+            boolean autoDelete,
+            boolean internal,
+            Map<String, Object> arguments,
+            Exchange existing) {
+        checkEquivalent("exchange", exchange, "type", type, existing.type());
+        checkEquivalent("exchange", exchange, "durable", durable, existing.durable());
+        checkEquivalent("exchange", exchange, "auto_delete", autoDelete, existing.autoDelete());
+        checkEquivalent("exchange", exchange, "internal", internal, existing.internal());
+        checkEquivalentArguments("exchange", exchange, EXCHANGE_ARGUMENTS, nonNull(arguments), existing.arguments());
+    }
+
+    /** An exchange object for a definition (also one not in force here, to compare against). */
+    static Exchange exchangeOf(
+            String name, String type, boolean durable, boolean autoDelete, boolean internal, Map<String, Object> args) {
+        return create(name, type, durable, autoDelete, internal, args);
+    }
+
+    /**
+     * In a cluster: the metadata group applied an exchange's definition (apply thread). An exchange
+     * of that name with another definition here (missed a delete and redeclare while this node was
+     * down) is replaced, losing its bindings: the group's bindings are applied after it.
+     */
+    void applyExchange(Exchange exchange) {
+        synchronized (lock) {
+            Exchange existing = exchanges.get(exchange.name());
+            if (existing != null) {
+                if (sameDefinition(existing, exchange)) {
+                    return;
+                }
+                removeExchange(existing);
+            }
+            exchanges.put(exchange.name(), exchange);
+        }
+    }
+
+    private static boolean sameDefinition(Exchange a, Exchange b) {
+        return a.type().equals(b.type())
+                && a.durable() == b.durable()
+                && a.autoDelete() == b.autoDelete()
+                && a.internal() == b.internal()
+                && a.arguments().equals(b.arguments());
+    }
+
+    /** In a cluster: the metadata group deleted an exchange (apply thread); its bindings go with it. */
+    void applyExchangeRemoved(String exchange) {
+        if (isBuiltIn(exchange)) {
+            return;
+        }
+        synchronized (lock) {
+            Exchange existing = exchanges.get(exchange);
+            if (existing != null) {
+                removeExchange(existing);
+            }
+        }
+    }
+
+    /** The default exchange and {@code amq.*}: every vhost has them on every node; never replicated. */
+    static boolean isBuiltIn(String exchange) {
+        return exchange.isEmpty() || exchange.startsWith("amq.");
     }
 
     /** Recreates a durable exchange found in the store at start-up. */
@@ -167,9 +251,11 @@ public final class VirtualHost {
 
     /**
      * exchange.delete: 403 for the default and {@code amq.*} exchanges, 406 with if-unused when it
-     * is the source of bindings; deleting a missing exchange succeeds, as in RabbitMQ.
+     * is the source of bindings; deleting a missing exchange succeeds, as in RabbitMQ. In a cluster
+     * the exchange and its bindings (both ways) are deleted in one metadata entry, and the future
+     * completes once that is applied here.
      */
-    public void deleteExchange(String exchange, boolean ifUnused) {
+    public CompletableFuture<Void> deleteExchange(String exchange, boolean ifUnused) {
         checkNotDefault(exchange);
         if (exchange.startsWith("amq.")) {
             throw AmqpException.accessRefused(
@@ -178,13 +264,25 @@ public final class VirtualHost {
         synchronized (lock) {
             Exchange existing = exchanges.get(exchange);
             if (existing == null) {
-                return;
+                return DONE;
             }
             if (ifUnused && !existing.bindings().isEmpty()) {
-                throw AmqpException.preconditionFailed("exchange '" + exchange + "' in vhost '" + name + "' in use");
+                throw inUse(exchange);
             }
-            removeExchange(existing);
+            if (replicated == null) {
+                removeExchange(existing);
+                return DONE;
+            }
         }
+        return replicated.deleteExchange(name, exchange, ifUnused).thenAccept(deleted -> {
+            if (!deleted) {
+                throw inUse(exchange); // a binding made elsewhere came first
+            }
+        });
+    }
+
+    private AmqpException inUse(String exchange) {
+        return AmqpException.preconditionFailed("exchange '" + exchange + "' in vhost '" + name + "' in use");
     }
 
     private void removeExchange(Exchange exchange) {
@@ -231,6 +329,7 @@ public final class VirtualHost {
         if (passive) {
             MessageQueue existing = queues.get(queue);
             if (existing == null) {
+                checkNotRemote(queue);
                 throw AmqpException.notFound(noQueue(queue));
             }
             checkExclusiveAccess(existing, owner);
@@ -250,14 +349,10 @@ public final class VirtualHost {
         synchronized (lock) {
             MessageQueue existing = queue.isEmpty() ? null : queues.get(queue);
             if (existing != null) {
-                if (existing.exclusiveOwner() != requestOwner) {
-                    throw AmqpException.resourceLocked(locked(queue));
-                }
-                checkEquivalent("queue", queue, "durable", isDurable, existing.durable());
-                checkEquivalent("queue", queue, "auto_delete", autoDelete, existing.autoDelete());
-                checkEquivalentArguments("queue", queue, QUEUE_ARGUMENTS, nonNull(arguments), existing.arguments());
+                checkRedeclare(queue, existing, requestOwner, isDurable, autoDelete, arguments);
                 target = existing;
             } else {
+                checkNotRemote(queue);
                 String queueName = queue.isEmpty() ? generatedName() : queue;
                 int limit = maxQueues;
                 if (limit > 0 && queues.size() >= limit) {
@@ -267,6 +362,11 @@ public final class VirtualHost {
                 Map<String, Object> args = Map.copyOf(nonNull(arguments));
                 if ("quorum".equals(String.valueOf(args.get("x-queue-type")))) {
                     return declareQuorumQueue(queueName, durable, exclusive, autoDelete, args);
+                }
+                if (replicated != null) {
+                    QueueArguments.parse(queueName, name, args); // bad arguments: 406 before anything is proposed
+                    return declareClassicQueueInCluster(
+                            queueName, isDurable, exclusive, autoDelete, args, requestOwner);
                 }
                 target = newQueue(queueName, isDurable, exclusive, autoDelete, args, requestOwner);
                 queues.put(queueName, target);
@@ -282,6 +382,125 @@ public final class VirtualHost {
                         // the queue was being deleted (auto-delete, expiry) and is gone from the map by
                         // now: declare again, as RabbitMQ loops when it meets a queue on its way out
                         : declareQueue(queue, false, durable, exclusive, autoDelete, arguments, owner));
+    }
+
+    private void checkRedeclare(
+            String queue,
+            MessageQueue existing,
+            Object requestOwner,
+            boolean isDurable,
+            boolean autoDelete,
+            Map<String, Object> arguments) {
+        if (existing.exclusiveOwner() != requestOwner) {
+            throw AmqpException.resourceLocked(locked(queue));
+        }
+        checkEquivalent("queue", queue, "durable", isDurable, existing.durable());
+        checkEquivalent("queue", queue, "auto_delete", autoDelete, existing.autoDelete());
+        checkEquivalentArguments("queue", queue, QUEUE_ARGUMENTS, nonNull(arguments), existing.arguments());
+    }
+
+    /**
+     * In a cluster a classic queue lives on the node that declared it: its definition and owner go
+     * to the metadata group first (so two nodes cannot both own a name; the log order decides), and
+     * the queue is created here once that is applied.
+     */
+    private CompletableFuture<QueueDeclareOk> declareClassicQueueInCluster(
+            String queueName,
+            boolean isDurable,
+            boolean exclusive,
+            boolean autoDelete,
+            Map<String, Object> args,
+            Object requestOwner) {
+        return replicated
+                .declareClassicQueue(name, queueName, isDurable, exclusive, autoDelete, args)
+                .thenCompose(ownedHere -> {
+                    MessageQueue target;
+                    synchronized (lock) {
+                        MessageQueue existing = queues.get(queueName);
+                        if (existing != null) {
+                            checkRedeclare(queueName, existing, requestOwner, isDurable, autoDelete, args);
+                            target = existing;
+                        } else {
+                            target = newQueue(queueName, isDurable, exclusive, autoDelete, args, requestOwner);
+                            queues.put(queueName, target);
+                            logQueueChange("declared", target);
+                            if (this.durable != null && DurableState.isDurable(target)) {
+                                this.durable.recordQueue(target);
+                            }
+                        }
+                    }
+                    return target.declareOk().thenApply(ok -> {
+                        if (ok == null) {
+                            throw AmqpException.notFound(noQueue(queueName)); // deleted meanwhile
+                        }
+                        return ok;
+                    });
+                });
+    }
+
+    /** A classic queue of another node, as this node knows it from the metadata group. */
+    private record RemoteQueue(String node, boolean exclusive) {}
+
+    /** In a cluster: classic queues that live on other nodes, by name (written by the metadata group's apply thread). */
+    private final ConcurrentHashMap<String, RemoteQueue> remoteQueues = new ConcurrentHashMap<>();
+
+    /** In a cluster: a classic queue of another node was declared (apply thread). */
+    void applyRemoteQueue(String queue, String node, boolean exclusive) {
+        remoteQueues.put(queue, new RemoteQueue(node, exclusive));
+    }
+
+    /** In a cluster: a classic queue of another node is gone (apply thread). */
+    void applyRemoteQueueGone(String queue) {
+        remoteQueues.remove(queue);
+    }
+
+    /** In a cluster: forgets every other node's classic queue (before a snapshot's are applied). */
+    void clearRemoteQueues() {
+        remoteQueues.clear();
+    }
+
+    /** The node that owns a classic queue this node cannot serve, or null. */
+    public String remoteOwner(String queue) {
+        RemoteQueue remote = remoteQueues.get(queue);
+        return remote == null ? null : remote.node();
+    }
+
+    /**
+     * Refuses to use a classic queue that lives on another node: Courier does not forward classic
+     * queues between nodes. 405 for another node's exclusive queue (another connection owns it, as
+     * on one node), else 404 naming the node, as RabbitMQ answers when a classic queue's home node
+     * cannot be reached.
+     */
+    private void checkNotRemote(String queue) {
+        RemoteQueue remote = remoteQueues.get(queue);
+        if (remote == null) {
+            return;
+        }
+        if (remote.exclusive()) {
+            throw AmqpException.resourceLocked(remoteExclusiveText(name, queue, remote.node()));
+        }
+        throw AmqpException.notFound(remoteQueueText(name, queue, remote.node()));
+    }
+
+    static String remoteQueueText(String vhost, String queue, String node) {
+        return fitShortString("queue '" + queue + "' in vhost '" + vhost + "' is a classic queue on node '" + node
+                + "'; classic queues are not reachable from other nodes: connect to node '" + node
+                + "' or use x-queue-type=quorum");
+    }
+
+    static String remoteExclusiveText(String vhost, String queue, String node) {
+        return fitShortString("cannot obtain exclusive access to locked queue '" + queue + "' in vhost '" + vhost
+                + "': it is an exclusive queue of a connection to node '" + node + "'");
+    }
+
+    /** A reply text is an AMQP short string: at most 255 bytes (long names are cut). */
+    private static String fitShortString(String text) {
+        byte[] utf8 = text.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        if (utf8.length <= 250) {
+            return text;
+        }
+        String cut = new String(utf8, 0, 246, java.nio.charset.StandardCharsets.UTF_8);
+        return cut.substring(0, cut.length() - 1) + "...";
     }
 
     private ClassicQueue newQueue(
@@ -385,6 +604,9 @@ public final class VirtualHost {
                     queueName, this, autoDelete, args, QueueArguments.parse(queueName, name, args), directory);
             queues.put(queueName, queue);
             logQueueChange("known", queue);
+            if (replicated != null) {
+                replicated.bindingsAppeared(this); // the metadata group may have applied them first
+            }
             return queue;
         }
     }
@@ -451,10 +673,17 @@ public final class VirtualHost {
     public CompletableFuture<Integer> deleteQueue(String queue, boolean ifUnused, boolean ifEmpty, Object owner) {
         MessageQueue existing = queues.get(queue);
         if (existing == null) {
+            checkNotRemote(queue);
             return CompletableFuture.completedFuture(0);
         }
         checkExclusiveAccess(existing, owner);
-        return existing.delete(ifUnused, ifEmpty);
+        CompletableFuture<Integer> deleted = existing.delete(ifUnused, ifEmpty);
+        if (replicated != null && existing instanceof QuorumQueue) {
+            // every node drops its bindings to the queue; the node that deleted it drops them from the cluster
+            return deleted.thenCompose(
+                    count -> replicated.forgetBindingsTo(name, "queue", queue).thenApply(ignored -> count));
+        }
+        return deleted;
     }
 
     /** queue.purge: drops the ready messages (not the unacked ones); answers how many. 404/405 as {@link #queue}. */
@@ -471,6 +700,7 @@ public final class VirtualHost {
     public MessageQueue queue(String queue, Object owner) {
         MessageQueue existing = queues.get(queue);
         if (existing == null) {
+            checkNotRemote(queue);
             throw AmqpException.notFound(noQueue(queue));
         }
         checkExclusiveAccess(existing, owner);
@@ -486,6 +716,9 @@ public final class VirtualHost {
             if (durable != null && DurableState.isDurable(queue)) {
                 durable.forgetQueue(queue, queue.storeQueue());
             }
+        }
+        if (replicated != null) {
+            replicated.forgetClassicQueue(name, queue.name()); // a classic queue lives on this node only
         }
     }
 
@@ -533,106 +766,138 @@ public final class VirtualHost {
     /**
      * queue.bind: 403 on the default exchange, 404 when the exchange or queue is missing, 405 for
      * another connection's exclusive queue, 406 for invalid headers-binding arguments. Binding
-     * twice is a no-op.
+     * twice is a no-op. In a cluster the future completes once the metadata group applied the
+     * binding here (404 when the exchange was deleted elsewhere first).
      */
-    public void bindQueue(
+    public CompletableFuture<Void> bindQueue(
             String queue, String exchange, String routingKey, Map<String, Object> arguments, Object owner) {
         checkNotDefault(exchange);
+        Binding binding;
         synchronized (lock) {
             Exchange source = existingExchange(exchange);
             MessageQueue destination = queue(queue, owner);
-            Binding binding = new Binding(source, destination, routingKey, arguments);
+            binding = new Binding(source, destination, routingKey, arguments);
             source.validateBinding(binding);
-            addBinding(binding);
-            if (destination instanceof QuorumQueue quorum) {
-                runtime.quorum().replicateBinding(true, quorum, source, routingKey, arguments);
+            if (replicated == null) {
+                addBinding(binding);
+                return DONE;
+            }
+            if (source.bindings().contains(binding)) {
+                return DONE;
             }
         }
+        return replicated.bind(name, binding);
     }
 
     /**
      * queue.unbind: as {@link #bindQueue}; removing a binding that does not exist succeeds. An
      * auto-delete exchange that loses its last binding is deleted.
      */
-    public void unbindQueue(
+    public CompletableFuture<Void> unbindQueue(
             String queue, String exchange, String routingKey, Map<String, Object> arguments, Object owner) {
         checkNotDefault(exchange);
+        Binding binding;
         synchronized (lock) {
             Exchange source = existingExchange(exchange);
             MessageQueue destination = queue(queue, owner);
-            removeBinding(new Binding(source, destination, routingKey, arguments));
-            if (destination instanceof QuorumQueue quorum) {
-                runtime.quorum().replicateBinding(false, quorum, source, routingKey, arguments);
+            binding = new Binding(source, destination, routingKey, arguments);
+            if (replicated == null) {
+                removeBinding(binding);
+                return DONE;
+            }
+        }
+        return replicated.unbind(name, binding);
+    }
+
+    /**
+     * In a cluster: the metadata group applied a binding (or its removal) — on its apply thread — or
+     * an end of a replicated binding appeared here ({@code stillReplicated} then says, under the
+     * lock, whether the group still has it, so a removal applied meanwhile is not undone). A binding
+     * whose ends this node does not have (yet) is skipped: it is made when they appear.
+     */
+    void applyBinding(
+            boolean bind,
+            String source,
+            String destinationType,
+            String destination,
+            String routingKey,
+            Map<String, Object> arguments,
+            java.util.function.BooleanSupplier stillReplicated) {
+        synchronized (lock) {
+            Exchange from = exchanges.get(source);
+            Object to = destinationType.equals("queue") ? queues.get(destination) : exchanges.get(destination);
+            if (from == null || to == null) {
+                return;
+            }
+            Binding binding = new Binding(from, to, routingKey, arguments);
+            if (!bind) {
+                removeBinding(binding);
+            } else if (stillReplicated.getAsBoolean()) {
+                addBinding(binding);
             }
         }
     }
 
-    /**
-     * A binding to a quorum queue made or removed on some node (or replayed from the cluster's
-     * log): applies it here, declaring the source exchange as described when this node lacks it.
-     */
-    @SuppressWarnings("unchecked")
-    void applyReplicatedBinding(boolean bind, QuorumQueue queue, Map<String, Object> binding) {
-        String exchange = String.valueOf(binding.get("exchange"));
-        String routingKey = String.valueOf(binding.get("routing_key"));
-        Map<String, Object> arguments = (Map<String, Object>) binding.get("arguments");
+    /** In a cluster: the bindings here that the metadata group does not have (for a restore). */
+    List<Binding> bindingsNotIn(java.util.function.Predicate<Binding> replicatedHas) {
+        List<Binding> stale = new ArrayList<>();
         synchronized (lock) {
-            try {
-                Exchange source = exchanges.get(exchange);
-                if (source == null && bind) {
-                    declareExchange(
-                            exchange,
-                            String.valueOf(binding.get("type")),
-                            false,
-                            Boolean.TRUE.equals(binding.get("durable")),
-                            Boolean.TRUE.equals(binding.get("auto_delete")),
-                            Boolean.TRUE.equals(binding.get("internal")),
-                            (Map<String, Object>) binding.get("exchange_arguments"));
-                    source = exchanges.get(exchange);
+            for (Exchange exchange : exchanges.values()) {
+                for (Binding binding : exchange.bindings()) {
+                    if (!replicatedHas.test(binding)) {
+                        stale.add(binding);
+                    }
                 }
-                if (source == null || queues.get(queue.name()) != queue) {
-                    return;
-                }
-                Binding b = new Binding(source, queue, routingKey, arguments);
-                if (bind) {
-                    source.validateBinding(b);
-                    addBinding(b);
-                } else {
-                    removeBinding(b);
-                }
-            } catch (AmqpException e) {
-                LOG.warn(
-                        "cannot apply the cluster's {} of {} to exchange '{}' here: {}",
-                        bind ? "binding" : "unbinding",
-                        queue,
-                        exchange,
-                        e.getMessage());
             }
+        }
+        return stale;
+    }
+
+    /** In a cluster: removes a binding the metadata group does not have (apply thread). */
+    void dropBinding(Binding binding) {
+        synchronized (lock) {
+            removeBinding(binding);
         }
     }
 
     /** exchange.bind: messages routed by {@code source} also go through {@code destination}. 403/404/406 as {@link #bindQueue}. */
-    public void bindExchange(String destination, String source, String routingKey, Map<String, Object> arguments) {
+    public CompletableFuture<Void> bindExchange(
+            String destination, String source, String routingKey, Map<String, Object> arguments) {
         checkNotDefault(destination);
         checkNotDefault(source);
+        Binding binding;
         synchronized (lock) {
             Exchange from = existingExchange(source);
             Exchange to = existingExchange(destination);
-            Binding binding = new Binding(from, to, routingKey, arguments);
+            binding = new Binding(from, to, routingKey, arguments);
             from.validateBinding(binding);
-            addBinding(binding);
+            if (replicated == null) {
+                addBinding(binding);
+                return DONE;
+            }
+            if (from.bindings().contains(binding)) {
+                return DONE;
+            }
         }
+        return replicated.bind(name, binding);
     }
 
     /** exchange.unbind; removing a binding that does not exist succeeds. */
-    public void unbindExchange(String destination, String source, String routingKey, Map<String, Object> arguments) {
+    public CompletableFuture<Void> unbindExchange(
+            String destination, String source, String routingKey, Map<String, Object> arguments) {
         checkNotDefault(destination);
         checkNotDefault(source);
+        Binding binding;
         synchronized (lock) {
             Exchange from = existingExchange(source);
             Exchange to = existingExchange(destination);
-            removeBinding(new Binding(from, to, routingKey, arguments));
+            binding = new Binding(from, to, routingKey, arguments);
+            if (replicated == null) {
+                removeBinding(binding);
+                return DONE;
+            }
         }
+        return replicated.unbind(name, binding);
     }
 
     private static void checkNotDefault(String exchange) {
@@ -735,6 +1000,9 @@ public final class VirtualHost {
     }
 
     private void autoDeleteIfUnused(Exchange exchange) {
+        if (replicated != null) {
+            return; // in a cluster the node that removed the binding proposes the deletion
+        }
         if (exchange.autoDelete() && exchange.bindings().isEmpty() && exchanges.get(exchange.name()) == exchange) {
             removeExchange(exchange);
         }

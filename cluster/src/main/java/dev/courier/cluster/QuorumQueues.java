@@ -4,6 +4,7 @@ import dev.courier.cluster.QueueGroupMachine.Envelope;
 import dev.courier.cluster.fifo.Command;
 import dev.courier.cluster.fifo.QueueSettings;
 import dev.courier.cluster.fifo.Reply;
+import dev.courier.cluster.meta.ReplicatedMetadata;
 import dev.courier.cluster.raft.ClusterConfig;
 import dev.courier.cluster.raft.RaftNode;
 import java.io.IOException;
@@ -49,12 +50,19 @@ public final class QuorumQueues implements AutoCloseable {
     /** Logs other nodes joining and leaving; used by the ticker thread only. */
     private final MembershipLog membership;
 
-    private QuorumQueues(ClusterConfig config, QuorumQueueListener listener) throws IOException {
+    private final ReplicatedMetadata metadata;
+
+    private QuorumQueues(ClusterConfig config, QuorumQueueListener listener, ReplicatedMetadata metadata)
+            throws IOException {
         this.nodeId = config.nodeId();
         this.peers = List.copyOf(config.peers().keySet());
+        this.metadata = metadata;
         this.raft = RaftNode.start(
                 config,
-                group -> machines.computeIfAbsent(group, g -> new QueueGroupMachine(g, config.nodeId(), listener)));
+                group -> group.equals(RaftNode.META_GROUP)
+                        ? metadata.machine()
+                        : machines.computeIfAbsent(group, g -> new QueueGroupMachine(g, config.nodeId(), listener)));
+        metadata.attach(raft);
         this.groups = raft.groups();
         this.membership = new MembershipLog(nodeId, peers);
         this.ticker = Executors.newSingleThreadScheduledExecutor(task -> {
@@ -91,9 +99,18 @@ public final class QuorumQueues implements AutoCloseable {
         }
     }
 
-    /** Starts this node's Raft groups; the listener hears every queue of every group. */
-    public static QuorumQueues start(ClusterConfig config, QuorumQueueListener listener) throws IOException {
-        return new QuorumQueues(config, listener);
+    /**
+     * Starts this node's Raft groups; the listener hears every queue of every group, and {@code
+     * metadata} runs in the metadata group ({@link RaftNode#META_GROUP}).
+     */
+    public static QuorumQueues start(ClusterConfig config, QuorumQueueListener listener, ReplicatedMetadata metadata)
+            throws IOException {
+        return new QuorumQueues(config, listener, metadata);
+    }
+
+    /** The cluster's replicated metadata (vhosts, users, exchanges, bindings, ...). */
+    public ReplicatedMetadata metadata() {
+        return metadata;
     }
 
     public String nodeId() {
@@ -113,6 +130,14 @@ public final class QuorumQueues implements AutoCloseable {
     /** The group a queue lives in: a stable hash of its name, the same on every node. */
     public String groupOf(String queue) {
         return groups.get(Math.floorMod(queue.hashCode(), groups.size()));
+    }
+
+    /**
+     * {@link #groupOf} for a cluster of {@code groupCount} queue groups, before it runs (a node's
+     * start replays the groups into the broker, which must know which queues a group holds).
+     */
+    public static String groupOf(String queue, int groupCount) {
+        return "g" + Math.floorMod(queue.hashCode(), groupCount);
     }
 
     /**
@@ -207,5 +232,6 @@ public final class QuorumQueues implements AutoCloseable {
     public void close() {
         ticker.shutdownNow();
         raft.close();
+        metadata.close();
     }
 }

@@ -17,9 +17,18 @@ import java.util.Map;
  * @param electionTimeoutMinMs Raft election timeout, lower bound: the failover time trades against
  *     needless elections on a starved CPU
  * @param electionTimeoutMaxMs its upper bound
+ * @param snapshotEntries a node snapshots each group's state after this many applied entries and
+ *     purges the log before it (a node that was down longer then catches up from a snapshot)
+ * @param logSegmentBytes Raft log segment size; only whole closed segments are purged
  */
 public record ClusterSettings(
-        String nodeId, String nodes, int groups, int electionTimeoutMinMs, int electionTimeoutMaxMs) {
+        String nodeId,
+        String nodes,
+        int groups,
+        int electionTimeoutMinMs,
+        int electionTimeoutMaxMs,
+        long snapshotEntries,
+        long logSegmentBytes) {
 
     /** The config keys, with descriptions. */
     static final Map<String, String> KEYS = Map.of(
@@ -27,9 +36,18 @@ public record ClusterSettings(
             "cluster.nodes", "every node as id=host:raftport, comma separated (--cluster; default empty)",
             "cluster.groups", "Raft groups holding replicated queues (default 0 = one per node)",
             "cluster.election_timeout_min_ms", "Raft election timeout lower bound in ms (default 500)",
-            "cluster.election_timeout_max_ms", "Raft election timeout upper bound in ms (default 1000)");
+            "cluster.election_timeout_max_ms", "Raft election timeout upper bound in ms (default 1000)",
+            "cluster.snapshot_entries", "Raft snapshot after this many applied entries per group (default 4096)",
+            "cluster.log_segment_bytes", "Raft log segment size in bytes, at least 16384 (default 16777216)");
 
-    static final ClusterSettings NONE = new ClusterSettings("", "", 0, 500, 1000);
+    static final ClusterSettings NONE = new ClusterSettings(
+            "",
+            "",
+            0,
+            500,
+            1000,
+            RaftTuning.defaults().snapshotThresholdEntries(),
+            RaftTuning.defaults().logSegmentSizeBytes());
 
     public ClusterSettings {
         if (groups < 0) {
@@ -38,6 +56,11 @@ public record ClusterSettings(
         if (electionTimeoutMinMs < 10 || electionTimeoutMaxMs <= electionTimeoutMinMs) {
             throw new IllegalArgumentException("cluster election timeouts need 10 <= min < max, got "
                     + electionTimeoutMinMs + ".." + electionTimeoutMaxMs);
+        }
+        if (snapshotEntries < 1 || logSegmentBytes < 16 * 1024) {
+            throw new IllegalArgumentException(
+                    "cluster.snapshot_entries must be at least 1 and cluster.log_segment_bytes"
+                            + " at least 16384, got " + snapshotEntries + " and " + logSegmentBytes);
         }
     }
 
@@ -59,7 +82,9 @@ public record ClusterSettings(
         Map<String, InetSocketAddress> peers = ClusterConfig.parsePeers(nodes);
         return ClusterConfig.of(nodeId, peers, dataDir)
                 .withGroups(groups)
-                .withTuning(RaftTuning.defaults().withElectionTimeoutsMs(electionTimeoutMinMs, electionTimeoutMaxMs));
+                .withTuning(RaftTuning.defaults()
+                        .withElectionTimeoutsMs(electionTimeoutMinMs, electionTimeoutMaxMs)
+                        .withSnapshots(snapshotEntries, logSegmentBytes));
     }
 
     void putInto(Map<String, String> values) {
@@ -68,6 +93,8 @@ public record ClusterSettings(
         values.put("cluster.groups", Integer.toString(groups));
         values.put("cluster.election_timeout_min_ms", Integer.toString(electionTimeoutMinMs));
         values.put("cluster.election_timeout_max_ms", Integer.toString(electionTimeoutMaxMs));
+        values.put("cluster.snapshot_entries", Long.toString(snapshotEntries));
+        values.put("cluster.log_segment_bytes", Long.toString(logSegmentBytes));
     }
 
     static ClusterSettings from(Map<String, String> values) {
@@ -76,6 +103,8 @@ public record ClusterSettings(
                 values.get("cluster.nodes"),
                 Integer.parseInt(values.get("cluster.groups")),
                 Integer.parseInt(values.get("cluster.election_timeout_min_ms")),
-                Integer.parseInt(values.get("cluster.election_timeout_max_ms")));
+                Integer.parseInt(values.get("cluster.election_timeout_max_ms")),
+                Long.parseLong(values.get("cluster.snapshot_entries")),
+                Long.parseLong(values.get("cluster.log_segment_bytes")));
     }
 }

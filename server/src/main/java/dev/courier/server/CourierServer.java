@@ -2,7 +2,9 @@ package dev.courier.server;
 
 import dev.courier.broker.Broker;
 import dev.courier.broker.BrokerConfig;
+import dev.courier.broker.ReplicatedDefinitions;
 import dev.courier.cluster.QuorumQueues;
+import dev.courier.cluster.meta.ReplicatedMetadata;
 import dev.courier.cluster.raft.ClusterConfig;
 import dev.courier.server.amqp.AmqpChannelInitializer;
 import dev.courier.server.amqp.Authenticator;
@@ -36,6 +38,7 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.time.Duration;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -54,6 +57,8 @@ public final class CourierServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(CourierServer.class);
     /** How long {@link #close} waits for clients to answer connection.close before it drops them. */
     private static final long CLOSE_WAIT_MS = 2_000;
+
+    private static final String DEFAULT_VHOST = "/";
 
     private final ServerConfig config;
     private final MessageStore store;
@@ -83,15 +88,19 @@ public final class CourierServer implements AutoCloseable {
         this.store = MessageStore.open(config.dataDir().resolve("store"), storeConfig(config));
         Broker created;
         try {
-            users = UserDatabase.open(
-                    store,
-                    config.defaultUser(),
-                    config.defaultPassword()); // before the broker releases what the store recovered
+            // in a cluster, users come from the metadata group (see UserDatabase.replicated)
+            users = cluster != null
+                    ? UserDatabase.replicated()
+                    : UserDatabase.open(
+                            store,
+                            config.defaultUser(),
+                            config.defaultPassword()); // before the broker releases what the store recovered
             created = new Broker(
                     BrokerConfig.defaults()
                             .withMemoryWindowMessages(config.queueMemoryWindowMessages())
                             .withClockMs(clockMs),
-                    store);
+                    store,
+                    cluster != null);
         } catch (RuntimeException e) {
             store.close();
             throw e;
@@ -99,8 +108,25 @@ public final class CourierServer implements AutoCloseable {
         this.broker = created;
         if (cluster != null) {
             try {
-                broker.quorumQueues().nodeId(cluster.nodeId());
-                this.quorumQueues = QuorumQueues.start(cluster, broker.quorumQueues());
+                broker.quorumQueues().nodeId(cluster.nodeId(), cluster.groups());
+                broker.maxQueuesPerVhost(config.maxQueues());
+                ReplicatedMetadata metadata =
+                        new ReplicatedMetadata(new MetadataDispatcher(broker.definitions(), users, connections));
+                // before the groups start: their replay may attach a quorum queue whose bindings
+                // the metadata group applied first, and the broker then reads them from it
+                broker.definitions().attach(metadata);
+                this.quorumQueues = QuorumQueues.start(cluster, broker.quorumQueues(), metadata);
+                boolean caughtUp = users.attach(
+                        metadata,
+                        config.defaultUser(),
+                        config.defaultPassword(),
+                        List.of(ReplicatedDefinitions.vhostDefinition(DEFAULT_VHOST)));
+                if (caughtUp) {
+                    // the users' entry above was applied here: drop what the cluster no longer has
+                    broker.definitions().caughtUp();
+                } else {
+                    LOG.warn("node '{}' has not caught up with the cluster's metadata yet", cluster.nodeId());
+                }
                 broker.quorumQueues().attach(quorumQueues);
                 LOG.info(
                         "node '{}' in cluster {} with {} Raft group(s)",
@@ -115,7 +141,7 @@ public final class CourierServer implements AutoCloseable {
         } else {
             this.quorumQueues = null;
         }
-        broker.vhosts().forEach(vhost -> vhost.maxQueues(config.maxQueues()));
+        broker.maxQueuesPerVhost(config.maxQueues());
         this.alarms = new ResourceAlarms(config, store, reason -> {
             if (reason == null) {
                 for (Object connection : connections) {

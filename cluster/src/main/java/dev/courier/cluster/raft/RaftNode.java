@@ -53,6 +53,13 @@ import org.slf4j.LoggerFactory;
 public final class RaftNode implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(RaftNode.class);
 
+    /**
+     * The group that replicates the cluster's metadata (every node a voter). It is not among
+     * {@link #groups()}, so queue names never hash to it; {@link #submit}, {@link #isLeader},
+     * {@link #leaderOf} and {@link #status} accept it like any other group.
+     */
+    public static final String META_GROUP = GroupLayout.META_GROUP;
+
     private final ClusterConfig config;
     private final RaftServer server;
     private final Map<String, GroupHandle> groups;
@@ -76,7 +83,7 @@ public final class RaftNode implements AutoCloseable {
     /**
      * Starts this node's Raft server and its replica of every group; returns once the groups are
      * added locally (not once they have leaders). {@code machineForGroup} is called once per group
-     * name (again only if a group never got its first configuration and is re-created), possibly on
+     * name ({@link #META_GROUP} included) (again only if a group never got its first configuration and is re-created), possibly on
      * a Ratis thread.
      *
      * @throws IOException if the port cannot be bound or the data directory cannot be used (e.g.
@@ -218,9 +225,12 @@ public final class RaftNode implements AutoCloseable {
         return config.nodeId();
     }
 
-    /** The groups' stable names ({@code g0, g1, …}), the same on every node. */
+    /**
+     * The queue groups' stable names ({@code g0, g1, …}), the same on every node; the metadata group
+     * {@link #META_GROUP} is not among them.
+     */
     public List<String> groups() {
-        return List.copyOf(groups.keySet());
+        return groups.keySet().stream().filter(g -> !g.equals(META_GROUP)).toList();
     }
 
     /**
@@ -259,7 +269,10 @@ public final class RaftNode implements AutoCloseable {
         return info(handle(group)).map(DivisionInfo::getLeaderId).map(RaftPeerId::toString);
     }
 
-    /** Per group: role, leader, term, commit and applied index, peers up, batching counters. */
+    /**
+     * Per group (the queue groups, then {@link #META_GROUP}): role, leader, term, commit and applied
+     * index, peers up, batching counters.
+     */
     public ClusterStatus status() {
         List<ClusterStatus.GroupStatus> statuses = new ArrayList<>(groups.size());
         groups.forEach((name, handle) -> statuses.add(groupStatus(name, handle)));

@@ -53,7 +53,8 @@ class ClusterConfigTest {
         ClusterConfig other = ClusterConfig.of("c", ClusterConfig.parsePeers("c=h:3,a=h:1,b=h:2"), Path.of("y"));
         List<GroupLayout.PlannedGroup> planOne = GroupLayout.plan(one);
         List<GroupLayout.PlannedGroup> planOther = GroupLayout.plan(other);
-        assertThat(planOne).extracting(GroupLayout.PlannedGroup::preferredNode).containsExactly("a", "b", "c");
+        assertThat(planOne).extracting(GroupLayout.PlannedGroup::preferredNode).containsExactly("a", "b", "c", "a");
+        assertThat(planOne).extracting(GroupLayout.PlannedGroup::name).containsExactly("g0", "g1", "g2", "meta");
         assertThat(planOne)
                 .extracting(GroupLayout.PlannedGroup::group)
                 .isEqualTo(

@@ -267,14 +267,23 @@ final class AmqpChannel {
         } else if (method instanceof Amqp.Queue.Bind bind) {
             check(Access.WRITE, "queue", queueName(bind.queue()));
             check(Access.READ, "exchange", bind.exchange());
-            vhost.bindQueue(queueName(bind.queue()), bind.exchange(), bind.routingKey(), bind.arguments(), connection);
-            replyUnlessNoWait(bind.nowait(), new Amqp.Queue.BindOk());
+            replyWhenDone(
+                    vhost.bindQueue(
+                            queueName(bind.queue()), bind.exchange(), bind.routingKey(), bind.arguments(), connection),
+                    bind.nowait(),
+                    new Amqp.Queue.BindOk());
         } else if (method instanceof Amqp.Queue.Unbind unbind) {
             check(Access.WRITE, "queue", queueName(unbind.queue()));
             check(Access.READ, "exchange", unbind.exchange());
-            vhost.unbindQueue(
-                    queueName(unbind.queue()), unbind.exchange(), unbind.routingKey(), unbind.arguments(), connection);
-            connection.writeMethod(id, new Amqp.Queue.UnbindOk());
+            replyWhenDone(
+                    vhost.unbindQueue(
+                            queueName(unbind.queue()),
+                            unbind.exchange(),
+                            unbind.routingKey(),
+                            unbind.arguments(),
+                            connection),
+                    false,
+                    new Amqp.Queue.UnbindOk());
         } else if (method instanceof Amqp.Queue.Purge purge) {
             check(Access.READ, "queue", queueName(purge.queue()));
             await(vhost.purgeQueue(queueName(purge.queue()), connection), count -> {
@@ -289,29 +298,38 @@ final class AmqpChannel {
             if (!declare.passive()) {
                 check(Access.CONFIGURE, "exchange", declare.exchange());
             }
-            vhost.declareExchange(
-                    declare.exchange(),
-                    declare.type(),
-                    declare.passive(),
-                    declare.durable(),
-                    declare.autoDelete(),
-                    declare.internal(),
-                    declare.arguments());
-            replyUnlessNoWait(declare.nowait(), new Amqp.Exchange.DeclareOk());
+            replyWhenDone(
+                    vhost.declareExchange(
+                            declare.exchange(),
+                            declare.type(),
+                            declare.passive(),
+                            declare.durable(),
+                            declare.autoDelete(),
+                            declare.internal(),
+                            declare.arguments()),
+                    declare.nowait(),
+                    new Amqp.Exchange.DeclareOk());
         } else if (method instanceof Amqp.Exchange.Delete delete) {
             check(Access.CONFIGURE, "exchange", delete.exchange());
-            vhost.deleteExchange(delete.exchange(), delete.ifUnused());
-            replyUnlessNoWait(delete.nowait(), new Amqp.Exchange.DeleteOk());
+            replyWhenDone(
+                    vhost.deleteExchange(delete.exchange(), delete.ifUnused()),
+                    delete.nowait(),
+                    new Amqp.Exchange.DeleteOk());
         } else if (method instanceof Amqp.Exchange.Bind bind) {
             check(Access.WRITE, "exchange", bind.destination());
             check(Access.READ, "exchange", bind.source());
-            vhost.bindExchange(bind.destination(), bind.source(), bind.routingKey(), bind.arguments());
-            replyUnlessNoWait(bind.nowait(), new Amqp.Exchange.BindOk());
+            replyWhenDone(
+                    vhost.bindExchange(bind.destination(), bind.source(), bind.routingKey(), bind.arguments()),
+                    bind.nowait(),
+                    new Amqp.Exchange.BindOk());
         } else if (method instanceof Amqp.Exchange.Unbind unbind) {
             check(Access.WRITE, "exchange", unbind.destination());
             check(Access.READ, "exchange", unbind.source());
-            vhost.unbindExchange(unbind.destination(), unbind.source(), unbind.routingKey(), unbind.arguments());
-            replyUnlessNoWait(unbind.nowait(), new Amqp.Exchange.UnbindOk());
+            replyWhenDone(
+                    vhost.unbindExchange(
+                            unbind.destination(), unbind.source(), unbind.routingKey(), unbind.arguments()),
+                    unbind.nowait(),
+                    new Amqp.Exchange.UnbindOk());
         } else if (method instanceof Amqp.Confirm.Select select) {
             if (tx != null) {
                 throw new AmqpException(PRECONDITION_FAILED, "cannot switch from tx to confirm mode");
@@ -417,6 +435,19 @@ final class AmqpChannel {
         await(
                 CompletableFuture.allOf(written, commit.seal()),
                 ignored -> connection.writeMethod(id, new Amqp.Tx.CommitOk()));
+    }
+
+    /**
+     * Answers a definition change: at once when the broker already made it (a single node), else
+     * once the cluster's metadata group applied it here (the channel waits meanwhile, like for a
+     * queue.declare).
+     */
+    private void replyWhenDone(CompletableFuture<Void> done, boolean nowait, Method reply) {
+        if (done.isDone() && !done.isCompletedExceptionally()) {
+            replyUnlessNoWait(nowait, reply);
+        } else {
+            await(done, ignored -> replyUnlessNoWait(nowait, reply));
+        }
     }
 
     private void replyUnlessNoWait(boolean nowait, Method reply) {

@@ -722,7 +722,7 @@ final class ManagementApi {
                 case "PUT" -> declareExchange(vhost, name, r);
                 case "DELETE" -> {
                     existingExchange(vhost, name);
-                    vhost.deleteExchange(name, r.flag("if-unused"));
+                    await(vhost.deleteExchange(name, r.flag("if-unused")));
                     yield Response.noContent();
                 }
                 default -> throw ApiException.methodNotAllowed(r.method(), "an exchange");
@@ -782,14 +782,14 @@ final class ManagementApi {
             throw ApiException.badRequest("an exchange needs a \"type\": direct, fanout, topic or headers");
         }
         boolean existed = vhost.exchange(name) != null;
-        vhost.declareExchange(
+        await(vhost.declareExchange(
                 name,
                 typeName,
                 false,
                 bool(body, "durable", true),
                 bool(body, "auto_delete", false),
                 bool(body, "internal", false),
-                JsonValues.toTable(body.get("arguments"), "arguments"));
+                JsonValues.toTable(body.get("arguments"), "arguments")));
         return existed ? Response.noContent() : Response.created(null);
     }
 
@@ -1226,9 +1226,9 @@ final class ManagementApi {
                     String key = string(body, "routing_key", "");
                     Map<String, Object> arguments = JsonValues.toTable(body.get("arguments"), "arguments");
                     if (toQueue) {
-                        vhost.bindQueue(destination, source, key, arguments, null);
+                        await(vhost.bindQueue(destination, source, key, arguments, null));
                     } else {
-                        vhost.bindExchange(destination, source, key, arguments);
+                        await(vhost.bindExchange(destination, source, key, arguments));
                     }
                     yield Response.created(propertiesKey(key, arguments));
                 }
@@ -1243,9 +1243,9 @@ final class ManagementApi {
             case "GET" -> Response.ok(bindingJson(vhost, binding));
             case "DELETE" -> {
                 if (toQueue) {
-                    vhost.unbindQueue(destination, source, binding.routingKey(), binding.arguments(), null);
+                    await(vhost.unbindQueue(destination, source, binding.routingKey(), binding.arguments(), null));
                 } else {
-                    vhost.unbindExchange(destination, source, binding.routingKey(), binding.arguments());
+                    await(vhost.unbindExchange(destination, source, binding.routingKey(), binding.arguments()));
                 }
                 yield Response.noContent();
             }
