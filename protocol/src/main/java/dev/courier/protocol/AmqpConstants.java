@@ -112,6 +112,33 @@ public final class AmqpConstants {
         };
     }
 
+    /** The longest reply text a close method can carry: a short string. */
+    public static final int MAX_REPLY_TEXT_BYTES = 255;
+
+    /**
+     * The reply text of a channel.close or connection.close: the code's name, " - ", then the
+     * detail, cut to {@link #MAX_REPLY_TEXT_BYTES} UTF-8 bytes (on a character boundary) when a
+     * long name in the detail would make it longer; a longer short string cannot be encoded.
+     */
+    public static String closeText(int code, String detail) {
+        String text = replyText(code) + " - " + detail;
+        if (text.length() * 3 <= MAX_REPLY_TEXT_BYTES) {
+            return text;
+        }
+        int bytes = 0;
+        int end = 0;
+        while (end < text.length()) {
+            int codePoint = text.codePointAt(end);
+            int size = codePoint < 0x80 ? 1 : codePoint < 0x800 ? 2 : codePoint < 0x10000 ? 3 : 4;
+            if (bytes + size > MAX_REPLY_TEXT_BYTES) {
+                break;
+            }
+            bytes += size;
+            end += Character.charCount(codePoint);
+        }
+        return text.substring(0, end);
+    }
+
     /** True for codes the spec classes as hard errors: they close the whole connection. */
     public static boolean isHardError(int code) {
         return switch (code) {

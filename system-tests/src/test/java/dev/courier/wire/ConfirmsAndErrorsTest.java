@@ -104,6 +104,25 @@ class ConfirmsAndErrorsTest {
     }
 
     @Test
+    void shouldCloseOnlyTheChannelWhenTheErrorTextWouldExceedAShortString() throws Exception {
+        Connection connection = broker.connect();
+        Channel healthy = connection.createChannel();
+        String queue = healthy.queueDeclare().getQueue();
+        Channel failing = connection.createChannel();
+        String longName = "q".repeat(255); // the longest queue name: "NOT_FOUND - no queue '...'" is longer
+
+        ShutdownSignalException closed = closedBy(() -> failing.queueDeclarePassive(longName));
+
+        assertThat(replyCode(closed)).isEqualTo(404);
+        assertThat(Wire.replyText(closed)).startsWith("NOT_FOUND - no queue 'qqq");
+        assertThat(Wire.replyText(closed).getBytes(java.nio.charset.StandardCharsets.UTF_8))
+                .hasSizeLessThanOrEqualTo(255);
+        assertThat(connection.isOpen()).isTrue();
+        healthy.basicPublish("", queue, null, bytes("still here"));
+        assertThat(text(Wire.getEventually(healthy, queue).getBody())).isEqualTo("still here");
+    }
+
+    @Test
     void shouldCloseTheConnectionWith540ForImmediatePublishes() throws Exception {
         Connection connection = broker.connect();
         Channel channel = connection.createChannel();

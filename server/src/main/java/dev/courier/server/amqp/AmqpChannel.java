@@ -927,9 +927,7 @@ final class AmqpChannel {
             return;
         }
         connection.writeMethod(
-                id,
-                new Amqp.Channel.Close(
-                        replyCode, AmqpConstants.replyText(replyCode) + " - " + text, classId, methodId));
+                id, new Amqp.Channel.Close(replyCode, AmqpConstants.closeText(replyCode, text), classId, methodId));
         release();
         closing = true;
     }

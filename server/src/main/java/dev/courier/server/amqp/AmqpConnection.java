@@ -513,7 +513,7 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter implements Manag
                 0,
                 new Amqp.Connection.Close(
                         cause.replyCode(),
-                        AmqpConstants.replyText(cause.replyCode()) + " - " + cause.getMessage(),
+                        AmqpConstants.closeText(cause.replyCode(), cause.getMessage()),
                         cause.classId(),
                         cause.methodId()));
         state = State.CLOSING;
@@ -529,9 +529,7 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter implements Manag
         }
         LOG.warn("closing connection from {} ({}): {} {}", remote(), clientName, replyCode, text);
         writeMethod(
-                0,
-                new Amqp.Connection.Close(
-                        replyCode, AmqpConstants.replyText(replyCode) + " - " + text, classId, methodId));
+                0, new Amqp.Connection.Close(replyCode, AmqpConstants.closeText(replyCode, text), classId, methodId));
         ctx.flush();
         state = State.CLOSING;
         releaseChannels();
