@@ -265,7 +265,31 @@ public final class ReplicatedDefinitions {
                 + binding.routingKey()
                 + '\u0000'
                 // sorted: every node must spell the same arguments the same way
-                + ByteBufUtil.hexDump(FieldTables.toBytes(new TreeMap<>(binding.arguments())));
+                + ByteBufUtil.hexDump(FieldTables.toBytes(canonical(binding.arguments())));
+    }
+
+    /**
+     * A field table with its keys in order, nested tables (also inside arrays) too: a client may
+     * send the same arguments in any order, and equal tables must give one binding key.
+     */
+    static Map<String, Object> canonical(Map<String, Object> table) {
+        Map<String, Object> sorted = new TreeMap<>();
+        table.forEach((key, value) -> sorted.put(key, canonicalValue(value)));
+        return sorted;
+    }
+
+    private static Object canonicalValue(Object value) {
+        if (value instanceof Map<?, ?> nested) {
+            Map<String, Object> sorted = new TreeMap<>();
+            nested.forEach((key, inner) -> sorted.put((String) key, canonicalValue(inner)));
+            return sorted;
+        }
+        if (value instanceof List<?> array) {
+            List<Object> copy = new ArrayList<>(array.size());
+            array.forEach(element -> copy.add(canonicalValue(element)));
+            return copy;
+        }
+        return value;
     }
 
     private static byte[] bindingDefinition(Binding binding) {
@@ -274,7 +298,7 @@ public final class ReplicatedDefinitions {
         table.put("destination_type", binding.destinationType());
         table.put("destination", binding.destinationName());
         table.put("routing_key", binding.routingKey());
-        table.put("arguments", new TreeMap<>(binding.arguments()));
+        table.put("arguments", canonical(binding.arguments()));
         return FieldTables.toBytes(table);
     }
 
