@@ -14,8 +14,8 @@
  *       computes the same ones; group {@code i} prefers (Ratis priority) the {@code i}-th node in
  *       id order, so with as many groups as nodes each node leads one. Groups are added locally on
  *       each server, never through remote group management.
- *   <li>Per group and node, one batcher thread forms entries of up to 64 commands / 64 KiB, waiting
- *       up to 2 ms for more only while other entries are in flight, keeps up to 32 entries in flight
+ *   <li>Per group and node, one batcher thread forms entries of up to 256 commands / 256 KiB, waiting
+ *       up to 2 ms for more only while other entries are in flight, keeps up to 8 entries in flight
  *       through the Ratis ordered async client (which forwards to the leader), and completes each
  *       command's future with its own reply. One path per group and node keeps one node's commands
  *       to a group in submission order.
