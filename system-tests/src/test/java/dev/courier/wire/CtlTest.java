@@ -304,6 +304,12 @@ class CtlTest {
         assertThat(badLogin.exitCode()).isEqualTo(1);
         assertThat(badLogin.err()).contains("login failed");
 
+        assertThat(ctl("add-user", "untagged", "--new-password", "pw").exitCode())
+                .isZero();
+        Run untagged = ctl("list", "queues", "--user", "untagged", "--password", "pw");
+        assertThat(untagged.exitCode()).isEqualTo(1);
+        assertThat(untagged.err()).contains("may not use the management API", "--tags management", "401");
+
         Run unreachable = ctl("list", "queues", "--url", "http://127.0.0.1:1");
         assertThat(unreachable.exitCode()).isEqualTo(3);
         assertThat(unreachable.err()).contains("cannot reach");

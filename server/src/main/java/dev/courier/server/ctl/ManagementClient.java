@@ -103,10 +103,22 @@ final class ManagementClient {
             String reason =
                     json != null && json.has("reason") ? json.get("reason").asText() : "HTTP " + response.statusCode();
             if (response.statusCode() == 401) {
-                reason = "login failed (check --user and --password)";
+                reason = unauthorised(reason);
             }
             throw new ApiError(response.statusCode(), reason);
         }
         return json;
+    }
+
+    /** The 401s the API gives, said in terms of what the user can do about them. */
+    private static String unauthorised(String reason) {
+        if (reason.equals("Not management user")) {
+            return "this user may not use the management API: it needs the management, monitoring or"
+                    + " administrator tag (add-user NAME --tags management)";
+        }
+        if (reason.equals("Login failed") || reason.startsWith("HTTP ")) {
+            return "login failed (check --user and --password)";
+        }
+        return reason; // e.g. no access to the vhost or object the command names
     }
 }
