@@ -449,8 +449,7 @@ final class QuorumQueue extends MessageQueue {
      * applied: no-ack is at-most-once, so it is gone (the Release is then a no-op).
      */
     private void giveBack(Delivery delivery) {
-        delivery.message().release();
-        holders.remove(delivery.entryId());
+        delivery.message().release(); // never in holders: only a get answered GetOk puts it there
         directory.cluster().submit(key, new Command.Release(key, getConsumerId, new long[] {delivery.entryId()}));
     }
 

@@ -1,7 +1,5 @@
 package dev.courier.cluster.meta;
 
-import java.util.Arrays;
-
 /** One key's change as applied: its new value, or null when it was removed. Immutable. */
 public record MetaChange(String key, byte[] value) {
     /** Whether the key was removed. */
@@ -11,18 +9,16 @@ public record MetaChange(String key, byte[] value) {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof MetaChange c && key.equals(c.key) && Arrays.equals(value, c.value);
+        return o instanceof MetaChange c && KeyedBytes.same(key, value, c.key, c.value);
     }
 
     @Override
     public int hashCode() {
-        return 31 * key.hashCode() + Arrays.hashCode(value);
+        return KeyedBytes.hash(key, value);
     }
 
     @Override
     public String toString() {
-        return value == null
-                ? "MetaChange[" + key + " removed]"
-                : "MetaChange[" + key + ", " + value.length + " bytes]";
+        return KeyedBytes.describe("MetaChange", key, value);
     }
 }

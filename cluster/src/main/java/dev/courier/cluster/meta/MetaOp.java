@@ -1,6 +1,5 @@
 package dev.courier.cluster.meta;
 
-import java.util.Arrays;
 import java.util.Objects;
 
 /**
@@ -17,17 +16,17 @@ public sealed interface MetaOp {
 
         @Override
         public boolean equals(Object o) {
-            return o instanceof Put p && key.equals(p.key) && Arrays.equals(value, p.value);
+            return o instanceof Put p && KeyedBytes.same(key, value, p.key, p.value);
         }
 
         @Override
         public int hashCode() {
-            return 31 * key.hashCode() + Arrays.hashCode(value);
+            return KeyedBytes.hash(key, value);
         }
 
         @Override
         public String toString() {
-            return "Put[" + key + ", " + value.length + " bytes]";
+            return KeyedBytes.describe("Put", key, value);
         }
     }
 
@@ -43,17 +42,17 @@ public sealed interface MetaOp {
 
         @Override
         public boolean equals(Object o) {
-            return o instanceof PutIfAbsent p && key.equals(p.key) && Arrays.equals(value, p.value);
+            return o instanceof PutIfAbsent p && KeyedBytes.same(key, value, p.key, p.value);
         }
 
         @Override
         public int hashCode() {
-            return 31 * key.hashCode() + Arrays.hashCode(value);
+            return KeyedBytes.hash(key, value);
         }
 
         @Override
         public String toString() {
-            return "PutIfAbsent[" + key + ", " + value.length + " bytes]";
+            return KeyedBytes.describe("PutIfAbsent", key, value);
         }
     }
 
