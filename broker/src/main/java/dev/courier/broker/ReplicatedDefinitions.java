@@ -15,9 +15,6 @@ import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -52,8 +49,6 @@ public final class ReplicatedDefinitions {
     static final String EXCHANGE = "exchange/";
     static final String BINDING = "binding/";
     static final String QUEUE = "queue/";
-    /** How long a blocking proposal (management API, vhosts) waits for its commit. */
-    static final long COMMIT_TIMEOUT_MS = 30_000;
 
     private final Broker broker;
     private volatile ReplicatedMetadata meta;
@@ -105,24 +100,6 @@ public final class ReplicatedDefinitions {
         return running.submit(MetaBatch.of(ops));
     }
 
-    /** Blocks until a proposal is applied here; for the management API's threads, never an event loop. */
-    static <T> T await(CompletableFuture<T> future) {
-        try {
-            return future.get(COMMIT_TIMEOUT_MS, TimeUnit.MILLISECONDS);
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof RuntimeException runtime) {
-                throw runtime;
-            }
-            throw new IllegalStateException("the cluster did not commit the change: " + e.getCause(), e.getCause());
-        } catch (TimeoutException e) {
-            throw new IllegalStateException(
-                    "the cluster did not commit the change within " + COMMIT_TIMEOUT_MS + " ms (no majority?)");
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while waiting for the cluster");
-        }
-    }
-
     static Throwable unwrap(Throwable failure) {
         return failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
     }
@@ -130,7 +107,7 @@ public final class ReplicatedDefinitions {
     /** Creates a vhost on every node; returns once it exists here. */
     void addVhost(String name) {
         MetaOp.Put definition = (MetaOp.Put) vhostDefinition(name);
-        await(submit(new MetaOp.PutIfAbsent(definition.key(), definition.value())));
+        ReplicatedMetadata.await(submit(new MetaOp.PutIfAbsent(definition.key(), definition.value())));
     }
 
     /** Deletes a vhost with its exchanges and bindings on every node; false when there was none here. */

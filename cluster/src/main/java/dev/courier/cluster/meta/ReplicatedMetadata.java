@@ -6,6 +6,9 @@ import dev.courier.cluster.raft.ReplicatedStateMachine;
 import java.util.Objects;
 import java.util.SortedMap;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * The cluster's metadata as this node sees it: a key-value map replicated to every node through the
@@ -51,6 +54,32 @@ public final class ReplicatedMetadata implements AutoCloseable {
         return node.submit(RaftNode.META_GROUP, batch.encode())
                 .thenApply(MetaResult::decode)
                 .thenCompose(result -> machine.awaitApplied(result.index()).thenApply(applied -> result));
+    }
+
+    /** How long {@link #await} waits for a change to be committed and applied here. */
+    public static final long COMMIT_TIMEOUT_MS = 30_000;
+
+    /**
+     * Blocks until a submitted change is applied here, for threads that may wait (the management
+     * API's, start-up), never an event loop. A failure's {@link RuntimeException} cause is thrown as
+     * it is (e.g. a refusal decided while proposing); anything else, and a timeout, as {@link
+     * IllegalStateException}.
+     */
+    public static <T> T await(CompletableFuture<T> applied) {
+        try {
+            return applied.get(COMMIT_TIMEOUT_MS, TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException runtime) {
+                throw runtime;
+            }
+            throw new IllegalStateException("the cluster did not commit the change: " + e.getCause(), e.getCause());
+        } catch (TimeoutException e) {
+            throw new IllegalStateException(
+                    "the cluster did not commit the change within " + COMMIT_TIMEOUT_MS + " ms (no majority?)");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for the cluster");
+        }
     }
 
     /** The value of {@code key} as applied on this node, or null. */

@@ -17,9 +17,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.SortedMap;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -47,8 +44,6 @@ public final class UserDatabase {
     private static final String USER = "user/";
     private static final String PERMISSION = "permission/";
     private static final String INITIALIZED = "users-initialized";
-
-    private static final long COMMIT_TIMEOUT_MS = 30_000;
 
     private final MessageStore store;
     private final boolean clustered;
@@ -293,17 +288,7 @@ public final class UserDatabase {
         if (running == null) {
             throw new IllegalStateException("the cluster's metadata group is not running yet");
         }
-        try {
-            return running.submit(new MetaBatch(ops)).get(COMMIT_TIMEOUT_MS, TimeUnit.MILLISECONDS);
-        } catch (ExecutionException e) {
-            throw new IllegalStateException("the cluster did not commit the change: " + e.getCause(), e.getCause());
-        } catch (TimeoutException e) {
-            throw new IllegalStateException(
-                    "the cluster did not commit the change within " + COMMIT_TIMEOUT_MS + " ms (no majority?)");
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while waiting for the cluster");
-        }
+        return ReplicatedMetadata.await(running.submit(new MetaBatch(ops)));
     }
 
     /** The metadata group applied a batch: takes over the changes of users and permissions (apply thread). */
