@@ -8,8 +8,6 @@ import static org.awaitility.Awaitility.await;
 
 import com.rabbitmq.client.AMQP;
 import com.rabbitmq.client.Channel;
-import com.rabbitmq.client.Connection;
-import com.rabbitmq.client.ConnectionFactory;
 import com.rabbitmq.client.GetResponse;
 import com.rabbitmq.client.MessageProperties;
 import com.rabbitmq.client.ShutdownSignalException;
@@ -17,7 +15,6 @@ import dev.courier.broker.Consumer;
 import dev.courier.broker.Delivery;
 import dev.courier.broker.MessageQueue;
 import dev.courier.server.CourierServer;
-import dev.courier.server.ServerConfig;
 import dev.courier.server.ctl.Ctl;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -55,74 +52,20 @@ class QuorumQueueTest {
     @TempDir
     Path dir;
 
-    private final CourierServer[] nodes = new CourierServer[3];
-    private final List<Connection> connections = new CopyOnWriteArrayList<>();
-    private String clusterSpec;
+    private ThreeNodeCluster cluster;
 
     @BeforeEach
     void startCluster() throws Exception {
-        StringBuilder spec = new StringBuilder();
-        for (int i = 0; i < nodes.length; i++) {
-            spec.append(i == 0 ? "" : ",")
-                    .append("n")
-                    .append(i + 1)
-                    .append("=127.0.0.1:")
-                    .append(FreePorts.belowEphemeralRange());
-        }
-        clusterSpec = spec.toString();
-        List<Thread> starters = new ArrayList<>();
-        List<Throwable> failures = new CopyOnWriteArrayList<>();
-        for (int i = 0; i < nodes.length; i++) {
-            int n = i;
-            // a node's start waits for a Raft leader, which needs a majority: start them together
-            Thread starter = new Thread(() -> {
-                try {
-                    nodes[n] = start(n);
-                } catch (Exception e) {
-                    failures.add(e);
-                }
-            });
-            starter.start();
-            starters.add(starter);
-        }
-        for (Thread starter : starters) {
-            starter.join();
-        }
-        assertThat(failures).isEmpty();
-    }
-
-    private CourierServer start(int n) throws Exception {
-        return CourierServer.start(ServerConfig.defaults()
-                .withAmqpPort(0)
-                .withHttpPort(0)
-                .withDataDir(dir.resolve("n" + (n + 1)))
-                .with("cluster.node_id", "n" + (n + 1))
-                .with("cluster.nodes", clusterSpec)
-                .with("cluster.election_timeout_min_ms", "300")
-                .with("cluster.election_timeout_max_ms", "600"));
+        cluster = new ThreeNodeCluster(dir).start();
     }
 
     @AfterEach
     void stopCluster() {
-        for (Connection connection : connections) {
-            if (connection.isOpen()) {
-                connection.abort(2_000);
-            }
-        }
-        for (CourierServer node : nodes) {
-            if (node != null) {
-                node.close();
-            }
-        }
+        cluster.close();
     }
 
     private Channel channel(int node) throws Exception {
-        ConnectionFactory factory = new ConnectionFactory();
-        factory.setPort(nodes[node].amqpPort());
-        factory.setAutomaticRecoveryEnabled(false);
-        Connection connection = factory.newConnection();
-        connections.add(connection);
-        return connection.createChannel();
+        return cluster.connect(node).createChannel();
     }
 
     private static byte[] body(int i) {
@@ -135,7 +78,8 @@ class QuorumQueueTest {
 
     private void awaitKnownEverywhere(String queue) {
         await().atMost(Duration.ofSeconds(20)).until(() -> {
-            for (CourierServer node : nodes) {
+            for (int n = 0; n < 3; n++) {
+                CourierServer node = cluster.node(n);
                 if (node != null && node.broker().vhost("/").findQueue(queue) == null) {
                     return false;
                 }
@@ -215,7 +159,8 @@ class QuorumQueueTest {
         int code = new CommandLine(new Ctl())
                 .setOut(new PrintWriter(out))
                 .setErr(new PrintWriter(err))
-                .execute("status", "--url", "http://127.0.0.1:" + nodes[1].httpPort());
+                .execute(
+                        "status", "--url", "http://127.0.0.1:" + cluster.node(1).httpPort());
         assertThat(code).as(err.toString()).isZero();
         assertThat(out.toString())
                 .contains("n1", "n2", "n3", "Raft groups of quorum queues, as node n2 sees them", "leader");
@@ -223,7 +168,12 @@ class QuorumQueueTest {
         StringWriter queues = new StringWriter();
         new CommandLine(new Ctl())
                 .setOut(new PrintWriter(queues))
-                .execute("list", "queues", "--json", "--url", "http://127.0.0.1:" + nodes[2].httpPort());
+                .execute(
+                        "list",
+                        "queues",
+                        "--json",
+                        "--url",
+                        "http://127.0.0.1:" + cluster.node(2).httpPort());
         assertThat(queues.toString()).contains("\"type\" : \"quorum\"", "\"members\"", "\"leader\"");
     }
 
@@ -239,7 +189,7 @@ class QuorumQueueTest {
         Channel publisher = channel(1);
         publisher.confirmSelect();
         await().atMost(Duration.ofSeconds(20))
-                .until(() -> nodes[1].broker().vhost("/").exchange("events") != null);
+                .until(() -> cluster.node(1).broker().vhost("/").exchange("events") != null);
         publisher.basicPublish("events", "order.created", true, MessageProperties.PERSISTENT_BASIC, body(1));
         publisher.waitForConfirmsOrDie(30_000);
         Channel reader = channel(2);
@@ -303,7 +253,8 @@ class QuorumQueueTest {
         }
         channel.waitForConfirmsOrDie(30_000);
 
-        int moved = nodes[1].broker()
+        int moved = cluster.node(1)
+                .broker()
                 .vhost("/")
                 .moveMessages("parked", "retry", 3, null)
                 .get(30, TimeUnit.SECONDS);
@@ -390,7 +341,7 @@ class QuorumQueueTest {
         }
         declarer.waitForConfirmsOrDie(30_000);
 
-        MessageQueue queue = nodes[1].broker().vhost("/").findQueue("backlog");
+        MessageQueue queue = cluster.node(1).broker().vhost("/").findQueue("backlog");
         Consumer stalled = new Consumer() {
             @Override
             public String consumerTag() {
@@ -543,8 +494,8 @@ class QuorumQueueTest {
         assertThat(channel(0).queueDelete("box").getMessageCount()).isZero();
         await().atMost(Duration.ofSeconds(20)).until(() -> !cancelled.isEmpty()); // basic.cancel on node 3
         await().atMost(Duration.ofSeconds(20)).until(() -> {
-            for (CourierServer node : nodes) {
-                if (node.broker().vhost("/").findQueue("box") != null) {
+            for (int n = 0; n < 3; n++) {
+                if (cluster.node(n).broker().vhost("/").findQueue("box") != null) {
                     return false;
                 }
             }
@@ -629,15 +580,14 @@ class QuorumQueueTest {
         logged.start();
         logger.addAppender(logged);
         try {
-            nodes[0].close();
-            nodes[0] = null;
+            cluster.stop(0);
             // each of the others leads a group, so each notices, not only the leader of n1's group
             // ("is not answering" when it stopped before their first look at the cluster)
             await().atMost(Duration.ofSeconds(30))
                     .until(() -> count(logged, "WARN cluster node n1 .* \\(n2 leads") > 0
                             && count(logged, "WARN cluster node n1 .* \\(n3 leads") > 0);
 
-            nodes[0] = start(0);
+            cluster.restart(0);
             await().atMost(Duration.ofSeconds(30))
                     .until(() -> count(logged, "INFO cluster node n1 (is back|joined) \\(seen from n2\\)") > 0
                             && count(logged, "INFO cluster node n1 (is back|joined) \\(seen from n3\\)") > 0
@@ -671,8 +621,7 @@ class QuorumQueueTest {
 
         // stop a node that is neither the publisher's nor the consumer's: whichever led the group
         // of "ha" among the others, a majority (2 of 3) remains
-        nodes[0].close();
-        nodes[0] = null;
+        cluster.stop(0);
         for (int i = 100; i < 200; i++) {
             publisher.basicPublish("", "ha", MessageProperties.PERSISTENT_BASIC, body(i));
         }
