@@ -1,18 +1,12 @@
 package dev.courier.wire;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import com.rabbitmq.client.Connection;
 import com.rabbitmq.client.ConnectionFactory;
 import dev.courier.server.CourierServer;
 import dev.courier.server.ServerConfig;
-import java.net.URI;
 import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -126,17 +120,7 @@ final class ThreeNodeCluster implements AutoCloseable {
 
     /** A management API call through node {@code n} as guest; answers the status code. */
     int admin(int n, String method, String path, Object body) throws Exception {
-        HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + nodes[n].httpPort() + path))
-                .header(
-                        "Authorization",
-                        "Basic " + Base64.getEncoder().encodeToString("guest:guest".getBytes(StandardCharsets.UTF_8)))
-                .method(
-                        method,
-                        body == null
-                                ? HttpRequest.BodyPublishers.noBody()
-                                : HttpRequest.BodyPublishers.ofString(new ObjectMapper().writeValueAsString(body)))
-                .build();
-        return http.send(request, HttpResponse.BodyHandlers.ofString()).statusCode();
+        return Wire.guestApiCall(http, nodes[n].httpPort(), method, path, body);
     }
 
     @Override
