@@ -170,7 +170,10 @@ final class DurableState {
      * their bindings) are kept by the cluster's log instead.
      */
     static boolean isDurable(MessageQueue queue) {
-        return queue.durable() && !queue.exclusive() && !(queue instanceof QuorumQueue);
+        return queue.durable()
+                && !queue.exclusive()
+                && !(queue instanceof QuorumQueue)
+                && !(queue instanceof RemoteClassicQueue);
     }
 
     // ---------------------------------------------------------------- messages

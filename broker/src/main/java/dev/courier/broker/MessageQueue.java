@@ -153,6 +153,38 @@ public abstract class MessageQueue {
     /** Moves up to {@code max} ready messages to {@code target}, in order; answers how many. */
     public abstract CompletableFuture<Integer> moveTo(MessageQueue target, int max);
 
+    /**
+     * {@link #moveTo} one message at a time: taken with a get, published to the target, and acked
+     * here only once the target took it (requeued here if it refused), so a failure midway loses
+     * nothing. For queues whose messages are not on this node's actor (quorum, another node's).
+     */
+    final CompletableFuture<Integer> moveOneByOne(MessageQueue target, int max) {
+        return moveNext(target, max, 0);
+    }
+
+    private CompletableFuture<Integer> moveNext(MessageQueue target, int max, int moved) {
+        if (moved >= max) {
+            return CompletableFuture.completedFuture(moved);
+        }
+        return get(false).thenCompose(result -> {
+            Delivery delivery = result.delivery();
+            if (delivery == null) {
+                return CompletableFuture.completedFuture(moved);
+            }
+            CompletableFuture<Boolean> taken = new CompletableFuture<>();
+            target.enqueue(delivery.message(), taken::complete);
+            return taken.thenCompose(accepted -> {
+                long[] id = {delivery.entryId()};
+                if (!accepted) {
+                    requeue(id, 1);
+                    return CompletableFuture.completedFuture(moved);
+                }
+                ack(id, 1);
+                return moveNext(target, max, moved + 1);
+            });
+        });
+    }
+
     /** What queue.declare-ok answers: message and consumer counts. */
     abstract CompletableFuture<QueueDeclareOk> declareOk();
 

@@ -462,37 +462,10 @@ final class QuorumQueue extends MessageQueue {
         return reply instanceof Reply.Count c ? (int) c.count() : 0;
     }
 
+    /** One Raft round trip or three per message: meant for DLQ redrive, not bulk transfer. */
     @Override
     public CompletableFuture<Integer> moveTo(MessageQueue target, int max) {
-        return moveNext(target, max, 0);
-    }
-
-    /**
-     * Moves one message at a time: taken with a get, published to the target, and acked here only
-     * once the target took it (requeued here if it refused), so a failure midway loses nothing.
-     * One Raft round trip or three per message: meant for DLQ redrive, not bulk transfer.
-     */
-    private CompletableFuture<Integer> moveNext(MessageQueue target, int max, int moved) {
-        if (moved >= max) {
-            return CompletableFuture.completedFuture(moved);
-        }
-        return get(false).thenCompose(result -> {
-            Delivery delivery = result.delivery();
-            if (delivery == null) {
-                return CompletableFuture.completedFuture(moved);
-            }
-            CompletableFuture<Boolean> taken = new CompletableFuture<>();
-            target.enqueue(delivery.message(), taken::complete);
-            return taken.thenCompose(accepted -> {
-                long[] id = {delivery.entryId()};
-                if (!accepted) {
-                    requeue(id, 1);
-                    return CompletableFuture.completedFuture(moved);
-                }
-                ack(id, 1);
-                return moveNext(target, max, moved + 1);
-            });
-        });
+        return moveOneByOne(target, max);
     }
 
     @Override

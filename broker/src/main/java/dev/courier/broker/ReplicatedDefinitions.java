@@ -60,11 +60,25 @@ public final class ReplicatedDefinitions {
      */
     private volatile boolean caughtUp;
 
+    private volatile QueueForwarder forwarder;
+
     ReplicatedDefinitions(Broker broker) {
         this.broker = broker;
     }
 
     /** Starts proposing through the running metadata group. */
+    /**
+     * Lets this node serve the classic queues of other nodes by forwarding to them; set before
+     * {@link #attach}, or those queues are refused here (404 naming their node).
+     */
+    public void forwarder(QueueForwarder forwarder) {
+        this.forwarder = forwarder;
+    }
+
+    QueueForwarder forwarder() {
+        return forwarder;
+    }
+
     public void attach(ReplicatedMetadata running) {
         this.meta = running;
     }
@@ -126,15 +140,17 @@ public final class ReplicatedDefinitions {
         return QUEUE + vhost + '\u0000' + queue;
     }
 
-    private String nodeId() {
+    String nodeId() {
         return broker.quorumQueues().nodeId();
     }
 
     /**
-     * Proposes a classic queue owned by this node; completes once applied here (also when this node
-     * already owned it), fails with 404 (405 when exclusive) when another node owns the name.
+     * Proposes a classic queue owned by this node; completes with its owner once applied here: this
+     * node (also when it owned it already) or, when another node owns the name and this node can
+     * forward to it, that node. Fails with 404 naming the owner when it cannot, 405 when the
+     * queue is another node's exclusive one.
      */
-    CompletableFuture<Void> declareClassicQueue(
+    CompletableFuture<String> declareClassicQueue(
             String vhost,
             String queue,
             boolean durable,
@@ -148,9 +164,9 @@ public final class ReplicatedDefinitions {
         table.put("auto_delete", autoDelete);
         table.put("arguments", new TreeMap<>(arguments));
         return submit(inVhost(vhost, new MetaOp.PutIfAbsent(queueKey(vhost, queue), FieldTables.toBytes(table))))
-                .thenAccept(result -> {
+                .thenApply(result -> {
                     if (result.applied()) {
-                        return;
+                        return nodeId();
                     }
                     if (result.inForce() == null) {
                         throw AmqpException.notFound("no vhost '" + vhost + "'");
@@ -158,10 +174,13 @@ public final class ReplicatedDefinitions {
                     Map<String, Object> inForce = FieldTables.fromBytes(result.inForce());
                     String owner = String.valueOf(inForce.get("node"));
                     if (owner.equals(nodeId())) {
-                        return; // declared here before, with other flags: the caller compares
+                        return owner; // declared here before, with other flags: the caller compares
                     }
                     if (Boolean.TRUE.equals(inForce.get("exclusive"))) {
                         throw AmqpException.resourceLocked(VirtualHost.remoteExclusiveText(vhost, queue, owner));
+                    }
+                    if (forwarder != null) {
+                        return owner; // served here by forwarding: the caller compares
                     }
                     throw AmqpException.notFound(VirtualHost.remoteQueueText(vhost, queue, owner));
                 });
@@ -547,7 +566,7 @@ public final class ReplicatedDefinitions {
             if (node == null || node.equals(nodeId())) {
                 vhost.applyRemoteQueueGone(queue); // this node's own queues are its own business
             } else {
-                vhost.applyRemoteQueue(queue, node, Boolean.TRUE.equals(d.get("exclusive")));
+                vhost.applyRemoteQueue(queue, node, d);
             }
         }
     }
@@ -582,12 +601,14 @@ public final class ReplicatedDefinitions {
                 vhost.dropBinding(stale);
             }
         }
-        broker.vhosts().forEach(VirtualHost::clearRemoteQueues);
         map.forEach((key, value) -> {
             if (key.startsWith(EXCHANGE) || key.startsWith(QUEUE)) {
                 apply(key, value);
             }
         });
+        for (VirtualHost vhost : broker.vhosts()) {
+            vhost.retainRemoteQueues(queue -> map.containsKey(queueKey(vhost.name(), queue)));
+        }
         map.forEach((key, value) -> {
             if (key.startsWith(BINDING)) {
                 applyBinding(true, key, () -> true);

@@ -413,10 +413,15 @@ public final class VirtualHost {
             Object requestOwner) {
         return replicated
                 .declareClassicQueue(name, queueName, isDurable, exclusive, autoDelete, args)
-                .thenCompose(ownedHere -> {
+                .thenCompose(owner -> {
                     MessageQueue target;
                     synchronized (lock) {
                         MessageQueue existing = queues.get(queueName);
+                        boolean ownedHere = owner.equals(replicated.nodeId());
+                        if (!ownedHere && !(existing instanceof RemoteClassicQueue)) {
+                            // its record was removed again before this answer: as if it was not there
+                            throw AmqpException.notFound(remoteQueueText(name, queueName, owner));
+                        }
                         if (existing != null) {
                             checkRedeclare(queueName, existing, requestOwner, isDurable, autoDelete, args);
                             target = existing;
@@ -444,19 +449,78 @@ public final class VirtualHost {
     /** In a cluster: classic queues that live on other nodes, by name (written by the metadata group's apply thread). */
     private final ConcurrentHashMap<String, RemoteQueue> remoteQueues = new ConcurrentHashMap<>();
 
-    /** In a cluster: a classic queue of another node was declared (apply thread). */
-    void applyRemoteQueue(String queue, String node, boolean exclusive) {
+    /**
+     * In a cluster: a classic queue of another node was declared (apply thread). Unless it is
+     * exclusive (only its connection may use it), this node serves it by forwarding ({@link
+     * RemoteClassicQueue}) when the server gave a {@link QueueForwarder}.
+     */
+    void applyRemoteQueue(String queue, String node, Map<String, Object> definition) {
+        boolean exclusive = Boolean.TRUE.equals(definition.get("exclusive"));
         remoteQueues.put(queue, new RemoteQueue(node, exclusive));
+        QueueForwarder forwarder = replicated == null ? null : replicated.forwarder();
+        if (exclusive || forwarder == null) {
+            return;
+        }
+        synchronized (lock) {
+            MessageQueue existing = queues.get(queue);
+            if (existing instanceof RemoteClassicQueue remote && node.equals(remote.leaderNode())) {
+                return; // known already (a snapshot restore applies every record again)
+            }
+            if (existing != null && !(existing instanceof RemoteClassicQueue)) {
+                LOG.warn("{}: the cluster says it lives on node '{}'; keeping this node's queue", existing, node);
+                return;
+            }
+            if (existing != null) {
+                dropRemote((RemoteClassicQueue) existing);
+            }
+            queues.put(
+                    queue,
+                    new RemoteClassicQueue(
+                            queue,
+                            this,
+                            node,
+                            Boolean.TRUE.equals(definition.get("durable")),
+                            Boolean.TRUE.equals(definition.get("auto_delete")),
+                            argumentsOf(definition),
+                            forwarder));
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> argumentsOf(Map<String, Object> definition) {
+        return definition.get("arguments") instanceof Map<?, ?> map ? Map.copyOf((Map<String, Object>) map) : Map.of();
     }
 
     /** In a cluster: a classic queue of another node is gone (apply thread). */
     void applyRemoteQueueGone(String queue) {
         remoteQueues.remove(queue);
+        synchronized (lock) {
+            if (queues.get(queue) instanceof RemoteClassicQueue remote) {
+                dropRemote(remote);
+            }
+        }
     }
 
-    /** In a cluster: forgets every other node's classic queue (before a snapshot's are applied). */
-    void clearRemoteQueues() {
-        remoteQueues.clear();
+    /**
+     * In a cluster, after a snapshot restore applied every record: forgets the other nodes'
+     * classic queues the cluster no longer has.
+     */
+    void retainRemoteQueues(java.util.function.Predicate<String> inCluster) {
+        remoteQueues.keySet().removeIf(queue -> !inCluster.test(queue));
+        synchronized (lock) {
+            for (MessageQueue queue : List.copyOf(queues.values())) {
+                if (queue instanceof RemoteClassicQueue remote && !inCluster.test(remote.name())) {
+                    dropRemote(remote);
+                }
+            }
+        }
+    }
+
+    // lock held: the queue's node deleted it; its bindings here go with it (the group drops theirs)
+    private void dropRemote(RemoteClassicQueue remote) {
+        queues.remove(remote.name(), remote);
+        removeBindingsTo(remote);
+        remote.forget();
     }
 
     /** The node that owns a classic queue this node cannot serve, or null. */
@@ -932,7 +996,11 @@ public final class VirtualHost {
             }
         }
         for (MessageQueue queue : queues.values()) {
-            deletions.add(queue.delete(false, false));
+            if (queue instanceof RemoteClassicQueue remote) {
+                remote.forget(); // its own node deletes it, as every node deletes the vhost
+            } else {
+                deletions.add(queue.delete(false, false));
+            }
         }
         return CompletableFuture.allOf(deletions.toArray(new CompletableFuture<?>[0]))
                 .thenRun(() -> {

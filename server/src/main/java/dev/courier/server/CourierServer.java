@@ -12,6 +12,8 @@ import dev.courier.server.amqp.DirectReplyTo;
 import dev.courier.server.amqp.ManagedConnection;
 import dev.courier.server.amqp.ServerContext;
 import dev.courier.server.auth.UserDatabase;
+import dev.courier.server.forward.NodeDirectory;
+import dev.courier.server.forward.NodeForwarder;
 import dev.courier.server.management.ManagementServer;
 import dev.courier.store.MessageStore;
 import dev.courier.store.StoreConfig;
@@ -64,6 +66,11 @@ public final class CourierServer implements AutoCloseable {
     private final MessageStore store;
     private final Broker broker;
     private final QuorumQueues quorumQueues;
+    /** In a cluster: the other nodes' addresses and the secret node links log in with; else null. */
+    private final NodeDirectory nodeDirectory;
+    /** In a cluster: serves other nodes' classic queues here; else null. */
+    private final NodeForwarder forwarder;
+
     private final EventLoopGroup bossGroup;
     private final EventLoopGroup workerGroup;
     private final Channel amqpChannel;
@@ -112,6 +119,9 @@ public final class CourierServer implements AutoCloseable {
                 broker.maxQueuesPerVhost(config.maxQueues());
                 ReplicatedMetadata metadata =
                         new ReplicatedMetadata(new MetadataDispatcher(broker.definitions(), users, connections));
+                this.nodeDirectory = new NodeDirectory(cluster.nodeId(), cluster.peers(), metadata);
+                this.forwarder = new NodeForwarder(cluster.nodeId(), nodeDirectory::amqpAddress, nodeDirectory::secret);
+                broker.definitions().forwarder(forwarder);
                 // before the groups start: their replay may attach a quorum queue whose bindings
                 // the metadata group applied first, and the broker then reads them from it
                 broker.definitions().attach(metadata);
@@ -140,6 +150,8 @@ public final class CourierServer implements AutoCloseable {
             }
         } else {
             this.quorumQueues = null;
+            this.nodeDirectory = null;
+            this.forwarder = null;
         }
         broker.maxQueuesPerVhost(config.maxQueues());
         this.alarms = new ResourceAlarms(config, store, reason -> {
@@ -151,6 +163,9 @@ public final class CourierServer implements AutoCloseable {
         });
         Authenticator authenticator =
                 new Authenticator(users, config.loopbackUsersOnly() ? config.defaultUser() : null);
+        if (nodeDirectory != null) {
+            authenticator.clusterSecret(nodeDirectory::secret);
+        }
         ServerContext context = new ServerContext(
                 config,
                 broker,
@@ -214,6 +229,9 @@ public final class CourierServer implements AutoCloseable {
                             bossGroup,
                             workerGroup,
                             clientChannels);
+            if (nodeDirectory != null) {
+                nodeDirectory.announce(amqpPort(), workerGroup.next());
+            }
         } catch (RuntimeException | InterruptedException e) {
             shutdownGroups(); // closes the AMQP listener too when it was bound
             alarms.close();
@@ -319,6 +337,10 @@ public final class CourierServer implements AutoCloseable {
             management.close();
         }
         closeClientConnections();
+        if (forwarder != null) {
+            nodeDirectory.close();
+            forwarder.close(); // consumers through this node end; their messages go back on their nodes
+        }
         shutdownGroups();
         alarms.close();
         if (quorumQueues != null) {

@@ -112,6 +112,8 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter implements Manag
     private volatile String name = "";
     private String certificateUser;
     private Permission permission;
+    /** Logged in as another node of the cluster, which forwards to this node's classic queues. */
+    private boolean nodeLink;
 
     AmqpConnection(ServerContext server, AmqpFrameDecoder decoder) {
         this.server = server;
@@ -390,6 +392,7 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter implements Manag
         try {
             user = server.authenticator()
                     .authenticate(startOk.mechanism(), startOk.response(), remote(), certificateUser);
+            nodeLink = startOk.mechanism().equals(Authenticator.NODE_MECHANISM);
         } catch (Authenticator.LoginRefused e) {
             LOG.warn("{} login refused for connection from {}: {}", startOk.mechanism(), remote(), e.logText());
             if (authenticationFailureClose) {
@@ -455,7 +458,9 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter implements Manag
             connectionError(NOT_ALLOWED, "vhost '" + open.virtualHost() + "' not found", 10, 40);
             return;
         }
-        Permission access = server.authenticator().users().permission(host.name(), user);
+        Permission access = nodeLink
+                ? new Permission(user, host.name(), Permission.ALL, Permission.ALL, Permission.ALL)
+                : server.authenticator().users().permission(host.name(), user);
         if (access == null) {
             LOG.warn("user '{}' from {} has no permissions on vhost '{}'", user, remote(), host.name());
             connectionError(
@@ -799,6 +804,11 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter implements Manag
         } catch (SSLPeerUnverifiedException | InvalidNameException e) {
             return null;
         }
+    }
+
+    /** Whether another node of the cluster opened this connection to forward to this node's queues. */
+    boolean nodeLink() {
+        return nodeLink;
     }
 
     /** The user's permissions in this connection's vhost, as they were when it opened; event loop only. */

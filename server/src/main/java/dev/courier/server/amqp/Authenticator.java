@@ -24,10 +24,21 @@ public final class Authenticator {
     /** The mechanisms advertised in connection.start, space separated. */
     static final String MECHANISMS = "AMQPLAIN PLAIN";
 
+    /**
+     * The mechanism the nodes of a cluster log in to each other with (not advertised): the
+     * response is the node's id, a NUL byte and the cluster's secret (see {@link #clusterSecret}).
+     */
+    public static final String NODE_MECHANISM = "COURIER-NODE";
+
+    /** The user name a node link is logged in as. */
+    static final String NODE_USER_PREFIX = "courier-node:";
+
     private final UserDatabase users;
     private final String loopbackUser;
     /** Stored password hash to the SHA-256 of the password that last matched it. */
     private final Map<String, byte[]> verified = new java.util.concurrent.ConcurrentHashMap<>();
+
+    private volatile java.util.function.Supplier<byte[]> clusterSecret = () -> null;
 
     /**
      * @param loopbackUser the user allowed to log in from loopback addresses only (RabbitMQ's
@@ -45,6 +56,14 @@ public final class Authenticator {
 
     public UserDatabase users() {
         return users;
+    }
+
+    /**
+     * In a cluster: the secret the other nodes prove themselves with (replicated to every node,
+     * never sent to clients); null from the supplier while there is none yet.
+     */
+    public void clusterSecret(java.util.function.Supplier<byte[]> secret) {
+        this.clusterSecret = secret;
     }
 
     /**
@@ -97,6 +116,9 @@ public final class Authenticator {
                 throw new LoginRefused("no user '" + certificateUser + "' for the client certificate's CN");
             }
             return certificateUser;
+        }
+        if (mechanism.equals(NODE_MECHANISM)) {
+            return checkNode(response);
         }
         Credentials credentials =
                 switch (mechanism) {
@@ -161,6 +183,24 @@ public final class Authenticator {
     }
 
     private record Credentials(String user, String password) {}
+
+    private String checkNode(byte[] response) throws LoginRefused {
+        byte[] secret = clusterSecret.get();
+        int nul = indexOf(response, 0);
+        if (secret == null || nul < 1) {
+            throw new LoginRefused(
+                    "unsupported authentication mechanism '" + NODE_MECHANISM + "'; supported: " + MECHANISMS);
+        }
+        String node = new String(response, 0, nul, StandardCharsets.UTF_8);
+        byte[] offered = java.util.Arrays.copyOfRange(response, nul + 1, response.length);
+        if (!MessageDigest.isEqual(secret, offered)) {
+            throw new LoginRefused(
+                    "Login was refused using authentication mechanism " + NODE_MECHANISM
+                            + ". For details see the broker logfile.",
+                    "node '" + node + "' - wrong cluster secret");
+        }
+        return NODE_USER_PREFIX + node;
+    }
 
     private static Credentials parsePlain(byte[] response) throws LoginRefused {
         // RFC 4616: [authzid] NUL authcid NUL passwd

@@ -68,8 +68,19 @@ final class Publisher {
             message = new Message(publish.exchange(), publish.routingKey(), properties, body);
         }
         try {
-            message = checkProperties(message);
             PendingConfirms confirms = channel.confirms();
+            if (connection.nodeLink()) { // another node of the cluster forwards what it routed here
+                long seqNo = confirms == null ? 0 : confirms.next();
+                String target = ForwardedPublish.target(message);
+                if (target != null) {
+                    Message stripped = ForwardedPublish.withoutTarget(message);
+                    message.release();
+                    message = stripped;
+                }
+                enqueueForwarded(message, target, seqNo);
+                return;
+            }
+            message = checkProperties(message);
             long seqNo = confirms == null ? 0 : confirms.next();
             String exchange = publish.exchange();
             String routingKey = publish.routingKey();
@@ -93,29 +104,61 @@ final class Publisher {
                         ACCESS_REFUSED,
                         "cannot publish to internal exchange '" + exchange + "' in vhost '" + vhost.name() + "'");
             }
-            List<MessageQueue> targets = channel.routeTargets();
-            targets.clear();
-            vhost.route(exchange, routingKey, message, targets);
-            if (targets.isEmpty()) {
-                if (publish.mandatory()) {
-                    returnUnroutable(message);
-                }
-                settle(confirms, seqNo);
-                return;
-            }
-            // a large body is on disk already: only its reference waits in memory for the queues
-            long charge = (message.isLarge() ? MIN_CHARGE_BYTES : Math.max(MIN_CHARGE_BYTES, message.bodySize()))
-                    * targets.size();
-            connection.chargePublish(charge);
-            if (commit != null) {
-                commit.expect();
-            }
-            PublishListener listener = new PublishListener(channel, seqNo, targets.size(), charge, commit);
-            vhost.enqueue(message, targets, listener, unit);
-            targets.clear();
+            route(publish, message, confirms, seqNo, commit, unit);
         } finally {
             message.release();
         }
+    }
+
+    private void route(
+            Amqp.Basic.Publish publish,
+            Message message,
+            PendingConfirms confirms,
+            long seqNo,
+            Transaction.Commit commit,
+            CommitUnit unit) {
+        List<MessageQueue> targets = channel.routeTargets();
+        targets.clear();
+        vhost.route(publish.exchange(), publish.routingKey(), message, targets);
+        if (targets.isEmpty()) {
+            if (publish.mandatory()) {
+                returnUnroutable(message);
+            }
+            settle(confirms, seqNo);
+            return;
+        }
+        enqueue(message, targets, seqNo, commit, unit);
+    }
+
+    private void enqueue(
+            Message message, List<MessageQueue> targets, long seqNo, Transaction.Commit commit, CommitUnit unit) {
+        // a large body is on disk already: only its reference waits in memory for the queues
+        long charge = (message.isLarge() ? MIN_CHARGE_BYTES : Math.max(MIN_CHARGE_BYTES, message.bodySize()))
+                * targets.size();
+        connection.chargePublish(charge);
+        if (commit != null) {
+            commit.expect();
+        }
+        PublishListener listener = new PublishListener(channel, seqNo, targets.size(), charge, commit);
+        vhost.enqueue(message, targets, listener, unit);
+        targets.clear();
+    }
+
+    /**
+     * A message another node of the cluster forwards to a classic queue of this node: it goes to
+     * that queue only (it was routed there), keeping its exchange and routing key; nacked when the
+     * queue is not here (any more).
+     */
+    private void enqueueForwarded(Message message, String queueName, long seqNo) {
+        MessageQueue queue = queueName == null ? null : vhost.findQueue(queueName);
+        if (queue == null || queue.leaderNode() != null) {
+            new PublishListener(channel, seqNo, 1, 0, null).onEnqueued(false);
+            return;
+        }
+        List<MessageQueue> targets = channel.routeTargets();
+        targets.clear();
+        targets.add(queue);
+        enqueue(message, targets, seqNo, null, null);
     }
 
     /** RabbitMQ accepts a non-negative integer number of milliseconds, as a string. */
