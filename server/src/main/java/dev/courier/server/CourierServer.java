@@ -170,7 +170,7 @@ public final class CourierServer implements AutoCloseable {
                 config,
                 broker,
                 authenticator,
-                new DirectReplyTo(),
+                forwarder == null ? new DirectReplyTo() : new DirectReplyTo(cluster.nodeId(), forwarder::relayReply),
                 connections,
                 alarms::reason,
                 channels,

@@ -47,6 +47,7 @@ class ClassicQueuesInClusterTest {
     }
 
     private static final Duration DEADLINE = Duration.ofSeconds(30);
+    private static final String DIRECT_REPLY_TO = "amq.rabbitmq.reply-to";
 
     @TempDir
     Path dir;
@@ -231,6 +232,46 @@ class ClassicQueuesInClusterTest {
                 .as("a publish the queue's node cannot confirm is nacked")
                 .isFalse();
         assertThat(consumer.isOpen()).isTrue();
+    }
+
+    @Test
+    void shouldRelayADirectReplyToTheRequestersNode() throws Exception {
+        Channel requester = declareOnFirstNode("requests", false, null);
+        BlockingQueue<GetResponse> replies = new LinkedBlockingQueue<>();
+        requester.basicConsume(DIRECT_REPLY_TO, true, new DefaultConsumer(requester) {
+            @Override
+            public void handleDelivery(String tag, Envelope envelope, AMQP.BasicProperties properties, byte[] body) {
+                replies.add(new GetResponse(envelope, properties, body, 0));
+            }
+        });
+        requester.basicPublish(
+                "",
+                "requests",
+                new AMQP.BasicProperties.Builder()
+                        .replyTo(DIRECT_REPLY_TO)
+                        .correlationId("c1")
+                        .build(),
+                bytes("ping"));
+
+        Channel responder = channel(2);
+        GetResponse request = Wire.getEventually(responder, "requests");
+        String address = request.getProps().getReplyTo();
+        assertThat(address).startsWith(DIRECT_REPLY_TO + ".");
+        responder.confirmSelect();
+        responder.basicPublish(
+                "",
+                address,
+                new AMQP.BasicProperties.Builder().correlationId("c1").build(),
+                bytes("pong"));
+        responder.waitForConfirmsOrDie(DEADLINE.toMillis());
+
+        GetResponse reply = replies.poll(DEADLINE.toSeconds(), TimeUnit.SECONDS);
+        assertThat(reply)
+                .as("the reply published through node 3 reached the requester on node 1")
+                .isNotNull();
+        assertThat(text(reply.getBody())).isEqualTo("pong");
+        assertThat(reply.getProps().getCorrelationId()).isEqualTo("c1");
+        assertThat(reply.getEnvelope().getRoutingKey()).isEqualTo(address);
     }
 
     @Test

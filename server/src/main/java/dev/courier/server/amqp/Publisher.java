@@ -89,6 +89,8 @@ final class Publisher {
                 if (replyChannel != null) {
                     message.retain();
                     replyChannel.postDirectReply(message);
+                } else if (connection.directReplyTo().relay(routingKey, vhost.name(), message)) {
+                    // the requester is connected to another node: relayed there (a missing one is not reported back)
                 } else if (publish.mandatory()) {
                     returnUnroutable(message);
                 }
@@ -150,6 +152,17 @@ final class Publisher {
      * queue is not here (any more).
      */
     private void enqueueForwarded(Message message, String queueName, long seqNo) {
+        if (queueName == null
+                && message.exchange().isEmpty()
+                && message.routingKey().startsWith(DirectReplyTo.PREFIX)) {
+            AmqpChannel replyChannel = connection.directReplyTo().lookup(message.routingKey());
+            if (replyChannel != null) {
+                message.retain();
+                replyChannel.postDirectReply(message);
+            }
+            new PublishListener(channel, seqNo, 1, 0, null).onEnqueued(replyChannel != null);
+            return;
+        }
         MessageQueue queue = queueName == null ? null : vhost.findQueue(queueName);
         if (queue == null || queue.leaderNode() != null) {
             new PublishListener(channel, seqNo, 1, 0, null).onEnqueued(false);

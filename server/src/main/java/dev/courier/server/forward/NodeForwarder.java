@@ -59,7 +59,23 @@ public final class NodeForwarder implements QueueForwarder, AutoCloseable {
             message.release();
             return CompletableFuture.completedFuture(false);
         }
-        return link.publish(queue, message);
+        return link.publish(queue.queue(), message);
+    }
+
+    /**
+     * Sends a direct reply-to reply to {@code node}, whose requester it is for; takes over the
+     * caller's reference. Nothing is reported back: a reply whose requester is gone is dropped.
+     */
+    public void relayReply(String node, String vhost, Message message) {
+        Address via = new Address(node, vhost, "");
+        NodeLink link;
+        try {
+            link = link(via);
+        } catch (AmqpException e) {
+            message.release();
+            return;
+        }
+        link.publish(null, message);
     }
 
     @Override

@@ -89,19 +89,23 @@ final class NodeLink {
 
     // ---------------------------------------------------------------- publish
 
-    CompletableFuture<Boolean> publish(QueueForwarder.Address queue, Message message) {
+    /**
+     * Publishes {@code message} to the other node; {@code queue} names the queue it goes to there,
+     * or is null for a direct reply-to reply (its routing key is the requester's address).
+     */
+    CompletableFuture<Boolean> publish(String queue, Message message) {
         CompletableFuture<Boolean> confirmed = new CompletableFuture<>();
         try {
             worker.execute(() -> {
                 try {
                     PublishChannel target = publishing();
-                    AMQP.BasicProperties properties = properties(message, queue.queue());
+                    AMQP.BasicProperties properties = properties(message, queue);
                     byte[] body = body(message);
                     long seqNo = target.channel().getNextPublishSeqNo();
                     target.waiting().put(seqNo, confirmed);
                     target.channel().basicPublish(message.exchange(), message.routingKey(), false, properties, body);
                 } catch (IOException | RuntimeException e) {
-                    LOG.debug("cannot forward a message to queue '{}' on node '{}'", queue.queue(), node, e);
+                    LOG.debug("cannot forward a message to queue '{}' on node '{}'", queue, node, e);
                     confirmed.complete(false);
                 } finally {
                     message.release();
@@ -150,13 +154,16 @@ final class NodeLink {
         }
     }
 
-    /** The message's properties as the client library holds them, plus the header naming the queue. */
+    /** The message's properties as the client library holds them, plus the header naming the queue (if any). */
     static AMQP.BasicProperties properties(Message message, String queue) throws IOException {
         ByteBuf raw = message.rawProperties();
         byte[] header = new byte[CONTENT_HEADER_PREFIX - 2 + raw.readableBytes()]; // weight, body size, flags...
         raw.getBytes(raw.readerIndex(), header, CONTENT_HEADER_PREFIX - 2, raw.readableBytes());
         AMQP.BasicProperties properties =
                 new AMQP.BasicProperties(new DataInputStream(new ByteArrayInputStream(header)));
+        if (queue == null) {
+            return properties;
+        }
         Map<String, Object> headers =
                 properties.getHeaders() == null ? new HashMap<>() : new HashMap<>(properties.getHeaders());
         headers.put(ForwardedPublish.TARGET_HEADER, queue);
