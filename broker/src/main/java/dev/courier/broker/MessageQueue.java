@@ -105,6 +105,15 @@ public abstract class MessageQueue {
     /** Consumers; a recent value, readable from any thread. */
     public abstract int consumerCount();
 
+    /**
+     * Asks again for counts this node does not keep itself (another node's classic queue), so that
+     * {@link #messageCount()} and {@link #consumerCount()} are no older than this call once the
+     * future completes; it never fails. Complete at once for queues whose counts are here.
+     */
+    public CompletableFuture<Void> refreshCounts() {
+        return CompletableFuture.completedFuture(null);
+    }
+
     /** Cumulative counters and gauges for management and metrics; readable from any thread. */
     public abstract QueueStats stats();
 

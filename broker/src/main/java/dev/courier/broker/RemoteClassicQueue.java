@@ -28,9 +28,6 @@ final class RemoteClassicQueue extends MessageQueue {
     /** How many deliveries an auto-ack consumer may have waiting on this node. */
     static final int AUTO_ACK_WINDOW = 256;
 
-    /** How old the counts may be before a read asks the owner again. */
-    private static final long COUNTS_MAX_AGE_NANOS = 1_000_000_000L;
-
     private final QueueForwarder forwarder;
     private final QueueForwarder.Address address;
     private final QueueStats stats = new QueueStats();
@@ -40,10 +37,8 @@ final class RemoteClassicQueue extends MessageQueue {
 
     private final AtomicLong entryIds = new AtomicLong();
 
+    /** The counts its node last answered (declare-ok, {@link #refreshCounts()}). */
     private volatile QueueDeclareOk counts;
-    private volatile long countsAtNanos = System.nanoTime() - COUNTS_MAX_AGE_NANOS;
-    private volatile boolean refreshing;
-    private volatile boolean gone;
 
     RemoteClassicQueue(
             String name,
@@ -117,9 +112,10 @@ final class RemoteClassicQueue extends MessageQueue {
         return address.node();
     }
 
+    /** As its node last answered; {@link #refreshCounts()} asks again. */
     @Override
     public int messageCount() {
-        return freshCounts().messageCount();
+        return counts.messageCount();
     }
 
     /** As its node counts them: whether they are in memory there is its node's business. */
@@ -128,27 +124,19 @@ final class RemoteClassicQueue extends MessageQueue {
         return messageCount();
     }
 
+    /** Consumers of the queue on every node, as its node last answered. */
     @Override
     public int consumerCount() {
-        return freshCounts().consumerCount();
+        return counts.consumerCount();
     }
 
     /**
-     * The counts last heard from the owner; when they are older than a second, asks again in the
-     * background (the answer serves the next read).
+     * Asks its node (a passive declare): counts are not polled, only asked for when someone looks
+     * (a declare, the management API), so idle remote queues cost nothing.
      */
-    private QueueDeclareOk freshCounts() {
-        if (!refreshing && !gone && System.nanoTime() - countsAtNanos > COUNTS_MAX_AGE_NANOS) {
-            refreshing = true;
-            forwarder.declareOk(address).whenComplete((ok, failure) -> {
-                if (ok != null) {
-                    counts = ok;
-                }
-                countsAtNanos = System.nanoTime();
-                refreshing = false;
-            });
-        }
-        return counts;
+    @Override
+    public CompletableFuture<Void> refreshCounts() {
+        return declareOk().handle((ok, failure) -> null);
     }
 
     @Override
@@ -165,7 +153,6 @@ final class RemoteClassicQueue extends MessageQueue {
     CompletableFuture<QueueDeclareOk> declareOk() {
         return forwarder.declareOk(address).thenApply(ok -> {
             counts = ok;
-            countsAtNanos = System.nanoTime();
             return ok;
         });
     }
@@ -357,7 +344,6 @@ final class RemoteClassicQueue extends MessageQueue {
 
     /** The queue left the cluster's metadata (deleted on its node): consumers here hear basic.cancel. */
     void forget() {
-        gone = true;
         for (LocalConsumer local : locals.values()) {
             local.onCancelled();
         }

@@ -126,16 +126,14 @@ public final class CourierServer implements AutoCloseable {
                 // the metadata group applied first, and the broker then reads them from it
                 broker.definitions().attach(metadata);
                 this.quorumQueues = QuorumQueues.start(cluster, broker.quorumQueues(), metadata);
-                boolean caughtUp = users.attach(
-                        metadata,
-                        config.defaultUser(),
-                        config.defaultPassword(),
-                        List.of(ReplicatedDefinitions.vhostDefinition(DEFAULT_VHOST)));
-                if (caughtUp) {
-                    // the users' entry above was applied here: drop what the cluster no longer has
-                    broker.definitions().caughtUp();
-                } else {
-                    LOG.warn("node '{}' has not caught up with the cluster's metadata yet", cluster.nodeId());
+                if (!catchUp(metadata)) {
+                    LOG.warn(
+                            "node '{}' has not caught up with the cluster's metadata yet (no majority?); retrying in the background",
+                            cluster.nodeId());
+                    Thread retry =
+                            new Thread(() -> catchUpLater(metadata, cluster.nodeId()), "courier-metadata-catch-up");
+                    retry.setDaemon(true);
+                    retry.start();
                 }
                 broker.quorumQueues().attach(quorumQueues);
                 LOG.info(
@@ -241,6 +239,39 @@ public final class CourierServer implements AutoCloseable {
             broker.close();
             store.close();
             throw e;
+        }
+    }
+
+    /**
+     * Proposes the cluster's first users and default vhost (a no-op once the cluster has them) and,
+     * once that entry is applied here, so this node has caught up with the metadata log, drops
+     * what the cluster no longer has (vhosts deleted, classic queues lost while it was down).
+     * False when the metadata group did not commit it in time.
+     */
+    private boolean catchUp(ReplicatedMetadata metadata) {
+        if (!users.attach(
+                metadata,
+                config.defaultUser(),
+                config.defaultPassword(),
+                List.of(ReplicatedDefinitions.vhostDefinition(DEFAULT_VHOST)))) {
+            return false;
+        }
+        broker.definitions().caughtUp();
+        return true;
+    }
+
+    /** {@link #catchUp} until it succeeds or the server closes; each try waits for a commit a while. */
+    private void catchUpLater(ReplicatedMetadata metadata, String nodeId) {
+        while (!closed) {
+            if (catchUp(metadata)) {
+                LOG.info("node '{}' caught up with the cluster's metadata", nodeId);
+                return;
+            }
+            try {
+                Thread.sleep(1_000); // a try that failed fast (no leader yet) is not repeated at once
+            } catch (InterruptedException e) {
+                return;
+            }
         }
     }
 

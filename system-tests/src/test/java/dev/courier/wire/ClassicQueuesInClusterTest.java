@@ -183,7 +183,10 @@ class ClassicQueuesInClusterTest {
         assertThat(again.getEnvelope().isRedeliver()).isTrue();
         MessageQueue seenFromThird = vhost(2).findQueue("jobs");
         assertThat(seenFromThird.leaderNode()).isEqualTo("n1");
-        await().atMost(DEADLINE).until(() -> seenFromThird.messageCount() == 4);
+        await().atMost(DEADLINE).until(() -> {
+            seenFromThird.refreshCounts().join();
+            return seenFromThird.messageCount() == 4;
+        });
         assertThat(cluster.admin(2, "GET", "/api/queues/%2F/jobs", null)).isEqualTo(200);
 
         assertThat(channel(1).queuePurge("jobs").getMessageCount()).isEqualTo(4);

@@ -11,9 +11,11 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 import org.apache.ratis.client.RaftClient;
 import org.apache.ratis.protocol.Message;
 import org.apache.ratis.protocol.RaftClientReply;
+import org.apache.ratis.protocol.exceptions.AlreadyClosedException;
 import org.apache.ratis.thirdparty.com.google.protobuf.UnsafeByteOperations;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -28,12 +30,21 @@ import org.slf4j.LoggerFactory;
  * <p>Threading: {@link #submit} from any thread; one own thread forms and sends entries, so the
  * commands one node submits to one group are committed in submission order. Futures complete on a
  * Ratis client thread (callers should not block in their continuations).
+ *
+ * <p>A Ratis ordered client that gave up on an entry (its retry policy ran out, e.g. no majority
+ * for longer than {@link RaftTuning#retryWindowMs()}) closes for good: every later send fails with
+ * {@link AlreadyClosedException}. The batcher then replaces it with a new client before its next
+ * entry, so the node proposes again once the group has a leader.
  */
 final class CommandBatcher implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(CommandBatcher.class);
 
     private final String groupName;
-    private final RaftClient client;
+    private final Supplier<RaftClient> clients;
+    /** Replaced by the batcher thread only, after the current one closed itself. */
+    private volatile RaftClient client;
+
+    private volatile boolean clientBroken;
     private final RaftTuning tuning;
     private final LongSupplier clockMs;
     private final LinkedBlockingQueue<PendingCommand> queue = new LinkedBlockingQueue<>();
@@ -57,9 +68,15 @@ final class CommandBatcher implements AutoCloseable {
         }
     }
 
-    CommandBatcher(String threadName, String groupName, RaftClient client, RaftTuning tuning, LongSupplier clockMs) {
+    CommandBatcher(
+            String threadName,
+            String groupName,
+            Supplier<RaftClient> clients,
+            RaftTuning tuning,
+            LongSupplier clockMs) {
         this.groupName = groupName;
-        this.client = client;
+        this.clients = clients;
+        this.client = clients.get();
         this.tuning = tuning;
         this.clockMs = clockMs;
         this.inFlightSlots = new Semaphore(tuning.maxEntriesInFlight());
@@ -164,15 +181,22 @@ final class CommandBatcher implements AutoCloseable {
         proposedCommands.addAndGet(batch.size());
         InFlightEntry inFlightEntry = new InFlightEntry(batch);
         inFlight.add(inFlightEntry);
+        if (clientBroken) {
+            replaceClient();
+        }
+        RaftClient sender = client;
         CompletableFuture<RaftClientReply> sent;
         try {
-            sent = client.async().send(Message.valueOf(UnsafeByteOperations.unsafeWrap(entry)));
+            sent = sender.async().send(Message.valueOf(UnsafeByteOperations.unsafeWrap(entry)));
         } catch (RuntimeException e) {
             sent = CompletableFuture.failedFuture(e);
         }
         sent.whenComplete((reply, error) -> {
             inFlightSlots.release();
             inFlight.remove(inFlightEntry);
+            if (error != null && !closed && sender == client && causedBy(error, AlreadyClosedException.class)) {
+                clientBroken = true; // not for the late failures of a client replaced already
+            }
             complete(batch, reply, error);
         });
     }
@@ -209,6 +233,37 @@ final class CommandBatcher implements AutoCloseable {
                 pending.reply().completeExceptionally(e);
             }
         }
+    }
+
+    private static boolean causedBy(Throwable error, Class<? extends Throwable> type) {
+        for (Throwable cause = error; cause != null; cause = cause.getCause()) {
+            if (type.isInstance(cause)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    // batcher thread
+    private void replaceClient() {
+        clientBroken = false;
+        RaftClient broken = client;
+        LOG.warn("group {}: the Ratis client gave up on an entry and closed; proposing through a new one", groupName);
+        client = clients.get();
+        closeQuietly(broken);
+    }
+
+    private void closeQuietly(RaftClient broken) {
+        try {
+            broken.close();
+        } catch (java.io.IOException | RuntimeException e) {
+            LOG.debug("group {}: closing a Ratis client that gave up", groupName, e);
+        }
+    }
+
+    /** Closes the current Ratis client (after {@link #close}); entries it had in flight fail. */
+    void closeClient() throws java.io.IOException {
+        client.close();
     }
 
     /** Stops the thread and fails the commands not yet sent; {@link #failInFlight} does the rest. */

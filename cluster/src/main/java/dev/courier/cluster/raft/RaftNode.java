@@ -67,7 +67,7 @@ public final class RaftNode implements AutoCloseable {
     private final AtomicBoolean closed = new AtomicBoolean();
 
     /** One group's parts on this node. */
-    private record GroupHandle(RaftGroup group, RaftClient client, CommandBatcher batcher) {}
+    private record GroupHandle(RaftGroup group, CommandBatcher batcher) {}
 
     private RaftNode(
             ClusterConfig config,
@@ -123,7 +123,7 @@ public final class RaftNode implements AutoCloseable {
             addGroupsLocally(config, server, plan);
             RaftProperties clientProperties = RatisProperties.client(config.tuning());
             for (GroupLayout.PlannedGroup planned : plan) {
-                RaftClient client = RaftClient.newBuilder()
+                java.util.function.Supplier<RaftClient> clients = () -> RaftClient.newBuilder()
                         .setProperties(clientProperties)
                         .setRaftGroup(planned.group())
                         .setClientId(ClientId.randomId())
@@ -132,8 +132,8 @@ public final class RaftNode implements AutoCloseable {
                         .build();
                 String threadName = "courier-raft-" + config.nodeId() + "-" + planned.name() + "-batcher";
                 CommandBatcher batcher = new CommandBatcher(
-                        threadName, planned.name(), client, config.tuning(), System::currentTimeMillis);
-                handles.put(planned.name(), new GroupHandle(planned.group(), client, batcher));
+                        threadName, planned.name(), clients, config.tuning(), System::currentTimeMillis);
+                handles.put(planned.name(), new GroupHandle(planned.group(), batcher));
             }
         } catch (IOException | RuntimeException e) {
             closeAll(handles.values(), server);
@@ -386,7 +386,7 @@ public final class RaftNode implements AutoCloseable {
         }
         for (GroupHandle handle : handles) {
             try {
-                handle.client().close();
+                handle.batcher().closeClient();
             } catch (IOException e) {
                 LOG.warn("closing the Ratis client of {}", handle.group().getGroupId(), e);
             }

@@ -110,6 +110,23 @@ public record RaftTuning(
                 retryWindowMs);
     }
 
+    /** How the Ratis client resends an entry and how long it keeps trying (see the record's parameters). */
+    public RaftTuning withRetries(int newRequestTimeoutMs, int newRetryIntervalMs, int newRetryWindowMs) {
+        return new RaftTuning(
+                electionTimeoutMinMs,
+                electionTimeoutMaxMs,
+                batchMaxCommands,
+                batchMaxBytes,
+                batchMaxDelayMs,
+                maxEntriesInFlight,
+                maxEntryBytes,
+                snapshotThresholdEntries,
+                logSegmentSizeBytes,
+                newRequestTimeoutMs,
+                newRetryIntervalMs,
+                newRetryWindowMs);
+    }
+
     /** Snapshot every {@code entries} applied entries, in log segments of {@code segmentBytes}. */
     public RaftTuning withSnapshots(long entries, long segmentBytes) {
         return new RaftTuning(

@@ -157,6 +157,33 @@ class RaftNodeTest {
     }
 
     @Test
+    void shouldProposeAgainOnceAMajorityIsBackAfterTheRatisClientGaveUp() throws Exception {
+        RaftTuning tuning = TestCluster.testTuning().withRetries(1_000, 100, 500);
+        try (TestCluster cluster = new TestCluster(dir, 3, tuning).startAll()) {
+            RaftNode node = cluster.node("n1");
+            get(node.submit("g0", bytes("before")));
+            cluster.stop("n2");
+            cluster.stop("n3");
+
+            CompletableFuture<byte[]> withoutMajority = node.submit("g0", bytes("lost"));
+            assertThatThrownBy(() -> withoutMajority.get(30, TimeUnit.SECONDS))
+                    .as("the client gives up after its retry window")
+                    .isInstanceOf(ExecutionException.class);
+            CompletableFuture<byte[]> afterGivingUp = node.submit("g0", bytes("also lost"));
+            assertThatThrownBy(() -> afterGivingUp.get(30, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class);
+
+            cluster.start("n2");
+            cluster.start("n3");
+            await().atMost(TestCluster.DEADLINE).ignoreExceptions().until(() -> {
+                get(node.submit("g0", bytes("after")));
+                return true;
+            });
+            await().atMost(TestCluster.DEADLINE)
+                    .until(() -> cluster.machine("n1", "g0").commands(), c -> c.contains("after"));
+        }
+    }
+
+    @Test
     void shouldCatchUpThroughASnapshotInstallAfterARestart() throws Exception {
         RaftTuning tuning = TestCluster.testTuning().withSnapshots(20, 16 * 1024);
         try (TestCluster cluster = new TestCluster(dir, 3, tuning).startAll()) {

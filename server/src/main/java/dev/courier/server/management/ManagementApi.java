@@ -968,8 +968,27 @@ final class ManagementApi {
 
     private List<Object> queuesOf(VirtualHost vhost) {
         List<Object> out = new ArrayList<>();
-        vhost.queues().stream().sorted(Comparator.comparing(MessageQueue::name)).forEach(q -> out.add(queueJson(q)));
+        List<MessageQueue> queues = new ArrayList<>(vhost.queues());
+        refreshCounts(queues);
+        queues.stream().sorted(Comparator.comparing(MessageQueue::name)).forEach(q -> out.add(queueJson(q)));
         return out;
+    }
+
+    /**
+     * Asks for the counts of queues that live on other nodes of a cluster, waiting at most a
+     * second for them all (a node that does not answer leaves its queues' last counts). Blocks: the
+     * API's own threads only.
+     */
+    private static void refreshCounts(List<MessageQueue> queues) {
+        CompletableFuture<?>[] asked =
+                queues.stream().map(MessageQueue::refreshCounts).toArray(CompletableFuture<?>[]::new);
+        try {
+            CompletableFuture.allOf(asked).get(1, TimeUnit.SECONDS);
+        } catch (ExecutionException | TimeoutException e) {
+            // listed with the counts last heard
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private Map<String, Object> queueJson(MessageQueue queue) {
@@ -1019,6 +1038,7 @@ final class ManagementApi {
     }
 
     private Map<String, Object> queueDetail(MessageQueue queue) {
+        refreshCounts(List.of(queue));
         Map<String, Object> out = queueJson(queue);
         List<Object> consumerDetails = new ArrayList<>();
         for (Map<String, Object> consumer : consumersOf(queue)) {
