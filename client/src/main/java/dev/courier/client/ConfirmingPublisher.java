@@ -32,8 +32,9 @@ import org.slf4j.LoggerFactory;
  * is on disk).
  *
  * <p>The future completes with a {@link Confirmation} on {@code basic.ack}; it fails with {@link
- * PublishNackedException} on {@code basic.nack} and with {@link UnroutableMessageException} when
- * a mandatory message is returned. Every message gets a {@code message_id} (a UUID unless the
+ * PublishNackedException} on {@code basic.nack} (unless {@link Builder#retryNacked} is set: then
+ * the message is published again after a backoff, up to {@code maxAttempts} times in all) and
+ * with {@link UnroutableMessageException} when a mandatory message is returned. Every message gets a {@code message_id} (a UUID unless the
  * caller set one). When the connection is lost, the publisher reconnects through its {@link
  * ConnectionSupplier}, with backoff, and publishes every unconfirmed message again with the same
  * message id, so that a queue with {@code x-message-deduplication} drops the copies the broker
@@ -66,6 +67,7 @@ public final class ConfirmingPublisher implements AutoCloseable {
     private final ConnectionSupplier connections;
     private final int maxAttempts;
     private final boolean mandatory;
+    private final boolean retryNacked;
     private final Duration initialBackoff;
     private final Duration maxBackoff;
     private final ScheduledExecutorService executor;
@@ -76,11 +78,13 @@ public final class ConfirmingPublisher implements AutoCloseable {
     private final ArrayDeque<Entry> backlog = new ArrayDeque<>();
     private boolean closed;
     private long reconnects;
+    private long nacks;
 
     private ConfirmingPublisher(Builder builder) throws IOException, TimeoutException {
         this.connections = builder.connections;
         this.maxAttempts = builder.maxAttempts;
         this.mandatory = builder.mandatory;
+        this.retryNacked = builder.retryNacked;
         this.initialBackoff = builder.initialBackoff;
         this.maxBackoff = builder.maxBackoff;
         this.executor = Executors.newSingleThreadScheduledExecutor(task -> {
@@ -132,6 +136,13 @@ public final class ConfirmingPublisher implements AutoCloseable {
     public int unconfirmedCount() {
         synchronized (lock) {
             return backlog.size() + (current == null ? 0 : current.pending.size());
+        }
+    }
+
+    /** How many publishes the broker has nacked (each retry of a message counts again). */
+    public long nackCount() {
+        synchronized (lock) {
+            return nacks;
         }
     }
 
@@ -289,6 +300,34 @@ public final class ConfirmingPublisher implements AutoCloseable {
         executor.shutdownNow();
     }
 
+    // publisher thread
+    private void onNacked(Entry entry) {
+        synchronized (lock) {
+            nacks++;
+        }
+        int attempts = attempts(entry);
+        if (!retryNacked || attempts >= maxAttempts || isClosed()) {
+            entry.future.completeExceptionally(new PublishNackedException(entry.props.getMessageId()));
+            return;
+        }
+        long delayMs = Math.min(maxBackoff.toMillis(), initialBackoff.toMillis() << Math.min(attempts - 1, 20));
+        LOG.debug("message {} nacked; publishing it again in {} ms", entry.props.getMessageId(), delayMs);
+        executor.schedule(
+                () -> {
+                    synchronized (lock) {
+                        if (closed) {
+                            entry.future.completeExceptionally(new PublishNackedException(entry.props.getMessageId()));
+                        } else if (current == null) {
+                            backlog.add(entry);
+                        } else {
+                            send(current, entry);
+                        }
+                    }
+                },
+                delayMs,
+                TimeUnit.MILLISECONDS);
+    }
+
     /** One message on its way: published, maybe several times, until confirmed or failed. */
     private static final class Entry {
         final String exchange;
@@ -339,8 +378,7 @@ public final class ConfirmingPublisher implements AutoCloseable {
         @Override
         public void handleNack(long seqNo, boolean multiple) {
             for (Entry entry : settled(seqNo, multiple)) {
-                onPublisherThread(() ->
-                        entry.future.completeExceptionally(new PublishNackedException(entry.props.getMessageId())));
+                onPublisherThread(() -> onNacked(entry));
             }
         }
 
@@ -391,6 +429,7 @@ public final class ConfirmingPublisher implements AutoCloseable {
         private final ConnectionSupplier connections;
         private int maxAttempts = 5;
         private boolean mandatory = true;
+        private boolean retryNacked;
         private Duration initialBackoff = Duration.ofMillis(100);
         private Duration maxBackoff = Duration.ofSeconds(5);
 
@@ -416,7 +455,21 @@ public final class ConfirmingPublisher implements AutoCloseable {
             return this;
         }
 
-        /** Delay before the second reconnect attempt, doubling up to {@code max}; default 100 ms to 5 s. */
+        /**
+         * Whether a nacked message is published again (same message id) after a backoff instead of
+         * failing, until {@code maxAttempts}; default false. A nack means the broker could not take
+         * the message at that moment (e.g. a cluster node could not reach the queue's node); a queue
+         * that refuses it for good (full, with reject-publish) nacks every attempt.
+         */
+        public Builder retryNacked(boolean value) {
+            this.retryNacked = value;
+            return this;
+        }
+
+        /**
+         * Delay before the second reconnect attempt (and, with {@link #retryNacked}, before
+         * publishing a nacked message again), doubling up to {@code max}; default 100 ms to 5 s.
+         */
         public Builder reconnectBackoff(Duration initial, Duration max) {
             this.initialBackoff = Objects.requireNonNull(initial);
             this.maxBackoff = Objects.requireNonNull(max);

@@ -92,6 +92,30 @@ class ConfirmingPublisherTest {
     }
 
     @Test
+    void shouldPublishANackedMessageAgainWhenToldTo() throws Exception {
+        String queue = durableQueue(Map.of("x-max-length", 1, "x-overflow", "reject-publish"));
+        try (ConfirmingPublisher publisher = publisher()
+                .retryNacked(true)
+                .maxAttempts(1_000)
+                .reconnectBackoff(java.time.Duration.ofMillis(10), java.time.Duration.ofMillis(50))
+                .start()) {
+            assertThat(publisher
+                            .publish("", queue, null, body(0))
+                            .get(30, TimeUnit.SECONDS)
+                            .attempts())
+                    .isEqualTo(1);
+            CompletableFuture<ConfirmingPublisher.Confirmation> second = publisher.publish("", queue, null, body(1));
+            await().until(() -> publisher.nackCount() >= 2); // refused while the queue is full, and again
+
+            try (Connection connection = broker.factory().newConnection()) { // room again
+                assertThat(connection.createChannel().basicGet(queue, true)).isNotNull();
+            }
+            assertThat(second.get(30, TimeUnit.SECONDS).attempts()).isGreaterThanOrEqualTo(3);
+            assertThat(drain(queue)).containsExactly(second.get().messageId());
+        }
+    }
+
+    @Test
     void shouldPublishUnconfirmedMessagesAgainWithTheSameIdsAfterAConnectionLoss() throws Exception {
         String queue = durableQueue(Map.of("x-message-deduplication", true));
         try (ConfirmingPublisher publisher = publisher().start()) {
