@@ -61,6 +61,19 @@ final class RatisProperties {
         RaftServerConfigKeys.Log.setPurgeUptoSnapshotIndex(properties, true);
         RaftServerConfigKeys.Log.setPurgeGap(
                 properties, (int) Math.min(PURGE_GAP_MAX_ENTRIES, tuning.snapshotThresholdEntries()));
+        return withOverrides(properties);
+    }
+
+    /**
+     * An expert's escape hatch, for experiments: JVM system properties named like Ratis keys
+     * ({@code -Draft.grpc.server.worker-group.size=1}) are set last, over Courier's values.
+     */
+    private static RaftProperties withOverrides(RaftProperties properties) {
+        for (String key : System.getProperties().stringPropertyNames()) {
+            if (key.startsWith("raft.")) {
+                properties.set(key, System.getProperty(key));
+            }
+        }
         return properties;
     }
 
@@ -69,7 +82,7 @@ final class RatisProperties {
         RaftConfigKeys.Rpc.setType(properties, SupportedRpcType.GRPC);
         RaftClientConfigKeys.Async.setOutstandingRequestsMax(properties, 2 * tuning.maxEntriesInFlight() + 16);
         RaftClientConfigKeys.Rpc.setRequestTimeout(properties, ms(tuning.requestTimeoutMs()));
-        return properties;
+        return withOverrides(properties);
     }
 
     /** Retries (through elections, unreachable leaders) for about {@link RaftTuning#retryWindowMs()}. */
