@@ -468,7 +468,8 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter implements Manag
             return;
         }
         int maxConnections = server.config().maxConnections();
-        if (maxConnections > 0 && server.connections().size() > maxConnections) {
+        // another node's link is not a client: a node at its limit still serves its queues to the cluster
+        if (!nodeLink && maxConnections > 0 && server.connections().size() > maxConnections) {
             LOG.warn("connection from {} refused: connection limit ({}) reached", remote(), maxConnections);
             connectionError(
                     NOT_ALLOWED,
