@@ -35,8 +35,9 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentNavigableMap;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
@@ -64,11 +65,11 @@ final class NodeLink {
     private final Supplier<byte[]> secret;
     private final ExecutorService worker;
 
-    // worker thread only
-    private Connection connection;
-    private PublishChannel publishing;
-    private Channel rpc;
-    private Channel gets;
+    // worker thread only (volatile: after a minute idle, the next task may run on a new thread)
+    private volatile Connection connection;
+    private volatile PublishChannel publishing;
+    private volatile Channel rpc;
+    private volatile Channel gets;
 
     NodeLink(
             String nodeId,
@@ -81,7 +82,14 @@ final class NodeLink {
         this.vhost = vhost;
         this.addresses = addresses;
         this.secret = secret;
-        this.worker = Executors.newSingleThreadExecutor(new DefaultThreadFactory("courier-forward-" + node, true));
+        // one thread at most, in order; it ends after a minute without work (a vhost nobody uses any more)
+        this.worker = new ThreadPoolExecutor(
+                0,
+                1,
+                60,
+                TimeUnit.SECONDS,
+                new LinkedBlockingQueue<>(),
+                new DefaultThreadFactory("courier-forward-" + node, true));
     }
 
     /** A confirm-mode channel and its publishes waiting for a confirm, by sequence number. */
