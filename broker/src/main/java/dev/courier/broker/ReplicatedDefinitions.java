@@ -66,7 +66,6 @@ public final class ReplicatedDefinitions {
         this.broker = broker;
     }
 
-    /** Starts proposing through the running metadata group. */
     /**
      * Lets this node serve the classic queues of other nodes by forwarding to them; set before
      * {@link #attach}, or those queues are refused here (404 naming their node).
@@ -79,6 +78,7 @@ public final class ReplicatedDefinitions {
         return forwarder;
     }
 
+    /** Starts proposing through the running metadata group. */
     public void attach(ReplicatedMetadata running) {
         this.meta = running;
     }
