@@ -184,9 +184,7 @@ final class RemoteClassicQueue extends MessageQueue {
                 .handle((handle, failure) -> {
                     if (failure != null) {
                         locals.remove(consumer, local);
-                        Throwable cause = failure instanceof CompletionException c && c.getCause() != null
-                                ? c.getCause()
-                                : failure;
+                        Throwable cause = ReplicatedDefinitions.unwrap(failure);
                         throw cause instanceof RuntimeException e ? e : new CompletionException(cause);
                     }
                     boolean cancelNow;

@@ -625,7 +625,7 @@ public final class VirtualHost {
                     return new QueueDeclareOk(queueName, queue.messageCount(), queue.consumerCount());
                 })
                 .whenComplete((ok, failure) -> {
-                    if (failure != null && !(unwrap(failure) instanceof AmqpException)) {
+                    if (failure != null && !(ReplicatedDefinitions.unwrap(failure) instanceof AmqpException)) {
                         // never replicated (no majority within the retry window): forget it here
                         LOG.warn(
                                 "quorum queue '{}' in vhost '{}' could not be declared: {}",
@@ -638,12 +638,6 @@ public final class VirtualHost {
                         directory.forget(queue);
                     }
                 });
-    }
-
-    private static Throwable unwrap(Throwable failure) {
-        return failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null
-                ? failure.getCause()
-                : failure;
     }
 
     /**

@@ -85,10 +85,8 @@ final class Publisher {
             String exchange = publish.exchange();
             String routingKey = publish.routingKey();
             if (exchange.isEmpty() && routingKey.startsWith(DirectReplyTo.PREFIX)) {
-                AmqpChannel replyChannel = connection.directReplyTo().lookup(routingKey);
-                if (replyChannel != null) {
-                    message.retain();
-                    replyChannel.postDirectReply(message);
+                if (postDirectReply(routingKey, message)) {
+                    // delivered to the requester's channel on this node
                 } else if (connection.directReplyTo().relay(routingKey, vhost.name(), message)) {
                     // the requester is connected to another node: relayed there (a missing one is not reported back)
                 } else if (publish.mandatory()) {
@@ -155,12 +153,7 @@ final class Publisher {
         if (queueName == null
                 && message.exchange().isEmpty()
                 && message.routingKey().startsWith(DirectReplyTo.PREFIX)) {
-            AmqpChannel replyChannel = connection.directReplyTo().lookup(message.routingKey());
-            if (replyChannel != null) {
-                message.retain();
-                replyChannel.postDirectReply(message);
-            }
-            new PublishListener(channel, seqNo, 1, 0, null).onEnqueued(replyChannel != null);
+            new PublishListener(channel, seqNo, 1, 0, null).onEnqueued(postDirectReply(message.routingKey(), message));
             return;
         }
         MessageQueue queue = queueName == null ? null : vhost.findQueue(queueName);
@@ -181,6 +174,17 @@ final class Publisher {
         } catch (NumberFormatException e) {
             return false;
         }
+    }
+
+    /** Hands a reply to the channel on this node that owns {@code address}; false when there is none. */
+    private boolean postDirectReply(String address, Message message) {
+        AmqpChannel replyChannel = connection.directReplyTo().lookup(address);
+        if (replyChannel == null) {
+            return false;
+        }
+        message.retain();
+        replyChannel.postDirectReply(message);
+        return true;
     }
 
     /** basic.return 312 NO_ROUTE with the message; written before the confirm, as RabbitMQ does. */

@@ -45,9 +45,9 @@ public final class NodeForwarder implements QueueForwarder, AutoCloseable {
     }
 
     static AmqpException unreachable(Address queue, String why) {
-        String text = "queue '" + queue.queue() + "' in vhost '" + queue.vhost() + "' is a classic queue on node '"
-                + queue.node() + "', which cannot be reached (" + why + ")";
-        return AmqpException.notFound(text.length() > 250 ? text.substring(0, 250) : text);
+        // a channel.close cuts its text to a short string (AmqpConstants.closeText)
+        return AmqpException.notFound("queue '" + queue.queue() + "' in vhost '" + queue.vhost()
+                + "' is a classic queue on node '" + queue.node() + "', which cannot be reached (" + why + ")");
     }
 
     @Override
