@@ -305,7 +305,9 @@ public final class CourierServer implements AutoCloseable {
     }
 
     private static StoreConfig storeConfig(ServerConfig config) {
-        StoreConfig store = StoreConfig.defaults().withSegmentSizeBytes(config.storeSegmentSizeBytes());
+        StoreConfig store = StoreConfig.defaults()
+                .withSegmentSizeBytes(config.storeSegmentSizeBytes())
+                .withPreallocateSegments(config.storePreallocate());
         long batchMs = ServerConfig.fsyncBatchMs(config.fsync());
         return batchMs < 0 ? store.withFsyncAlways() : store.withFsyncBatch(batchMs);
     }

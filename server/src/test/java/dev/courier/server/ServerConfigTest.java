@@ -33,6 +33,11 @@ class ServerConfigTest {
                 .isEqualTo(4096);
         assertThatThrownBy(() -> ServerConfig.defaults().with("large_message_threshold", "-1"))
                 .hasMessageContaining("large_message_threshold must not be negative");
+        assertThat(ServerConfig.defaults().storePreallocate()).isTrue();
+        assertThat(ServerConfig.defaults().with("store.preallocate", "false").storePreallocate())
+                .isFalse();
+        assertThatThrownBy(() -> ServerConfig.defaults().with("store.preallocate", "maybe"))
+                .hasMessageContaining("expected true or false");
         assertThatThrownBy(() -> ServerConfig.defaults().with("nope", "1"))
                 .hasMessageContaining("unknown config key 'nope'");
         assertThatThrownBy(() -> ServerConfig.defaults().with("heartbeat", "soon"))

@@ -45,6 +45,9 @@ final class LogWriter implements Runnable {
     private final ExecutorService maintenance;
     private final ExecutorService compactorThread;
     private final Compactor compactor;
+    /** Null when {@link StoreConfig#preallocateSegments()} is off. */
+    private final SegmentPreallocator preallocator;
+
     private final ConcurrentLinkedQueue<WriteOp> queue = new ConcurrentLinkedQueue<>();
     private final Thread thread;
     private final ByteBuffer buffer;
@@ -110,6 +113,13 @@ final class LogWriter implements Runnable {
         this.maintenance = StoreThreads.single("courier-store-maintenance-" + name);
         this.compactorThread = StoreThreads.single("courier-store-compactor-" + name);
         this.compactor = new Compactor(state, this);
+        if (config.preallocateSegments()) {
+            this.preallocator = new SegmentPreallocator(directory, config.segmentSizeBytes(), channels, maintenance);
+            preallocator.start();
+        } else {
+            this.preallocator = null;
+            SegmentPreallocator.deleteSpares(directory);
+        }
         openSegment(firstSegmentId);
         this.appliedPosition = RecordFormat.location(active.id, activeEndBytes);
         this.thread = new Thread(this, "courier-store-writer-" + name);
@@ -144,6 +154,10 @@ final class LogWriter implements Runnable {
 
     boolean failed() {
         return writerFailed;
+    }
+
+    long segmentsPreallocated() {
+        return preallocator == null ? 0 : preallocator.sparesUsed;
     }
 
     long appliedPosition() {
@@ -377,14 +391,30 @@ final class LogWriter implements Runnable {
         if (sealed.liveMessages == 0) {
             state.segmentDied = true;
         }
+        cutZeroTail();
         openSegment(sealed.id + 1);
         LOG.debug("Sealed segment {} at {} bytes, started segment {}", sealed.id, sealed.sizeBytes, active.id);
     }
 
+    /**
+     * A preallocated active segment is longer than its data: cut it to its data once no more is
+     * written to it (sealing, closing). Not forced: a crash that loses the cut leaves a zero tail,
+     * which recovery and the scanner read as the end of the data.
+     */
+    private void cutZeroTail() throws IOException {
+        if (active.channel.size() > activeEndBytes) {
+            active.channel.truncate(activeEndBytes);
+        }
+    }
+
     private void openSegment(long segmentId) throws IOException {
         Path path = directory.resolve(Segment.fileName(segmentId));
+        boolean preallocated = preallocator != null && preallocator.takeSpare(path);
         FileChannel channel = channels.open(
-                path, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE));
+                path,
+                preallocated
+                        ? Set.of(StandardOpenOption.READ, StandardOpenOption.WRITE)
+                        : Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE));
         Segment segment = new Segment(segmentId, path, channel, RecordFormat.SEGMENT_HEADER_BYTES);
         try {
             ByteBuffer header = ByteBuffer.allocate(RecordFormat.SEGMENT_HEADER_BYTES);
@@ -572,6 +602,7 @@ final class LogWriter implements Runnable {
                 Checkpoint.capture(state, RecordFormat.location(active.id, activeEndBytes), nextQueueId.getAsInt());
         Checkpoint.write(directory, data, channels);
         checkpointsWritten++;
+        cutZeroTail();
         failWaiters(checkpointWaiters, closedException());
         closeSegments();
     }

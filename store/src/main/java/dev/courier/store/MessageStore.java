@@ -460,7 +460,8 @@ public final class MessageStore implements AutoCloseable {
                 writer.messagesRelocated,
                 liveMessages,
                 segments,
-                messagesRead.sum());
+                messagesRead.sum(),
+                writer.segmentsPreallocated());
     }
 
     /** Heap bytes held by the index tables (for tests and metrics). */

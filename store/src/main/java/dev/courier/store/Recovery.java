@@ -192,6 +192,13 @@ final class Recovery {
             Files.delete(path);
             return;
         }
+        if (last && startOffset == RecordFormat.SEGMENT_HEADER_BYTES && neverWritten(channel, sizeBytes)) {
+            // a spare moved into place as the last segment, and a crash before its header was forced
+            channel.close();
+            LOG.info("Segment {} was created but never written (all zero); deleting it", path);
+            Files.delete(path);
+            return;
+        }
         Segment segment = new Segment(segmentId, path, channel, sizeBytes);
         if (counts != null) {
             segment.liveMessages = counts[0];
@@ -256,6 +263,28 @@ final class Recovery {
                         sizeBytes - damageOffset);
             }
         }
+        long zeroTail = scanner.zeroTailOffset();
+        if (zeroTail >= 0 && zeroTail < segment.sizeBytes) {
+            // the unwritten rest of a preallocated segment (see SegmentPreallocator): not lost data
+            channel.truncate(zeroTail);
+            segment.sizeBytes = zeroTail;
+            LOG.debug("Segment {} ends at offset {}; the zero-filled rest was cut", segmentId, zeroTail);
+        }
+    }
+
+    /** Whether a segment is all zero, header included: created from a spare and never written. */
+    private static boolean neverWritten(FileChannel channel, long sizeBytes) throws IOException {
+        ByteBuffer header = ByteBuffer.allocate(RecordFormat.SEGMENT_HEADER_BYTES);
+        while (header.hasRemaining() && channel.read(header, header.position()) >= 0) {
+            // read fully
+        }
+        for (int i = 0; i < header.position(); i++) {
+            if (header.get(i) != 0) {
+                return false;
+            }
+        }
+        SegmentScanner scanner = new SegmentScanner(channel, 0, sizeBytes);
+        return scanner.next() == SegmentScanner.Result.END && scanner.zeroTailOffset() == 0;
     }
 
     /**

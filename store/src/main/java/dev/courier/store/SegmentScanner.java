@@ -9,7 +9,9 @@ import java.util.zip.CRC32C;
  * Reads the records of one segment in order, verifying each frame and CRC. On damage it scans
  * forward byte by byte for the next valid frame (the length check word makes a false match at a
  * random position a 1 in 2^32 event before the CRC is even computed), so one bad record does not
- * hide the rest of the segment. Single-threaded; used by recovery and the compactor.
+ * hide the rest of the segment. Bytes that are zero from a position to the end are not damage but
+ * the unwritten rest of a preallocated segment ({@link SegmentPreallocator}): the scan ends there
+ * and {@link #zeroTailOffset()} says where. Single-threaded; used by recovery and the compactor.
  */
 final class SegmentScanner {
     enum Result {
@@ -33,6 +35,7 @@ final class SegmentScanner {
     private int recordLength;
     private long damageOffset;
     private boolean resynced;
+    private long zeroTailOffset = -1;
 
     SegmentScanner(FileChannel channel, long startOffset, long endOffset) {
         this.channel = channel;
@@ -50,6 +53,11 @@ final class SegmentScanner {
             recordLength = length;
             position += RecordFormat.FRAME_HEADER_BYTES + length;
             return Result.RECORD;
+        }
+        if (zeroFrom(position)) {
+            zeroTailOffset = position;
+            position = endOffset;
+            return Result.END;
         }
         damageOffset = position;
         for (long candidate = position + 1; candidate + RecordFormat.FRAME_HEADER_BYTES + 1 <= endOffset; candidate++) {
@@ -104,6 +112,39 @@ final class SegmentScanner {
         }
         windowLength = window.position();
         return windowLength >= bytes;
+    }
+
+    /** Whether every byte from {@code offset} to the end is zero. */
+    private boolean zeroFrom(long offset) throws IOException {
+        long at = offset;
+        while (at < endOffset) {
+            int bytes = (int) Math.min(window.capacity(), endOffset - at);
+            if (!ensure(at, bytes)) {
+                return false;
+            }
+            int index = (int) (at - windowStart);
+            int end = index + bytes;
+            for (; index + Long.BYTES <= end; index += Long.BYTES) {
+                if (window.getLong(index) != 0) {
+                    return false;
+                }
+            }
+            for (; index < end; index++) {
+                if (window.get(index) != 0) {
+                    return false;
+                }
+            }
+            at += bytes;
+        }
+        return true;
+    }
+
+    /**
+     * Where the zero tail of a preallocated segment starts once the scan ended there, or -1: the
+     * data of the segment ends at that offset.
+     */
+    long zeroTailOffset() {
+        return zeroTailOffset;
     }
 
     /** Continues at {@code offset} (at most the end): the records in between are passed over. */

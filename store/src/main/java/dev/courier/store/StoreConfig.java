@@ -18,6 +18,9 @@ package dev.courier.store;
  *     one, and dead segments wait for them)
  * @param compactionLiveRatio a sealed segment whose live messages are fewer than this fraction
  *     of the messages written to it is compacted in the background; 0 disables compaction
+ * @param preallocateSegments whether the next segment file is zero-filled in the background while
+ *     the active one fills, so that appends never grow a file and an fsync need not write its
+ *     metadata (see {@link SegmentPreallocator}); costs one extra write of every segment
  */
 public record StoreConfig(
         long segmentSizeBytes,
@@ -25,7 +28,8 @@ public record StoreConfig(
         long batchIntervalMs,
         int maxBatchBytes,
         long checkpointIntervalBytes,
-        double compactionLiveRatio) {
+        double compactionLiveRatio,
+        boolean preallocateSegments) {
 
     /** When the store forces written data to the device. */
     public enum FsyncPolicy {
@@ -63,7 +67,10 @@ public record StoreConfig(
         }
     }
 
-    /** 64 MiB segments, fsync always, 4 MiB batches, checkpoint every segment, compact below 50%. */
+    /**
+     * 64 MiB segments, fsync always, 4 MiB batches, checkpoint every segment, compact below 50%,
+     * segments preallocated.
+     */
     public static StoreConfig defaults() {
         return new StoreConfig(
                 DEFAULT_SEGMENT_SIZE_BYTES,
@@ -71,12 +78,19 @@ public record StoreConfig(
                 10,
                 DEFAULT_MAX_BATCH_BYTES,
                 DEFAULT_SEGMENT_SIZE_BYTES,
-                0.5);
+                0.5,
+                true);
     }
 
     public StoreConfig withSegmentSizeBytes(long value) {
         return new StoreConfig(
-                value, fsyncPolicy, batchIntervalMs, maxBatchBytes, checkpointIntervalBytes, compactionLiveRatio);
+                value,
+                fsyncPolicy,
+                batchIntervalMs,
+                maxBatchBytes,
+                checkpointIntervalBytes,
+                compactionLiveRatio,
+                preallocateSegments);
     }
 
     /** {@link FsyncPolicy#ALWAYS}. */
@@ -87,7 +101,8 @@ public record StoreConfig(
                 batchIntervalMs,
                 maxBatchBytes,
                 checkpointIntervalBytes,
-                compactionLiveRatio);
+                compactionLiveRatio,
+                preallocateSegments);
     }
 
     /** {@link FsyncPolicy#BATCH} with an fsync at most {@code intervalMs} after a write. */
@@ -98,21 +113,51 @@ public record StoreConfig(
                 intervalMs,
                 maxBatchBytes,
                 checkpointIntervalBytes,
-                compactionLiveRatio);
+                compactionLiveRatio,
+                preallocateSegments);
     }
 
     public StoreConfig withMaxBatchBytes(int value) {
         return new StoreConfig(
-                segmentSizeBytes, fsyncPolicy, batchIntervalMs, value, checkpointIntervalBytes, compactionLiveRatio);
+                segmentSizeBytes,
+                fsyncPolicy,
+                batchIntervalMs,
+                value,
+                checkpointIntervalBytes,
+                compactionLiveRatio,
+                preallocateSegments);
     }
 
     public StoreConfig withCheckpointIntervalBytes(long value) {
         return new StoreConfig(
-                segmentSizeBytes, fsyncPolicy, batchIntervalMs, maxBatchBytes, value, compactionLiveRatio);
+                segmentSizeBytes,
+                fsyncPolicy,
+                batchIntervalMs,
+                maxBatchBytes,
+                value,
+                compactionLiveRatio,
+                preallocateSegments);
     }
 
     public StoreConfig withCompactionLiveRatio(double value) {
         return new StoreConfig(
-                segmentSizeBytes, fsyncPolicy, batchIntervalMs, maxBatchBytes, checkpointIntervalBytes, value);
+                segmentSizeBytes,
+                fsyncPolicy,
+                batchIntervalMs,
+                maxBatchBytes,
+                checkpointIntervalBytes,
+                value,
+                preallocateSegments);
+    }
+
+    public StoreConfig withPreallocateSegments(boolean value) {
+        return new StoreConfig(
+                segmentSizeBytes,
+                fsyncPolicy,
+                batchIntervalMs,
+                maxBatchBytes,
+                checkpointIntervalBytes,
+                compactionLiveRatio,
+                value);
     }
 }

@@ -17,6 +17,8 @@ package dev.courier.store;
  * @param liveMessages messages on at least one queue
  * @param segments segment files in use
  * @param messagesRead messages read back from disk with {@link MessageStore#read}
+ * @param segmentsPreallocated segments started from a zero-filled spare file ({@link
+ *     StoreConfig#preallocateSegments()})
  */
 public record StoreStats(
         long batchesWritten,
@@ -30,4 +32,5 @@ public record StoreStats(
         long messagesRelocated,
         long liveMessages,
         int segments,
-        long messagesRead) {}
+        long messagesRead,
+        long segmentsPreallocated) {}

@@ -83,6 +83,16 @@
  * active one past {@link dev.courier.store.StoreConfig#segmentSizeBytes()} (a record larger
  * than that gets a segment of its own). Each open starts a new segment.
  *
+ * <p>With {@link dev.courier.store.StoreConfig#preallocateSegments()} (the default) a new segment
+ * is, when one is ready, a spare file ({@code spare-segment.ready}) that the maintenance thread
+ * zero-filled to the full segment size and fsynced while the previous segment filled, renamed to
+ * the segment's name ({@link dev.courier.store.SegmentPreallocator}). Writing inside an allocated
+ * file of fixed size leaves an fdatasync no metadata to write, which roughly halves it on ext4.
+ * The active segment therefore ends in zeros: a scan reads bytes that are zero up to a segment's
+ * end as the end of its data (zeros followed by anything else are still damage), the writer cuts
+ * a segment to its data when it seals it or closes, and recovery cuts the zero tail a crash left
+ * and deletes a last segment that is zero from its first byte (renamed, never written).
+ *
  * <p>The {@code checkpoint} file is a snapshot of the whole index at a log position (queues,
  * metadata, per-segment live counts, every live message's location and queue entries), written
  * to a temporary file, fsynced, renamed over the old one and made durable with an fsync of the

@@ -88,11 +88,25 @@ class StoreTransactionTest {
                         .as("cut at %d", cut)
                         .containsExactly(1L, 2L, 3L);
                 assertThat(store.recovered().queues().get("out").messageCount()).isZero();
-                assertThat(store.recoveryReport().truncatedBytes()).isEqualTo(cut - group[0]);
+                // bytes that are all zero cannot be told from a preallocated segment's unwritten
+                // rest: cut silently, not reported as a torn record; the file ends at the group
+                // start either way
+                long torn = keptOnlyZeros(image, group[0], cut) ? 0 : cut - group[0];
+                assertThat(store.recoveryReport().truncatedBytes()).isEqualTo(torn);
                 assertThat(store.recoveryReport().corruptRegions()).isEmpty();
                 assertReadable(store, 1, 200);
             }
+            assertThat(Files.size(copy.resolve(last.getFileName()))).isEqualTo(group[0]);
         }
+    }
+
+    private static boolean keptOnlyZeros(byte[] image, long from, long to) {
+        for (long i = from; i < to; i++) {
+            if (image[(int) i] != 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     @Test

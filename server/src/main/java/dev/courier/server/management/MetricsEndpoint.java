@@ -93,6 +93,10 @@ final class MetricsEndpoint implements AutoCloseable {
                     .baseUnit("bytes")
                     .description("bytes appended to the message store's log")
                     .register(registry);
+            FunctionCounter.builder("courier.store.segments.preallocated", store, s -> s.stats()
+                            .segmentsPreallocated())
+                    .description("message-store segments started from a zero-filled spare file")
+                    .register(registry);
             FunctionCounter.builder("courier.store.reads", store, s -> s.stats().messagesRead())
                     .description("messages read back from the store (paged-out messages reaching the head)")
                     .register(registry);
