@@ -152,7 +152,7 @@ public final class CourierServer implements AutoCloseable {
             this.forwarder = null;
         }
         broker.maxQueuesPerVhost(config.maxQueues());
-        this.alarms = new ResourceAlarms(config, store, reason -> {
+        this.alarms = new ResourceAlarms(config, store::usableSpaceBytes, MemoryGauge.jvm(), reason -> {
             if (reason == null) {
                 for (Object connection : connections) {
                     AmqpChannelInitializer.alarmCleared(connection);

@@ -1,55 +1,58 @@
 package dev.courier.server;
 
-import dev.courier.store.MessageStore;
-import java.lang.management.ManagementFactory;
-import java.lang.management.MemoryPoolMXBean;
-import java.lang.management.MemoryType;
-import java.util.List;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The disk-free and memory watermarks: checked once a second; while either is crossed,
+ * The disk-free and memory watermarks: checked ten times a second; while either is crossed,
  * connections that publish are blocked (connection.blocked, then their socket is not read) until
  * the condition clears, instead of the broker running out of disk or heap.
  *
- * <p>Memory is the heap in use after the last collection (live data, not garbage waiting to be
- * collected), as a fraction of the maximum heap. Thread-safe; limits can be changed at run time.
+ * <p>Memory is watched twice against the same watermark ({@link MemoryGauge}): the heap in use
+ * after the last collection (live data, not garbage waiting to be collected) as a fraction of the
+ * maximum heap, and the direct memory in use (message bodies) as a fraction of the direct-memory
+ * limit. Thread-safe; limits can be changed at run time.
  */
 public final class ResourceAlarms implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ResourceAlarms.class);
+    /**
+     * Direct memory is a hard limit (past it allocations fail) and a publisher on loopback can add
+     * 50-100 MB a second: checked once a second, it ran past a 64 MiB limit before the alarm was
+     * raised. A check is a few MXBean reads and one statfs.
+     */
+    private static final long CHECK_INTERVAL_MS = 100;
 
-    private final MessageStore store;
+    private final LongSupplier usableDiskBytes;
+    private final MemoryGauge memory;
     private final Consumer<String> onChange;
     private final ScheduledExecutorService scheduler;
-    private final List<MemoryPoolMXBean> heapPools;
     private volatile long diskFreeLimitBytes;
     private volatile double memoryHighWatermark;
     private volatile String reason;
 
     /**
+     * @param usableDiskBytes free space on the data disk (the store's)
      * @param onChange told the new reason (null = all clear) whenever it changes; called on the
      *     alarm thread
      */
-    ResourceAlarms(ServerConfig config, MessageStore store, Consumer<String> onChange) {
-        this.store = store;
+    ResourceAlarms(ServerConfig config, LongSupplier usableDiskBytes, MemoryGauge memory, Consumer<String> onChange) {
+        this.usableDiskBytes = usableDiskBytes;
+        this.memory = memory;
         this.onChange = onChange;
         this.diskFreeLimitBytes = config.diskFreeLimitBytes();
         this.memoryHighWatermark = config.memoryHighWatermark();
-        this.heapPools = ManagementFactory.getMemoryPoolMXBeans().stream()
-                .filter(pool -> pool.getType() == MemoryType.HEAP && pool.isCollectionUsageThresholdSupported())
-                .toList();
         this.scheduler = Executors.newSingleThreadScheduledExecutor(runnable -> {
             Thread thread = new Thread(runnable, "courier-alarms");
             thread.setDaemon(true);
             return thread;
         });
         check();
-        scheduler.scheduleWithFixedDelay(this::check, 1, 1, TimeUnit.SECONDS);
+        scheduler.scheduleWithFixedDelay(this::check, CHECK_INTERVAL_MS, CHECK_INTERVAL_MS, TimeUnit.MILLISECONDS);
     }
 
     /** Why publishers are blocked now, or null. Readable from any thread. */
@@ -72,13 +75,15 @@ public final class ResourceAlarms implements AutoCloseable {
     private void check() {
         try {
             String now = evaluate();
-            if (!java.util.Objects.equals(now, reason)) {
+            String before = reason;
+            reason = now; // the figures in it stay current
+            // the figures change at every check: only a raised, cleared or different alarm is news
+            if (!java.util.Objects.equals(kind(now), kind(before))) {
                 if (now != null) {
                     LOG.warn("blocking publishers: {}", now);
                 } else {
                     LOG.info("resource alarm cleared: publishers may publish again");
                 }
-                reason = now;
                 onChange.accept(now);
             }
         } catch (RuntimeException e) {
@@ -86,20 +91,28 @@ public final class ResourceAlarms implements AutoCloseable {
         }
     }
 
-    private String evaluate() {
-        long free = store.usableSpaceBytes();
+    /** What an alarm is about: its reason up to the colon ("low on disk", "memory"), or null. */
+    private static String kind(String reason) {
+        return reason == null ? null : reason.substring(0, reason.indexOf(':'));
+    }
+
+    /** Why publishers must be blocked now, or null; package-private for tests. */
+    String evaluate() {
+        long free = usableDiskBytes.getAsLong();
         if (free < diskFreeLimitBytes) {
             return "low on disk: " + free + " bytes free on the data disk, limit " + diskFreeLimitBytes;
         }
-        long max = Runtime.getRuntime().maxMemory();
-        long live = 0;
-        for (MemoryPoolMXBean pool : heapPools) {
-            var usage = pool.getCollectionUsage();
-            live += usage == null ? 0 : usage.getUsed();
+        long heapMax = memory.heapMaxBytes();
+        long heapLive = memory.heapLiveBytes();
+        if (heapMax > 0 && heapLive > memoryHighWatermark * heapMax) {
+            return "memory: " + heapLive + " bytes of heap live after collection, watermark "
+                    + (long) (memoryHighWatermark * heapMax);
         }
-        if (max > 0 && live > memoryHighWatermark * max) {
-            return "memory: " + live + " bytes of heap live after collection, watermark "
-                    + (long) (memoryHighWatermark * max);
+        long directMax = memory.directMaxBytes();
+        long directUsed = memory.directUsedBytes();
+        if (directMax > 0 && directUsed > memoryHighWatermark * directMax) {
+            return "memory: " + directUsed + " bytes of direct memory in use (message bodies), watermark "
+                    + (long) (memoryHighWatermark * directMax) + " of the " + directMax + "-byte limit";
         }
         return null;
     }

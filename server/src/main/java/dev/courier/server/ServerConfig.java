@@ -35,7 +35,8 @@ import java.util.TreeMap;
  * @param fsync {@code always} (a confirm means fsynced) or {@code batch-ms N} (fsync at most N ms
  *     after the write; RabbitMQ's trade-off, opt-in)
  * @param diskFreeLimitBytes below this much free space on the data disk, publishers are blocked
- * @param memoryHighWatermark above this fraction of the maximum heap in use, publishers are blocked
+ * @param memoryHighWatermark above this fraction of the maximum heap in use, or of the direct-memory
+ *     limit (message bodies), publishers are blocked
  * @param queueMemoryWindowMessages ready messages per queue kept in memory; persistent messages on
  *     durable queues beyond it stay on disk until they near the head
  * @param maxConnections most open client connections; 0 means no limit
@@ -97,7 +98,9 @@ public record ServerConfig(
             Map.entry("fsync", "'always' (default: confirm after fsync) or 'batch-ms N' (fsync within N ms)"),
             Map.entry(
                     "disk_free_limit", "block publishers below this many free bytes on the data disk (default 1 GiB)"),
-            Map.entry("memory_high_watermark", "block publishers above this fraction of max heap used (default 0.7)"),
+            Map.entry(
+                    "memory_high_watermark",
+                    "block publishers above this fraction of max heap, or of max direct memory, used (default 0.7)"),
             Map.entry(
                     "queue_memory_window",
                     "ready messages per queue kept in memory; stored ones beyond it are paged out (default 10000)"),

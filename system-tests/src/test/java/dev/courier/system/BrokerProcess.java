@@ -21,6 +21,7 @@ final class BrokerProcess implements AutoCloseable {
     private static final Pattern AMQP_PORT = Pattern.compile("amqp=[^ ]*:(\\d+)");
     private static final Pattern HTTP_PORT = Pattern.compile("http=[^ ]*:(\\d+)");
     private static final long READY_TIMEOUT_SECONDS = 120;
+    private static final String DEFAULT_JAVA_OPTS = "-Xmx512m";
 
     private final Process process;
     private final String readyLine;
@@ -43,8 +44,19 @@ final class BrokerProcess implements AutoCloseable {
      */
     static BrokerProcess start(List<String> prefix, Path dataDir, String... extraArgs)
             throws IOException, InterruptedException {
+        return start(prefix, DEFAULT_JAVA_OPTS, dataDir, extraArgs);
+    }
+
+    /** As {@link #start(Path, String...)}, with these JVM options instead of {@value #DEFAULT_JAVA_OPTS}. */
+    static BrokerProcess startWithJavaOpts(String javaOpts, Path dataDir, String... extraArgs)
+            throws IOException, InterruptedException {
+        return start(List.of(), javaOpts, dataDir, extraArgs);
+    }
+
+    private static BrokerProcess start(List<String> prefix, String javaOpts, Path dataDir, String... extraArgs)
+            throws IOException, InterruptedException {
         Path stderr = Files.createTempFile("courier-server", ".err");
-        Process process = builder(prefix, dataDir, extraArgs)
+        Process process = builder(prefix, javaOpts, dataDir, extraArgs)
                 .redirectError(stderr.toFile())
                 .start();
         BufferedReader stdout =
@@ -79,7 +91,7 @@ final class BrokerProcess implements AutoCloseable {
     /** Runs the launcher to completion (for commands that are expected to exit). */
     static Result run(Path dataDir, String... extraArgs) throws IOException, InterruptedException {
         Path stderr = Files.createTempFile("courier-server", ".err");
-        Process process = builder(List.of(), dataDir, extraArgs)
+        Process process = builder(List.of(), DEFAULT_JAVA_OPTS, dataDir, extraArgs)
                 .redirectError(stderr.toFile())
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                 .start();
@@ -92,7 +104,7 @@ final class BrokerProcess implements AutoCloseable {
 
     record Result(int exitCode, String stderr) {}
 
-    private static ProcessBuilder builder(List<String> prefix, Path dataDir, String... extraArgs) {
+    private static ProcessBuilder builder(List<String> prefix, String javaOpts, Path dataDir, String... extraArgs) {
         Path root = repositoryRoot();
         List<String> command = new ArrayList<>(prefix);
         command.addAll(List.of(
@@ -106,7 +118,7 @@ final class BrokerProcess implements AutoCloseable {
                 dataDir.toString()));
         command.addAll(List.of(extraArgs));
         ProcessBuilder builder = new ProcessBuilder(command).directory(root.toFile());
-        builder.environment().put("COURIER_JAVA_OPTS", "-Xmx512m");
+        builder.environment().put("COURIER_JAVA_OPTS", javaOpts);
         return builder;
     }
 
