@@ -222,6 +222,7 @@ public final class CourierServer implements AutoCloseable {
                             channels,
                             authenticator,
                             connections,
+                            alarms::reason,
                             this::amqpPort,
                             config.tls().management() ? tls : null,
                             bossGroup,

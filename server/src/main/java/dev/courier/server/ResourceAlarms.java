@@ -27,6 +27,9 @@ public final class ResourceAlarms implements AutoCloseable {
      */
     private static final long CHECK_INTERVAL_MS = 100;
 
+    private static final String LOW_ON_DISK = "low on disk";
+    private static final String MEMORY = "memory";
+
     private final LongSupplier usableDiskBytes;
     private final MemoryGauge memory;
     private final Consumer<String> onChange;
@@ -91,6 +94,16 @@ public final class ResourceAlarms implements AutoCloseable {
         }
     }
 
+    /** Whether {@code reason} (from {@link #reason()}) is the memory watermark's. */
+    public static boolean isMemoryAlarm(String reason) {
+        return reason != null && reason.startsWith(MEMORY + ":");
+    }
+
+    /** Whether {@code reason} (from {@link #reason()}) is the disk-free watermark's. */
+    public static boolean isDiskAlarm(String reason) {
+        return reason != null && reason.startsWith(LOW_ON_DISK + ":");
+    }
+
     /** What an alarm is about: its reason up to the colon ("low on disk", "memory"), or null. */
     private static String kind(String reason) {
         return reason == null ? null : reason.substring(0, reason.indexOf(':'));
@@ -100,18 +113,18 @@ public final class ResourceAlarms implements AutoCloseable {
     String evaluate() {
         long free = usableDiskBytes.getAsLong();
         if (free < diskFreeLimitBytes) {
-            return "low on disk: " + free + " bytes free on the data disk, limit " + diskFreeLimitBytes;
+            return LOW_ON_DISK + ": " + free + " bytes free on the data disk, limit " + diskFreeLimitBytes;
         }
         long heapMax = memory.heapMaxBytes();
         long heapLive = memory.heapLiveBytes();
         if (heapMax > 0 && heapLive > memoryHighWatermark * heapMax) {
-            return "memory: " + heapLive + " bytes of heap live after collection, watermark "
+            return MEMORY + ": " + heapLive + " bytes of heap live after collection, watermark "
                     + (long) (memoryHighWatermark * heapMax);
         }
         long directMax = memory.directMaxBytes();
         long directUsed = memory.directUsedBytes();
         if (directMax > 0 && directUsed > memoryHighWatermark * directMax) {
-            return "memory: " + directUsed + " bytes of direct memory in use (message bodies), watermark "
+            return MEMORY + ": " + directUsed + " bytes of direct memory in use (message bodies), watermark "
                     + (long) (memoryHighWatermark * directMax) + " of the " + directMax + "-byte limit";
         }
         return null;

@@ -5,10 +5,18 @@ import static dev.courier.wire.Wire.bytes;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assumptions.assumeThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.rabbitmq.client.BlockedListener;
 import com.rabbitmq.client.Channel;
 import com.rabbitmq.client.Connection;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
@@ -45,8 +53,18 @@ class ResourceAlarmTest {
         Channel channel = publisher.createChannel();
         channel.confirmSelect();
         try {
+            assertThat(node().get("disk_free_alarm").asBoolean()).isFalse();
+            assertThat(metrics()).contains("courier_alarms_free_disk_space_watermark 0.0");
             broker.server().alarms().diskFreeLimitBytes(Long.MAX_VALUE);
             await().until(() -> broker.server().alarms().reason() != null);
+            // operators see it as in RabbitMQ: /api/nodes and the Prometheus metrics
+            JsonNode node = node();
+            assertThat(node.get("disk_free_alarm").asBoolean()).isTrue();
+            assertThat(node.get("mem_alarm").asBoolean()).isFalse();
+            assertThat(node.get("alarm").asText()).startsWith("low on disk");
+            assertThat(metrics())
+                    .contains("courier_alarms_free_disk_space_watermark 1.0")
+                    .contains("courier_alarms_memory_used_watermark 0.0");
             channel.basicPublish("", queue, null, bytes("during"));
             await().until(() -> !events.isEmpty());
             assertThat(events.get(0)).startsWith("blocked: low on disk");
@@ -62,7 +80,32 @@ class ResourceAlarmTest {
             broker.server().alarms().diskFreeLimitBytes(0);
         }
         await().until(() -> events.contains("unblocked"));
+        assertThat(node().get("disk_free_alarm").asBoolean()).isFalse();
         channel.waitForConfirmsOrDie(10_000);
         assertThat(setup.queueDeclarePassive(queue).getMessageCount()).isEqualTo(2);
+    }
+
+    private static String http(String path) throws Exception {
+        HttpResponse<String> response = HttpClient.newHttpClient()
+                .send(
+                        HttpRequest.newBuilder(URI.create(
+                                        "http://127.0.0.1:" + broker.server().httpPort() + path))
+                                .header(
+                                        "Authorization",
+                                        "Basic "
+                                                + Base64.getEncoder()
+                                                        .encodeToString("guest:guest".getBytes(StandardCharsets.UTF_8)))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
+        assertThat(response.statusCode()).as(path).isEqualTo(200);
+        return response.body();
+    }
+
+    private static JsonNode node() throws Exception {
+        return new ObjectMapper().readTree(http("/api/nodes")).get(0);
+    }
+
+    private static String metrics() throws Exception {
+        return http("/metrics");
     }
 }

@@ -15,6 +15,7 @@ import dev.courier.cluster.QuorumQueues;
 import dev.courier.cluster.raft.ClusterStatus;
 import dev.courier.protocol.AmqpConstants;
 import dev.courier.protocol.BasicProperties;
+import dev.courier.server.ResourceAlarms;
 import dev.courier.server.ServerConfig;
 import dev.courier.server.amqp.ConnectionInfo;
 import dev.courier.server.amqp.ManagedConnection;
@@ -45,6 +46,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.IntSupplier;
+import java.util.function.Supplier;
 
 /**
  * The management API's resources, with RabbitMQ's paths and JSON field names (see DESIGN.md):
@@ -68,6 +70,8 @@ final class ManagementApi {
     private final IntSupplier amqpPort;
     private final String nodeName;
     private final long startedAtMs = System.currentTimeMillis();
+    /** Why publishers are blocked (memory or disk watermark), or null. */
+    private final Supplier<String> alarm;
 
     ManagementApi(
             ServerConfig config,
@@ -75,7 +79,9 @@ final class ManagementApi {
             UserDatabase users,
             Set<Object> connections,
             StatsSampler stats,
+            Supplier<String> alarm,
             IntSupplier amqpPort) {
+        this.alarm = alarm;
         this.config = config;
         this.users = users;
         this.broker = broker;
@@ -226,6 +232,10 @@ final class ManagementApi {
         out.put("mem_used", runtime.totalMemory() - runtime.freeMemory());
         out.put("mem_limit", (long) (runtime.maxMemory() * config.memoryHighWatermark()));
         out.put("disk_free_limit", config.diskFreeLimitBytes());
+        String raised = alarm.get();
+        out.put("mem_alarm", ResourceAlarms.isMemoryAlarm(raised));
+        out.put("disk_free_alarm", ResourceAlarms.isDiskAlarm(raised));
+        out.put("alarm", raised);
         out.put("run_queue", 0);
         out.put("os_pid", Long.toString(ProcessHandle.current().pid()));
         out.put("jvm", Runtime.version().toString());

@@ -27,6 +27,7 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntSupplier;
+import java.util.function.Supplier;
 
 /**
  * The management HTTP listener: the JSON API under {@code /api}, Prometheus text at
@@ -58,6 +59,7 @@ public final class ManagementServer implements AutoCloseable {
             AtomicInteger channels,
             Authenticator authenticator,
             Set<Object> connections,
+            Supplier<String> alarm,
             IntSupplier amqpPort,
             SslContext tls,
             EventLoopGroup boss,
@@ -73,8 +75,9 @@ public final class ManagementServer implements AutoCloseable {
                 new DefaultThreadFactory("courier-management", true));
         this.timer = Executors.newSingleThreadScheduledExecutor(new DefaultThreadFactory("courier-stats", true));
         this.sampler = new StatsSampler(broker, timer, System::currentTimeMillis);
-        this.metrics = new MetricsEndpoint(meters, broker, store, connections, channels);
-        ManagementApi api = new ManagementApi(config, broker, authenticator.users(), connections, sampler, amqpPort);
+        this.metrics = new MetricsEndpoint(meters, broker, store, connections, channels, alarm);
+        ManagementApi api =
+                new ManagementApi(config, broker, authenticator.users(), connections, sampler, alarm, amqpPort);
         StaticPages pages = new StaticPages();
         try {
             this.listener = new ServerBootstrap()

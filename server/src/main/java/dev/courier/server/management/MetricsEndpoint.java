@@ -4,6 +4,7 @@ import dev.courier.broker.Broker;
 import dev.courier.broker.MessageQueue;
 import dev.courier.broker.QueueStats;
 import dev.courier.broker.VirtualHost;
+import dev.courier.server.ResourceAlarms;
 import dev.courier.store.MessageStore;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
@@ -29,6 +30,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
 import java.util.function.ToDoubleFunction;
 
 /**
@@ -50,8 +52,18 @@ final class MetricsEndpoint implements AutoCloseable {
             Broker broker,
             MessageStore store,
             Set<Object> connections,
-            AtomicInteger channels) {
+            AtomicInteger channels,
+            Supplier<String> alarm) {
         this.registry = registry;
+        Gauge.builder("courier.alarms.memory_used_watermark", alarm, a -> ResourceAlarms.isMemoryAlarm(a.get()) ? 1 : 0)
+                .description("1 while the memory watermark (heap or direct memory) blocks publishers")
+                .register(registry);
+        Gauge.builder(
+                        "courier.alarms.free_disk_space_watermark",
+                        alarm,
+                        a -> ResourceAlarms.isDiskAlarm(a.get()) ? 1 : 0)
+                .description("1 while the disk-free watermark blocks publishers")
+                .register(registry);
         this.broker = broker;
         new JvmMemoryMetrics().bindTo(registry);
         gcMetrics.bindTo(registry);
