@@ -91,7 +91,22 @@ final class Wire {
 
     /** A management API call as guest to the node listening on {@code httpPort}; answers the status code. */
     static int guestApiCall(HttpClient http, int httpPort, String method, String path, Object body) throws Exception {
-        HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + path))
+        return http.send(guestRequest(httpPort, method, path, body), HttpResponse.BodyHandlers.ofString())
+                .statusCode();
+    }
+
+    /** A management API GET as guest; answers the body, which must come with a 200. */
+    static String guestGet(int httpPort, String path) throws Exception {
+        HttpResponse<String> response = HttpClient.newHttpClient()
+                .send(guestRequest(httpPort, "GET", path, null), HttpResponse.BodyHandlers.ofString());
+        if (response.statusCode() != 200) {
+            throw new AssertionError("GET " + path + " answered " + response.statusCode() + ": " + response.body());
+        }
+        return response.body();
+    }
+
+    private static HttpRequest guestRequest(int httpPort, String method, String path, Object body) throws Exception {
+        return HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + path))
                 .header(
                         "Authorization",
                         "Basic " + Base64.getEncoder().encodeToString("guest:guest".getBytes(StandardCharsets.UTF_8)))
@@ -101,6 +116,5 @@ final class Wire {
                                 ? HttpRequest.BodyPublishers.noBody()
                                 : HttpRequest.BodyPublishers.ofString(new ObjectMapper().writeValueAsString(body)))
                 .build();
-        return http.send(request, HttpResponse.BodyHandlers.ofString()).statusCode();
     }
 }
