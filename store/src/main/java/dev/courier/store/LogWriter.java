@@ -261,6 +261,9 @@ final class LogWriter implements Runnable {
             recordsWritten++;
         }
         written += flushBuffer();
+        if (preallocator != null) {
+            preallocator.fillWhenDue(activeEndBytes);
+        }
         if (config.fsyncPolicy() == StoreConfig.FsyncPolicy.ALWAYS
                 || System.nanoTime() - lastForceNs >= TimeUnit.MILLISECONDS.toNanos(config.batchIntervalMs())) {
             force();

@@ -106,8 +106,13 @@ class SegmentPreallocationTest {
     @Test
     void shouldCutTheActiveSegmentOnCloseAndUseTheSpareAtTheNextStart() throws IOException {
         try (MessageStore store = MessageStore.open(dir, CONFIG)) {
-            publishIntoAPreallocatedSegment(store);
-            Awaitility.await().until(() -> Files.exists(dir.resolve(SegmentPreallocator.READY_FILE)));
+            long id = publishIntoAPreallocatedSegment(store);
+            // a spare is filled once the active segment is half full; publish until one is ready
+            while (!Files.exists(dir.resolve(SegmentPreallocator.READY_FILE))) {
+                publishAll(store, id, id + 1);
+                id++;
+                assertThat(id).as("no spare was filled").isLessThan(20_000);
+            }
         }
         assertThat(zeroTailOf(CrashImage.lastSegment(dir))).isEqualTo(-1);
         assertThat(Files.size(dir.resolve(SegmentPreallocator.READY_FILE))).isEqualTo(SEGMENT_BYTES);
@@ -165,16 +170,30 @@ class SegmentPreallocationTest {
     }
 
     @Test
+    void shouldNotFillASpareWhileTheActiveSegmentIsLessThanHalfFull() throws IOException {
+        try (MessageStore store = MessageStore.open(dir, CONFIG)) {
+            publishAll(store, 0, 20); // about 20 KiB of a 64 KiB segment
+            await(store.flush());
+            assertThat(Files.exists(dir.resolve(SegmentPreallocator.READY_FILE)))
+                    .isFalse();
+            assertThat(Files.exists(dir.resolve(SegmentPreallocator.FILLING_FILE)))
+                    .isFalse();
+            publishAll(store, 20, 40);
+            Awaitility.await().until(() -> Files.exists(dir.resolve(SegmentPreallocator.READY_FILE)));
+        }
+    }
+
+    @Test
     void shouldNeitherFillNorKeepSparesWhenPreallocationIsOff() throws IOException {
         StoreConfig off = CONFIG.withPreallocateSegments(false);
         try (MessageStore store = MessageStore.open(dir, CONFIG)) {
-            publishAll(store, 0, 5);
+            publishAll(store, 0, 40); // past half a segment
             Awaitility.await().until(() -> Files.exists(dir.resolve(SegmentPreallocator.READY_FILE)));
         }
         try (MessageStore store = MessageStore.open(dir, off)) {
             assertThat(Files.exists(dir.resolve(SegmentPreallocator.READY_FILE)))
                     .isFalse();
-            publishAll(store, 5, 200);
+            publishAll(store, 40, 200);
             assertThat(store.stats().segmentsPreallocated()).isZero();
             Map<Long, Path> segments = CrashImage.segments(dir);
             assertThat(segments).hasSizeGreaterThan(2);
