@@ -351,9 +351,9 @@ public final class CourierServer implements AutoCloseable {
         return alarms;
     }
 
-    /** Number of open client connections. */
+    /** Number of open client connections (other nodes' links left out). */
     public int connectionCount() {
-        return connections.size();
+        return ManagedConnection.clients(connections);
     }
 
     @Override

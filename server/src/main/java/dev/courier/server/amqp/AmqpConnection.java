@@ -113,7 +113,8 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter implements Manag
     private String certificateUser;
     private Permission permission;
     /** Logged in as another node of the cluster, which forwards to this node's classic queues. */
-    private boolean nodeLink;
+    /** Set once on the event loop during the handshake; read by the management API too. */
+    private volatile boolean nodeLink;
 
     AmqpConnection(ServerContext server, AmqpFrameDecoder decoder) {
         this.server = server;
@@ -469,7 +470,7 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter implements Manag
         }
         int maxConnections = server.config().maxConnections();
         // another node's link is not a client: a node at its limit still serves its queues to the cluster
-        if (!nodeLink && maxConnections > 0 && server.connections().size() > maxConnections) {
+        if (!nodeLink && maxConnections > 0 && ManagedConnection.clients(server.connections()) > maxConnections) {
             LOG.warn("connection from {} refused: connection limit ({}) reached", remote(), maxConnections);
             connectionError(
                     NOT_ALLOWED,
@@ -807,8 +808,8 @@ final class AmqpConnection extends ChannelInboundHandlerAdapter implements Manag
         }
     }
 
-    /** Whether another node of the cluster opened this connection to forward to this node's queues. */
-    boolean nodeLink() {
+    @Override
+    public boolean nodeLink() {
         return nodeLink;
     }
 

@@ -1,5 +1,6 @@
 package dev.courier.server.amqp;
 
+import java.util.Collection;
 import java.util.concurrent.CompletableFuture;
 
 /** What operators (the management API) may see and do with an open AMQP connection; thread-safe. */
@@ -12,4 +13,27 @@ public interface ManagedConnection {
 
     /** Closes the connection with 320 CONNECTION_FORCED and this reason. */
     void forceClose(String reason);
+
+    /**
+     * Whether another node of the cluster opened this connection to reach this node's queues. Such
+     * a link is not a client: as in RabbitMQ, operators do not see it among the connections, and
+     * it counts towards no client limit.
+     */
+    boolean nodeLink();
+
+    /** Whether an entry of the server's connection set is a client's connection (not a node link). */
+    static boolean isClient(Object connection) {
+        return !(connection instanceof ManagedConnection managed && managed.nodeLink());
+    }
+
+    /** How many of {@code connections} are clients' connections. */
+    static int clients(Collection<Object> connections) {
+        int clients = 0;
+        for (Object connection : connections) {
+            if (isClient(connection)) {
+                clients++;
+            }
+        }
+        return clients;
+    }
 }

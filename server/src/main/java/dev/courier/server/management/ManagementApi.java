@@ -1344,7 +1344,7 @@ final class ManagementApi {
     private List<ConnectionInfo> openConnections() {
         List<CompletableFuture<ConnectionInfo>> pending = new ArrayList<>();
         for (Object connection : connections) {
-            if (connection instanceof ManagedConnection amqp) {
+            if (connection instanceof ManagedConnection amqp && !amqp.nodeLink()) {
                 pending.add(amqp.describe());
             }
         }
@@ -1399,7 +1399,7 @@ final class ManagementApi {
     /** Closes the named connections with 320 CONNECTION_FORCED. */
     private void forceClose(Set<String> names, String reason) {
         for (Object connection : connections) {
-            if (connection instanceof ManagedConnection amqp && names.contains(amqp.name())) {
+            if (connection instanceof ManagedConnection amqp && !amqp.nodeLink() && names.contains(amqp.name())) {
                 amqp.forceClose(reason);
             }
         }

@@ -5,6 +5,7 @@ import dev.courier.broker.MessageQueue;
 import dev.courier.broker.QueueStats;
 import dev.courier.broker.VirtualHost;
 import dev.courier.server.ResourceAlarms;
+import dev.courier.server.amqp.ManagedConnection;
 import dev.courier.store.MessageStore;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
@@ -71,8 +72,8 @@ final class MetricsEndpoint implements AutoCloseable {
         new ClassLoaderMetrics().bindTo(registry);
         new ProcessorMetrics().bindTo(registry);
         new UptimeMetrics().bindTo(registry);
-        Gauge.builder("courier.connections", connections, Set::size)
-                .description("open AMQP connections")
+        Gauge.builder("courier.connections", connections, ManagedConnection::clients)
+                .description("open AMQP client connections (other nodes' links left out)")
                 .register(registry);
         Gauge.builder("courier.channels", channels, AtomicInteger::get)
                 .description("open AMQP channels")
