@@ -21,9 +21,9 @@ import java.util.concurrent.CompletableFuture;
 /**
  * Collects the content header and body frames that follow a basic.publish into one message.
  *
- * <p>The properties and a body that fits in one frame are copied out of the decoder's read
- * buffer into buffers of their own size ({@link #owned}); a body of several frames is kept as a
- * composite of the received frame slices, which fill their read buffers. The size limit is checked on the content header, before any body byte is
+ * <p>The body is kept as the received frame slices (one buffer, or a composite of several): it
+ * is not copied here (a transient message is, once it is a {@code Message}: see {@code
+ * Message.copiedOut}). The size limit is checked on the content header, before any body byte is
  * buffered. A body larger than the large-message threshold is not kept at all: each body frame
  * is handed to a new blob in the store's blob area as it arrives ({@link BlobWriter}: the writes
  * run on the blob store's writer thread, never on the event loop) and released once written; the
@@ -127,7 +127,7 @@ final class ContentAssembler {
                 Frames.release(frame);
                 throw new AmqpException(UNEXPECTED_FRAME, "expected content body, got content header instead");
             }
-            properties = owned(header.properties());
+            properties = header.properties();
             bodySize = header.bodySize();
             if (header.classId() != Amqp.Basic.Publish.CLASS_ID) {
                 throw new AmqpException(
@@ -142,6 +142,13 @@ final class ContentAssembler {
                         "message size " + size + " is larger than configured max size " + maxMessageSizeBytes);
             }
             if (blobs != null && bodySize > largeMessageThresholdBytes) {
+                // the properties are a slice of the decoder's read buffer, which fills with body
+                // frames: a queued large message would pin that whole buffer (about a MiB each,
+                // measured) for a few bytes, so it keeps a copy instead
+                ByteBuf copy = properties.alloc().buffer(properties.readableBytes());
+                copy.writeBytes(properties, properties.readerIndex(), properties.readableBytes());
+                properties.release();
+                properties = copy;
                 try {
                     blobWriter = blobs.newWriter();
                 } catch (IOException e) {
@@ -169,7 +176,7 @@ final class ContentAssembler {
             }
             if (body == null) {
                 if (received == bodySize) {
-                    return complete(owned(chunk));
+                    return complete(chunk);
                 }
                 CompositeByteBuf composite = chunk.alloc().compositeBuffer(Integer.MAX_VALUE);
                 composite.addComponent(true, chunk);
@@ -203,23 +210,6 @@ final class ContentAssembler {
     /** The error (506, which closes the connection) for a body the blob store could not take. */
     static AmqpException blobFailure(Throwable e) {
         return new AmqpException(RESOURCE_ERROR, "cannot store a large message body: " + e.getMessage());
-    }
-
-    /**
-     * A copy of a frame's slice in a buffer of its own size. The slice shares the decoder's read
-     * buffer with the frames around it, and Netty's adaptive allocator frees a chunk (a MiB or
-     * more) only when every buffer cut from it is released: a queued message holding the slice
-     * pins all that for a few bytes. Measured before the copy: a backlog of 18 MB of 4 KiB
-     * transient bodies held 66 MB of direct memory; and the large messages' properties held about
-     * a MiB each. The copy costs one allocation and a memcpy per message; copies made one after
-     * the other fill their chunks densely.
-     */
-    private static ByteBuf owned(ByteBuf slice) {
-        int bytes = slice.readableBytes();
-        ByteBuf copy = slice.alloc().directBuffer(bytes, bytes);
-        copy.writeBytes(slice, slice.readerIndex(), bytes);
-        slice.release();
-        return copy;
     }
 
     private Result complete(ByteBuf wholeBody) {

@@ -66,6 +66,10 @@ final class Publisher {
             message = new Message(publish.exchange(), publish.routingKey(), properties, largeBody);
         } else {
             message = new Message(publish.exchange(), publish.routingKey(), properties, body);
+            if (!message.persistent()) {
+                // never paged out: it must not pin the read buffer its slices come from
+                message = message.copiedOut();
+            }
         }
         try {
             PendingConfirms confirms = channel.confirms();
