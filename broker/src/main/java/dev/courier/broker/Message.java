@@ -58,7 +58,7 @@ public final class Message extends AbstractReferenceCounted {
      * connection's read buffer, and Netty's adaptive allocator frees a chunk (a MiB or more) only
      * once every buffer cut from it is released, so a queued message holding slices pins all that
      * for a few bytes: measured, 16,148 bytes of direct memory per queued 4 KiB transient message,
-     * 4,319 with the copy. A large message (its body a blob) is returned as it is.
+     * 4,371 with the copy. A large message (its body a blob) is returned as it is.
      */
     public Message copiedOut() {
         if (largeBody != null) {

@@ -3,6 +3,7 @@ package dev.courier.store;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -47,7 +48,6 @@ final class SegmentPreallocator {
     /** The spare being filled or filled (true: ready; false: filling failed), or null for none. */
     private CompletableFuture<Boolean> spare;
 
-    volatile long sparesFilled;
     volatile long sparesUsed;
 
     SegmentPreallocator(Path directory, long sizeBytes, ChannelFactory channels, Executor executor) {
@@ -88,18 +88,21 @@ final class SegmentPreallocator {
         }
         boolean ready = spare.join();
         spare = null;
-        boolean moved = false;
-        if (ready) {
-            try {
-                Files.move(directory.resolve(READY_FILE), target, StandardCopyOption.ATOMIC_MOVE);
-                sparesUsed++;
-                moved = true;
-            } catch (IOException e) {
-                LOG.warn("Could not move the spare segment into place as {}: {}", target, e.toString());
-                Files.deleteIfExists(target);
-            }
+        if (!ready) {
+            return false;
         }
-        return moved;
+        if (Files.exists(target)) {
+            // a rename would replace it: fail as creating it with CREATE_NEW would
+            throw new FileAlreadyExistsException(target.toString());
+        }
+        try {
+            Files.move(directory.resolve(READY_FILE), target, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            LOG.warn("Could not move the spare segment into place as {}: {}", target, e.toString());
+            return false;
+        }
+        sparesUsed++;
+        return true;
     }
 
     private void fillNext() {
@@ -129,7 +132,6 @@ final class SegmentPreallocator {
                 channel.force(true);
             }
             Files.move(filling, directory.resolve(READY_FILE), StandardCopyOption.ATOMIC_MOVE);
-            sparesFilled++;
             return true;
         } catch (IOException | RuntimeException e) {
             // e.g. a full disk: the writer appends to plain files until a later fill succeeds
