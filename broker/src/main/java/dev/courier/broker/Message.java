@@ -64,16 +64,9 @@ public final class Message extends AbstractReferenceCounted {
         if (largeBody != null) {
             return this;
         }
-        Message copy = new Message(exchange, routingKey, copyOf(rawProperties), copyOf(body));
+        Message copy = new Message(exchange, routingKey, rawProperties.copy(), body.copy());
         copy.properties = properties; // decoded already, if it was
         release();
-        return copy;
-    }
-
-    private static ByteBuf copyOf(ByteBuf buffer) {
-        int bytes = buffer.readableBytes();
-        ByteBuf copy = buffer.alloc().directBuffer(bytes, bytes);
-        copy.writeBytes(buffer, buffer.readerIndex(), bytes);
         return copy;
     }
 
@@ -139,6 +132,8 @@ public final class Message extends AbstractReferenceCounted {
     /** Property-flag bit of the expiration property (0-9-1: content-type is bit 15). */
     private static final int FLAG_EXPIRATION = 1 << 8;
 
+    private static final int FLAG_DELIVERY_MODE = 1 << 12;
+
     private static final int FLAG_PRIORITY = 1 << 11;
 
     /**
@@ -173,6 +168,9 @@ public final class Message extends AbstractReferenceCounted {
 
     /** True for delivery mode 2. */
     public boolean persistent() {
+        if ((propertyFlags() & FLAG_DELIVERY_MODE) == 0) {
+            return false; // no delivery mode: transient, and nothing to decode
+        }
         Integer mode = properties().deliveryMode();
         return mode != null && mode == 2;
     }

@@ -81,7 +81,7 @@ public final class ResourceAlarms implements AutoCloseable {
             String before = reason;
             reason = now; // the figures in it stay current
             // the figures change at every check: only a raised, cleared or different alarm is news
-            if (!java.util.Objects.equals(kind(now), kind(before))) {
+            if (isMemoryAlarm(now) != isMemoryAlarm(before) || isDiskAlarm(now) != isDiskAlarm(before)) {
                 if (now != null) {
                     LOG.warn("blocking publishers: {}", now);
                 } else {
@@ -102,11 +102,6 @@ public final class ResourceAlarms implements AutoCloseable {
     /** Whether {@code reason} (from {@link #reason()}) is the disk-free watermark's. */
     public static boolean isDiskAlarm(String reason) {
         return reason != null && reason.startsWith(LOW_ON_DISK + ":");
-    }
-
-    /** What an alarm is about: its reason up to the colon ("low on disk", "memory"), or null. */
-    private static String kind(String reason) {
-        return reason == null ? null : reason.substring(0, reason.indexOf(':'));
     }
 
     /** Why publishers must be blocked now, or null; package-private for tests. */

@@ -3,6 +3,8 @@ package dev.courier.server;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import java.nio.ByteBuffer;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
@@ -71,7 +73,7 @@ class ResourceAlarmsTest {
 
     @Test
     void shouldTellWhenTheAlarmIsRaisedAndClearedButNotEveryTimeItsFiguresChange() {
-        java.util.concurrent.atomic.AtomicInteger tellings = new java.util.concurrent.atomic.AtomicInteger();
+        AtomicInteger tellings = new AtomicInteger();
         try (ResourceAlarms alarms = new ResourceAlarms(ServerConfig.defaults(), freeDisk::get, memory, reason -> {
             tellings.incrementAndGet();
             told.set(reason);
@@ -92,7 +94,7 @@ class ResourceAlarmsTest {
     void shouldMeasureThisJvmsDirectMemory() {
         MemoryGauge jvm = MemoryGauge.jvm();
         assertThat(jvm.directMaxBytes()).isPositive();
-        java.nio.ByteBuffer buffer = java.nio.ByteBuffer.allocateDirect((int) (4 * MIB));
+        ByteBuffer buffer = ByteBuffer.allocateDirect((int) (4 * MIB));
         assertThat(jvm.directUsedBytes()).isGreaterThanOrEqualTo(4 * MIB);
         assertThat(buffer.capacity()).isEqualTo(4 * MIB);
     }

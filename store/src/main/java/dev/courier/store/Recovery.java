@@ -274,12 +274,9 @@ final class Recovery {
 
     /** Whether a segment is all zero, header included: created from a spare and never written. */
     private static boolean neverWritten(FileChannel channel, long sizeBytes) throws IOException {
-        ByteBuffer header = ByteBuffer.allocate(RecordFormat.SEGMENT_HEADER_BYTES);
-        while (header.hasRemaining() && channel.read(header, header.position()) >= 0) {
-            // read fully
-        }
-        for (int i = 0; i < header.position(); i++) {
-            if (header.get(i) != 0) {
+        ByteBuffer header = readHeader(channel);
+        while (header.hasRemaining()) {
+            if (header.get() != 0) {
                 return false;
             }
         }
@@ -346,11 +343,7 @@ final class Recovery {
     }
 
     private void checkHeader(Segment segment) throws IOException {
-        ByteBuffer header = ByteBuffer.allocate(RecordFormat.SEGMENT_HEADER_BYTES);
-        while (header.hasRemaining() && segment.channel.read(header, header.position()) >= 0) {
-            // read fully
-        }
-        header.flip();
+        ByteBuffer header = readHeader(segment.channel);
         if (header.getInt(0) == RecordFormat.SEGMENT_MAGIC && header.getInt(4) != RecordFormat.SEGMENT_VERSION) {
             throw new IOException(unsupportedFormat(
                     directory,
@@ -365,6 +358,15 @@ final class Recovery {
                     segment.id, 0, RecordFormat.SEGMENT_HEADER_BYTES, "bad segment header"));
             LOG.warn("Segment {} has a bad header; reading its records anyway", segment.path);
         }
+    }
+
+    /** The segment header's bytes (fewer if the file is shorter), flipped for reading. */
+    private static ByteBuffer readHeader(FileChannel channel) throws IOException {
+        ByteBuffer header = ByteBuffer.allocate(RecordFormat.SEGMENT_HEADER_BYTES);
+        while (header.hasRemaining() && channel.read(header, header.position()) >= 0) {
+            // read fully
+        }
+        return header.flip();
     }
 
     /** The error for a data directory written in another on-disk format: refused, never misread. */
